@@ -1,0 +1,26 @@
+# noticeflow — every target creates the virtualenv it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Run the whole test suite (unit, workflow, integration, PostgreSQL).
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Run the benchmarks in bench/ (each prints its ratio to a baseline measured in the same run).
+bench: $(STAMP)
+	$(PY) bench/ledger_bench.py
+
+clean:
+	rm -rf $(VENV) .noticeflow .pytest_cache
