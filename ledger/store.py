@@ -1,0 +1,392 @@
+"""Ledger storage: one global, append-only, hash-chained sequence in SQLite or PostgreSQL.
+
+Appends serialise on the single ``ledger_tip`` row — ``BEGIN IMMEDIATE`` on SQLite, ``SELECT …
+FOR UPDATE`` on PostgreSQL — so several processes appending at once never fork the chain or skip
+a seq. The tip also carries the newest ``ts`` so timestamps never run backwards along the chain.
+Appends are idempotent on ``step``: the same step again returns the first entry and writes
+nothing; the same step with different content raises ``StepConflictError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select, text, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from ledger.canonical import canonical_json
+from ledger.chain import HASHED_FIELDS, entry_hash
+from ledger.errors import LedgerError, StepConflictError
+from ledger.keys import Signer, utc_now
+from ledger.merkle import CompactRange, leaf_hash
+from ledger.npi import guard_data
+from models.ledger import GENESIS_PREV_HASH, EntryDraft, LedgerEntry, TreeHead
+
+#: Batches larger than this sign their entries on a thread pool (Ed25519 signing releases the GIL).
+PARALLEL_SIGN_THRESHOLD = 256
+#: Rows per query when reading the ledger in order (keyset pagination: bounded memory).
+READ_CHUNK = 5000
+#: Steps per ``IN (…)`` look-up when checking a batch for already-recorded steps.
+STEP_LOOKUP_CHUNK = 500
+
+
+class LedgerEntryRow(SQLModel, table=True):
+    __tablename__ = "ledger_entries"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    ts: str
+    stream: str = Field(index=True)
+    type: str
+    step: str = Field(unique=True)
+    workflow_id: str | None = Field(default=None, index=True)
+    run_id: str | None = None
+    jurisdiction: str | None = Field(default=None, index=True)
+    citation: str | None = None
+    actor: str
+    data: str  # the RFC 8785 JSON of the entry's data object
+    prev_hash: str
+    key_id: str
+    hash: str
+    sig: str
+
+
+class LedgerTipRow(SQLModel, table=True):
+    __tablename__ = "ledger_tip"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int
+    last_hash: str
+    last_ts: str
+
+
+class TreeHeadRow(SQLModel, table=True):
+    __tablename__ = "ledger_tree_heads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_size: int = Field(index=True)
+    root_hash: str
+    timestamp: str
+    key_id: str
+    sig: str
+
+
+_TABLES = [LedgerEntryRow.__table__, LedgerTipRow.__table__, TreeHeadRow.__table__]
+_ENTRIES = LedgerEntryRow.__table__
+_TIP = LedgerTipRow.__table__
+_HEADS = TreeHeadRow.__table__
+
+_sign_pool: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _sign_pool
+    if _sign_pool is None:
+        _sign_pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+    return _sign_pool
+
+
+def create_ledger_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for ``url`` with the ledger's connection discipline.
+
+    SQLite: WAL journal, a long busy timeout, and transactions that begin ``IMMEDIATE`` when the
+    connection asks for it (appends), so two writers queue instead of failing mid-transaction.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 120, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions are begun explicitly below
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=120000")
+            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Connection) -> None:
+            mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries an export or a listing covers; every condition must hold."""
+
+    stream: str | None = None
+    jurisdiction: str | None = None
+    since: str | None = None  # inclusive, RFC 3339 UTC
+    until: str | None = None  # exclusive, RFC 3339 UTC
+    max_seq: int | None = None  # inclusive; pins a listing to a signed tree head's size
+
+    @property
+    def is_everything(self) -> bool:
+        return not (self.stream or self.jurisdiction or self.since or self.until)
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"stream": self.stream, "jurisdiction": self.jurisdiction, "since": self.since, "until": self.until}
+
+
+def _row_to_dict(row: Any) -> dict[str, Any]:
+    entry = dict(row._mapping)
+    entry["data"] = json.loads(entry["data"])
+    return {name: entry[name] for name in (*HASHED_FIELDS, "hash", "sig")}
+
+
+class Ledger:
+    """The audit ledger over one database. Thread-safe; share one per process."""
+
+    def __init__(self, engine: Engine, signer: Signer | None = None) -> None:
+        self.engine = engine
+        self.signer = signer
+        self._is_sqlite = engine.dialect.name == "sqlite"
+        self._ensure_schema()
+
+    @classmethod
+    def open(cls, url: str, signer: Signer | None = None, **engine_kwargs: Any) -> Ledger:
+        return cls(create_ledger_engine(url, **engine_kwargs), signer)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        with self._write() as conn:
+            if not self._is_sqlite:
+                # Two processes creating the schema at once would collide on PostgreSQL's catalog.
+                conn.execute(text("SELECT pg_advisory_xact_lock(727274001)"))
+            SQLModel.metadata.create_all(conn, tables=_TABLES)
+            if conn.execute(select(_TIP.c.id).where(_TIP.c.id == 1)).first() is None:
+                conn.execute(
+                    insert(_TIP).values(id=1, size=0, last_hash=GENESIS_PREV_HASH, last_ts="")
+                )
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if self._is_sqlite:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    # -- appending ------------------------------------------------------------------------
+
+    def append(self, draft: EntryDraft) -> LedgerEntry:
+        """Record one step; returns its entry (the first one, if the step was recorded before)."""
+        return self.append_many([draft])[0]
+
+    def append_many(self, drafts: Sequence[EntryDraft]) -> list[LedgerEntry]:
+        """Record many steps in one transaction, in order; all or nothing.
+
+        Returns one entry per draft, in the drafts' order: the new entry, or the earlier entry
+        for a step already recorded with the same content.
+        """
+        if self.signer is None:
+            raise LedgerError("this ledger was opened without a signing key; it cannot append")
+        if not drafts:
+            return []
+        batch: dict[str, EntryDraft] = {}
+        for i, draft in enumerate(drafts):
+            guard_data(draft.data, f"entries[{i}].data" if len(drafts) > 1 else "data")
+            seen = batch.get(draft.step)
+            if seen is not None and seen.content() != draft.content():
+                raise StepConflictError(draft.step, -1, _differences(seen.content(), draft.content()))
+            batch[draft.step] = draft
+
+        signer = self.signer
+        with self._write() as conn:
+            tip_query = select(_TIP).where(_TIP.c.id == 1)
+            if not self._is_sqlite:
+                tip_query = tip_query.with_for_update()
+            tip = conn.execute(tip_query).one()
+            existing = self._existing(conn, list(batch))
+            for step, row in existing.items():
+                draft = batch[step]
+                if row.content() != draft.content():
+                    raise StepConflictError(step, row.seq, _differences(row.content(), draft.content()))
+
+            now = utc_now()
+            ts = now if now > tip.last_ts else tip.last_ts
+            seq, prev_hash = tip.size, tip.last_hash
+            new_rows: list[dict[str, Any]] = []
+            for step, draft in batch.items():
+                if step in existing:
+                    continue
+                seq += 1
+                body = {
+                    "seq": seq,
+                    "ts": ts,
+                    "stream": draft.stream,
+                    "type": draft.type,
+                    "step": step,
+                    "workflow_id": draft.workflow_id,
+                    "run_id": draft.run_id,
+                    "jurisdiction": draft.jurisdiction,
+                    "citation": draft.citation,
+                    "actor": draft.actor,
+                    "data": draft.data,
+                    "prev_hash": prev_hash,
+                    "key_id": signer.key_id,
+                }
+                body["hash"] = prev_hash = entry_hash(body)
+                new_rows.append(body)
+
+            hashes = [bytes.fromhex(row["hash"]) for row in new_rows]
+            if len(hashes) >= PARALLEL_SIGN_THRESHOLD:
+                size = -(-len(hashes) // (os.cpu_count() or 2))
+                parts = [hashes[i : i + size] for i in range(0, len(hashes), size)]
+                sigs = [s for part in _pool().map(lambda p: [signer.sign(h) for h in p], parts) for s in part]
+            else:
+                sigs = [signer.sign(h) for h in hashes]
+            for row, sig in zip(new_rows, sigs, strict=True):
+                row["sig"] = sig
+
+            if new_rows:
+                conn.execute(
+                    insert(_ENTRIES),
+                    [{**row, "data": canonical_json(row["data"]).decode("utf-8")} for row in new_rows],
+                )
+                conn.execute(
+                    update(_TIP).where(_TIP.c.id == 1).values(size=seq, last_hash=prev_hash, last_ts=ts)
+                )
+
+        created = {row["step"]: LedgerEntry.model_validate(row) for row in new_rows}
+        return [created.get(d.step) or existing[d.step] for d in drafts]
+
+    def _existing(self, conn: Connection, steps: list[str]) -> dict[str, LedgerEntry]:
+        found: dict[str, LedgerEntry] = {}
+        for i in range(0, len(steps), STEP_LOOKUP_CHUNK):
+            chunk = steps[i : i + STEP_LOOKUP_CHUNK]
+            for row in conn.execute(select(_ENTRIES).where(_ENTRIES.c.step.in_(chunk))):
+                found[row.step] = LedgerEntry.model_validate(_row_to_dict(row))
+        return found
+
+    # -- reading --------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(_TIP.c.size).where(_TIP.c.id == 1)).scalar_one()
+
+    def get(self, seq: int) -> LedgerEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_ENTRIES).where(_ENTRIES.c.seq == seq)).first()
+        return LedgerEntry.model_validate(_row_to_dict(row)) if row else None
+
+    def get_by_step(self, step: str) -> LedgerEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_ENTRIES).where(_ENTRIES.c.step == step)).first()
+        return LedgerEntry.model_validate(_row_to_dict(row)) if row else None
+
+    def iter_raw(self, where: EntryFilter | None = None, *, chunk: int = READ_CHUNK) -> Iterator[dict[str, Any]]:
+        """Entries as plain dicts in ``seq`` order, read in chunks (bounded memory)."""
+        after = 0
+        while True:
+            query = select(_ENTRIES).where(_ENTRIES.c.seq > after)
+            if where is not None:
+                if where.stream:
+                    query = query.where(_ENTRIES.c.stream == where.stream)
+                if where.jurisdiction:
+                    query = query.where(_ENTRIES.c.jurisdiction == where.jurisdiction)
+                if where.since:
+                    query = query.where(_ENTRIES.c.ts >= where.since)
+                if where.until:
+                    query = query.where(_ENTRIES.c.ts < where.until)
+                if where.max_seq is not None:
+                    query = query.where(_ENTRIES.c.seq <= where.max_seq)
+            query = query.order_by(_ENTRIES.c.seq).limit(chunk)
+            with self.engine.connect() as conn:
+                rows = [_row_to_dict(r) for r in conn.execute(query)]
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1]["seq"]
+
+    def entries(self, where: EntryFilter | None = None) -> Iterator[LedgerEntry]:
+        for raw in self.iter_raw(where):
+            yield LedgerEntry.model_validate(raw)
+
+    def leaf_hashes(self, *, chunk: int = 50_000) -> Iterator[bytes]:
+        """RFC 9162 leaf hashes of every entry in ``seq`` order (leaf data = the raw entry hash)."""
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(_ENTRIES.c.seq, _ENTRIES.c.hash)
+                    .where(_ENTRIES.c.seq > after)
+                    .order_by(_ENTRIES.c.seq)
+                    .limit(chunk)
+                ).all()
+            if not rows:
+                return
+            for _, h in rows:
+                yield leaf_hash(bytes.fromhex(h))
+            after = rows[-1][0]
+
+    # -- tree heads -----------------------------------------------------------------------
+
+    def root_at(self, size: int | None = None) -> tuple[int, bytes]:
+        """``(tree_size, root)`` over the first ``size`` entries (all when None)."""
+        target = self.size() if size is None else size
+        compact = CompactRange()
+        for lh in self.leaf_hashes():
+            if compact.size == target:
+                break
+            compact.append_leaf_hash(lh)
+        if compact.size != target:
+            raise LedgerError(f"the ledger holds {compact.size} entries, fewer than {target}")
+        return target, compact.root()
+
+    def sign_tree_head(self, *, store: bool = True) -> TreeHead:
+        """Sign the current size and root; kept in ``ledger_tree_heads`` so that a later
+        truncation or rewrite is detected against it."""
+        if self.signer is None:
+            raise LedgerError("this ledger was opened without a signing key; it cannot sign a tree head")
+        size, root = self.root_at()
+        head = sign_head(self.signer, size, root, utc_now())
+        if store:
+            with self._write() as conn:
+                conn.execute(insert(_HEADS).values(**head.model_dump()))
+        return head
+
+    def stored_heads(self) -> list[TreeHead]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(_HEADS).order_by(_HEADS.c.id)).all()
+        return [
+            TreeHead(tree_size=r.tree_size, root_hash=r.root_hash, timestamp=r.timestamp, key_id=r.key_id, sig=r.sig)
+            for r in rows
+        ]
+
+
+def head_message(head: TreeHead | dict[str, Any]) -> bytes:
+    """The bytes a tree head's ``sig`` signs: RFC 8785 JSON of the head without ``sig``."""
+    body = head.model_dump() if isinstance(head, TreeHead) else dict(head)
+    body.pop("sig", None)
+    return canonical_json(body)
+
+
+def sign_head(signer: Signer, size: int, root: bytes, timestamp: str) -> TreeHead:
+    body = {"tree_size": size, "root_hash": root.hex(), "timestamp": timestamp, "key_id": signer.key_id}
+    return TreeHead(**body, sig=signer.sign(canonical_json(body)))
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [name for name in old if old[name] != new[name]]
+
+
+def drafts_from(items: Iterable[dict[str, Any]]) -> list[EntryDraft]:
+    return [EntryDraft.model_validate(item) for item in items]
