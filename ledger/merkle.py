@@ -57,12 +57,12 @@ class ProofError(ValueError):
 
 def leaf_hash(data: bytes) -> bytes:
     """Hash of a single leaf: ``SHA-256(0x00 || data)`` — RFC 9162 §2.1.1, ``MTH({d(0)})``."""
-    return _sha256(_LEAF_PREFIX + bytes(data)).digest()
+    return _sha256(_LEAF_PREFIX + data).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """Hash of an interior node: ``SHA-256(0x01 || left || right)`` — RFC 9162 §2.1.1."""
-    return _sha256(_NODE_PREFIX + bytes(left) + bytes(right)).digest()
+    return _sha256(_NODE_PREFIX + left + right).digest()
 
 
 #: Root of the empty tree: ``MTH({}) = SHA-256()`` — RFC 9162 §2.1.1.
