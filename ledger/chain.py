@@ -32,9 +32,13 @@ ENTRY_FIELDS = (*HASHED_FIELDS, "hash", "sig")
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
-    """Hex SHA-256 of the canonical JSON of ``entry``'s hashed fields (``hash``/``sig`` ignored)."""
+    """Hex SHA-256 of the canonical JSON of ``entry``'s hashed fields (``hash``/``sig`` ignored).
+
+    The entry's data must already be checked to hold no floats (``check_json_value``): drafts
+    are validated on creation, and the verifier checks each entry before hashing it.
+    """
     body = {name: entry[name] for name in HASHED_FIELDS}
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    return hashlib.sha256(canonical_json(body, floats_checked=True)).hexdigest()
 
 
 def b64encode(raw: bytes) -> str:

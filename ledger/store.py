@@ -32,6 +32,8 @@ from models.ledger import GENESIS_PREV_HASH, EntryDraft, LedgerEntry, TreeHead
 
 #: Batches larger than this sign their entries on a thread pool (Ed25519 signing releases the GIL).
 PARALLEL_SIGN_THRESHOLD = 256
+#: Entries per signing job handed to the pool.
+SIGN_CHUNK = 128
 #: Rows per query when reading the ledger in order (keyset pagination: bounded memory).
 READ_CHUNK = 5000
 #: Steps per ``IN (…)`` look-up when checking a batch for already-recorded steps.
@@ -224,6 +226,11 @@ class Ledger:
             ts = now if now > tip.last_ts else tip.last_ts
             seq, prev_hash = tip.size, tip.last_hash
             new_rows: list[dict[str, Any]] = []
+            # Hashing is sequential (each entry names the one before); signing is not, so large
+            # batches hand each finished chunk to the signing pool while the next is hashed.
+            parallel = len(batch) - len(existing) >= PARALLEL_SIGN_THRESHOLD
+            pending: list[Any] = []
+            chunk_start = 0
             for step, draft in batch.items():
                 if step in existing:
                     continue
@@ -245,21 +252,23 @@ class Ledger:
                 }
                 body["hash"] = prev_hash = entry_hash(body)
                 new_rows.append(body)
-
-            hashes = [bytes.fromhex(row["hash"]) for row in new_rows]
-            if len(hashes) >= PARALLEL_SIGN_THRESHOLD:
-                size = -(-len(hashes) // (os.cpu_count() or 2))
-                parts = [hashes[i : i + size] for i in range(0, len(hashes), size)]
-                sigs = [s for part in _pool().map(lambda p: [signer.sign(h) for h in p], parts) for s in part]
+                if parallel and len(new_rows) - chunk_start == SIGN_CHUNK:
+                    pending.append(_pool().submit(_sign_rows, signer, new_rows[chunk_start:]))
+                    chunk_start = len(new_rows)
+            if parallel:
+                _sign_rows(signer, new_rows[chunk_start:])
+                for future in pending:
+                    future.result()
             else:
-                sigs = [signer.sign(h) for h in hashes]
-            for row, sig in zip(new_rows, sigs, strict=True):
-                row["sig"] = sig
+                _sign_rows(signer, new_rows)
 
             if new_rows:
                 conn.execute(
                     insert(_ENTRIES),
-                    [{**row, "data": canonical_json(row["data"]).decode("utf-8")} for row in new_rows],
+                    [
+                        {**row, "data": canonical_json(row["data"], floats_checked=True).decode("utf-8")}
+                        for row in new_rows
+                    ],
                 )
                 conn.execute(
                     update(_TIP).where(_TIP.c.id == 1).values(size=seq, last_hash=prev_hash, last_ts=ts)
@@ -382,6 +391,11 @@ def head_message(head: TreeHead | dict[str, Any]) -> bytes:
 def sign_head(signer: Signer, size: int, root: bytes, timestamp: str) -> TreeHead:
     body = {"tree_size": size, "root_hash": root.hex(), "timestamp": timestamp, "key_id": signer.key_id}
     return TreeHead(**body, sig=signer.sign(canonical_json(body)))
+
+
+def _sign_rows(signer: Signer, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        row["sig"] = signer.sign(bytes.fromhex(row["hash"]))
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
