@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv bench clean
+.PHONY: test venv demo bench clean
 
 venv: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 ## Run the whole test suite (unit, workflow, integration, PostgreSQL).
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The main job (for now: the audit ledger end to end — record, sign, verify, export, check offline).
+demo: $(STAMP)
+	deploy/demo-ledger.sh
 
 ## Run the benchmarks in bench/ (each prints its ratio to a baseline measured in the same run).
 bench: $(STAMP)
