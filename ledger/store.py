@@ -28,6 +28,7 @@ from ledger.errors import LedgerError, StepConflictError
 from ledger.keys import Signer, utc_now
 from ledger.merkle import CompactRange, leaf_hash
 from ledger.npi import guard_data
+import structlog
 from models.ledger import GENESIS_PREV_HASH, EntryDraft, LedgerEntry, TreeHead
 
 #: Batches larger than this sign their entries on a thread pool (Ed25519 signing releases the GIL).
@@ -86,6 +87,7 @@ _TIP = LedgerTipRow.__table__
 _HEADS = TreeHeadRow.__table__
 
 _sign_pool: ThreadPoolExecutor | None = None
+log = structlog.get_logger("noticeflow.ledger")
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -274,6 +276,16 @@ class Ledger:
                     update(_TIP).where(_TIP.c.id == 1).values(size=seq, last_hash=prev_hash, last_ts=ts)
                 )
 
+        if new_rows:
+            # Steps and seqs only: data stays in the ledger, never in logs.
+            log.info(
+                "ledger.appended",
+                first_seq=new_rows[0]["seq"],
+                last_seq=new_rows[-1]["seq"],
+                count=len(new_rows),
+                already_recorded=len(existing),
+                types=sorted({row["type"] for row in new_rows}),
+            )
         created = {row["step"]: LedgerEntry.model_validate(row) for row in new_rows}
         return [created.get(d.step) or existing[d.step] for d in drafts]
 

@@ -127,3 +127,13 @@ def test_tree_head_is_signed_and_stored(ledger: Ledger, keyring: Keyring) -> Non
     assert head.tree_size == 5
     assert ledger.stored_heads() == [head]
     assert verify_entries(ledger.iter_raw(), keyring, [head]).heads_checked == 1
+
+
+def test_appends_are_logged_by_seq_and_type_without_their_data(ledger: Ledger) -> None:
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        ledger.append_many([draft(1, data={"consumer": "hmac-sha256:" + "ab" * 32, "channel": "courier-77"}), draft(2)])
+    (event,) = [e for e in logs if e["event"] == "ledger.appended"]
+    assert (event["first_seq"], event["last_seq"], event["count"]) == (1, 2, 2)
+    assert "hmac-sha256" not in repr(logs) and "courier-77" not in repr(logs)
