@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NF=.venv/bin/noticeflow
 export NOTICEFLOW_HOME=${NOTICEFLOW_HOME:-.noticeflow/demo}
-export NOTICEFLOW_LOG_JSON=false
+export NOTICEFLOW_LOG_JSON=false NOTICEFLOW_LOG_LEVEL=WARNING
 rm -rf "$NOTICEFLOW_HOME"
 mkdir -p "$NOTICEFLOW_HOME"
 

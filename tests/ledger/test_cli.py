@@ -35,8 +35,8 @@ def _append(env: dict[str, str], step: str, data: str = '{"letters": 12}', *extr
 
 
 def test_keygen_prints_the_new_key_and_rotation_keeps_the_old(tmp_path: Path) -> None:
-    first = json.loads(runner.invoke(app, ["ledger", "keygen", "--out", str(tmp_path / "k")]).output)
-    second = json.loads(runner.invoke(app, ["ledger", "keygen", "--out", str(tmp_path / "k")]).output)
+    first = json.loads(runner.invoke(app, ["ledger", "keygen", "--out", str(tmp_path / "k")]).stdout)
+    second = json.loads(runner.invoke(app, ["ledger", "keygen", "--out", str(tmp_path / "k")]).stdout)
     assert first["key_id"] != second["key_id"]
     assert second["keys"][first["key_id"]]["valid_until"] == second["keys"][second["key_id"]]["valid_from"]
 
@@ -44,14 +44,14 @@ def test_keygen_prints_the_new_key_and_rotation_keeps_the_old(tmp_path: Path) ->
 def test_append_records_manual_evidence_and_prints_the_entry(env: dict[str, str]) -> None:
     result = _append(env, "INC-7/letter-batch-1")
     assert result.exit_code == 0, result.output
-    entry = json.loads(result.output)
+    entry = json.loads(result.stdout)
     assert entry["seq"] == 1 and entry["citation"] == "Tenn. Code Ann. § 56-2-1006(c)(1)"
     assert entry["data"] == {"letters": 12} and entry["actor"] == "user:jdoe"
 
 
 def test_append_twice_under_one_step_prints_the_first_entry(env: dict[str, str]) -> None:
-    first = json.loads(_append(env, "s1").output)
-    second = json.loads(_append(env, "s1").output)
+    first = json.loads(_append(env, "s1").stdout)
+    second = json.loads(_append(env, "s1").stdout)
     assert first == second
 
 
@@ -74,7 +74,7 @@ def test_append_with_different_content_under_a_recorded_step_fails(env: dict[str
 def test_append_with_bad_data_names_the_field_and_records_nothing(env: dict[str, str], data: str, message: str) -> None:
     result = _append(env, "bad", data)
     assert result.exit_code != 0 and message in result.output
-    assert json.loads(_run(env, "head").output)["tree_size"] == 0
+    assert json.loads(_run(env, "head").stdout)["tree_size"] == 0
 
 
 def test_append_with_a_bad_stream_names_the_option(env: dict[str, str]) -> None:
@@ -85,17 +85,17 @@ def test_append_with_a_bad_stream_names_the_option(env: dict[str, str]) -> None:
 def test_head_verify_and_export(env: dict[str, str], tmp_path: Path) -> None:
     for n in range(5):
         _append(env, f"s{n}")
-    head = json.loads(_run(env, "head").output)
+    head = json.loads(_run(env, "head").stdout)
     assert head["tree_size"] == 5 and len(head["root_hash"]) == 64
 
     ok = _run(env, "verify")
-    assert ok.exit_code == 0 and ok.output.startswith("OK: 5 entries verified")
+    assert ok.exit_code == 0 and ok.stdout.startswith("OK: 5 entries verified")
 
     exported = _run(env, "export", "--out", str(tmp_path / "bundle"), "--stream", "incident:INC-7")
     assert exported.exit_code == 0, exported.output
-    assert json.loads(exported.output)["entries"] == 5
+    assert json.loads(exported.stdout)["entries"] == 5
     checked = runner.invoke(app, ["ledger", "verify", str(tmp_path / "bundle"), "--keys", str(Path(env["key"]) / "keyring.json")])
-    assert checked.exit_code == 0 and "OK: 5 entries verified" in checked.output
+    assert checked.exit_code == 0 and "OK: 5 entries verified" in checked.stdout
 
 
 def test_verify_exits_non_zero_naming_the_first_bad_seq(env: dict[str, str]) -> None:
@@ -105,14 +105,14 @@ def test_verify_exits_non_zero_naming_the_first_bad_seq(env: dict[str, str]) -> 
         conn.execute(text("UPDATE ledger_entries SET actor = 'user:mallory' WHERE seq = 4"))
     result = _run(env, "verify")
     assert result.exit_code == 1 and "FAIL: seq 4: hash mismatch" in result.output
-    report = json.loads(_run(env, "verify", "--json").output)
+    report = json.loads(_run(env, "verify", "--json").stdout)
     assert report["ok"] is False and report["first_bad_seq"] == 4
 
 
 def test_verify_against_an_earlier_head_catches_a_truncation(env: dict[str, str], tmp_path: Path) -> None:
     for n in range(6):
         _append(env, f"s{n}")
-    (tmp_path / "kept.json").write_text(_run(env, "head").output)
+    (tmp_path / "kept.json").write_text(_run(env, "head").stdout)
     with create_engine(env["db"]).begin() as conn:
         conn.execute(text("DELETE FROM ledger_entries WHERE seq > 4"))
         conn.execute(text("DELETE FROM ledger_tree_heads"))
