@@ -5,6 +5,7 @@ One place for every knob, so that the CLI, the worker and the API read the same 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,42 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Minimum log level.")
     log_json: bool = Field(True, description="JSON logs (production) or console logs (development).")
 
+    # -- Temporal ---------------------------------------------------------------------------
+    temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port.")
+    temporal_namespace: str = Field("default", description="Temporal namespace.")
+    task_queue: str = Field("noticeflow", description="Task queue of the noticeflow worker.")
+    temporal_ui_port: int = Field(8233, description="Port of the Temporal UI of the embedded dev server.")
+    codec_key: str | None = Field(
+        None,
+        description="Base64 of the 32-byte AES-256-GCM key that encrypts Temporal payloads. "
+        "Default: read (or created on first use) at `home`/codec.key.",
+    )
+    codec_server_port: int = Field(8081, description="Port of the payload codec server for the Temporal UI.")
+    codec_server_tokens: list[str] = Field(
+        default_factory=list,
+        description="Bearer tokens of users allowed to decode payloads through the codec server.",
+    )
+    reminder_offsets: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)],
+        description="Reminders before each obligation's deadline (ISO 8601 durations, e.g. PT24H).",
+    )
+
+    # -- delivery -----------------------------------------------------------------------------
+    smtp_host: str = Field("localhost", description="SMTP relay for e-mail notices.")
+    smtp_port: int = Field(1025, description="SMTP port.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = Field("notices@licensee.example", description="Sender of e-mail notices.")
+    npi_digest_key: str | None = Field(
+        None,
+        description="Secret for the HMAC digests that stand for consumers in the ledger. "
+        "Default: read (or created on first use) at `home`/npi-digest.key.",
+    )
+
+    # -- incident API ---------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Incident API bind address.")
+    api_port: int = Field(8000, description="Incident API port.")
     def resolved_db_url(self) -> str:
         if self.db_url:
             return self.db_url
@@ -42,6 +79,16 @@ class Settings(BaseSettings):
 
     def resolved_key_path(self) -> Path:
         return self.key_path if self.key_path is not None else self.home / "keys"
+
+    @property
+    def documents_dir(self) -> Path:
+        """Rendered notices and reports, stored by content digest."""
+        return self.home / "documents"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Deliveries handed to people or vendors: print batches, website postings, portal filings."""
+        return self.home / "outbox"
 
 
 @lru_cache

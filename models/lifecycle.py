@@ -1,0 +1,199 @@
+"""The cybersecurity-event lifecycle as responders drive it: findings, the determination, changes
+to the event, waivers and the state each workflow reports.
+
+These are the inputs of the workflows' updates and the shapes their queries return. They carry
+no NPI: consumers appear as counts, and documents by digest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from models.common import NoticeflowModel, StateCode
+from models.incident import AffectedState, ReportItemCode
+from models.obligation import NoticeMethod, Obligation, ObligationKind
+
+
+class Stage(StrEnum):
+    """Where a cybersecurity event stands (SPEC §3)."""
+
+    INVESTIGATION = "investigation"
+    NOTIFYING = "notifying"
+    CLOSED = "closed"
+    NOT_AN_EVENT = "not_an_event"
+
+
+class FindingKind(StrEnum):
+    """Investigation steps (NAIC model #668 § 5(B); Tenn. Code Ann. § 56-2-1005)."""
+
+    NATURE_AND_SCOPE = "nature_and_scope"
+    NPI_INVOLVED = "npi_involved"
+    SECURITY_RESTORED = "security_restored"
+    #: A third-party service provider's event: the licensee confirmed the provider's investigation.
+    TPSP_INVESTIGATION_CONFIRMED = "tpsp_investigation_confirmed"
+
+
+class Finding(NoticeflowModel):
+    kind: FindingKind
+    summary: str = Field(min_length=1, max_length=4000, description="What was found, without NPI.")
+    recorded_by: str = Field(min_length=1, max_length=200)
+    report_items: list[ReportItemCode] = Field(
+        default_factory=list, description="Commissioner-report items this finding supplies."
+    )
+
+
+class Exclusion(StrEnum):
+    """The two exclusions from 'cybersecurity event' (RSMo § 375.1402(3))."""
+
+    ENCRYPTED_KEY_NOT_COMPROMISED = "encrypted_key_not_compromised"  # (3)(a)
+    RETURNED_OR_DESTROYED_UNUSED = "returned_or_destroyed_unused"  # (3)(b)
+
+
+class Determination(NoticeflowModel):
+    """A responder's decision that a cybersecurity event has, or has not, occurred."""
+
+    is_cybersecurity_event: bool
+    decided_by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=4000)
+    exclusion: Exclusion | None = Field(
+        None, description="Required when is_cybersecurity_event is false: which exclusion applies."
+    )
+    determined_at: AwareDatetime | None = Field(
+        None, description="When the determination was made; the workflow's clock when omitted."
+    )
+
+    @model_validator(mode="after")
+    def _exclusion_matches(self) -> Determination:
+        if not self.is_cybersecurity_event and self.exclusion is None:
+            raise PydanticCustomError(
+                "exclusion_required",
+                "exclusion is required when is_cybersecurity_event is false: name the exclusion of "
+                "RSMo § 375.1402(3) that applies (encrypted_key_not_compromised or "
+                "returned_or_destroyed_unused)",
+            )
+        if self.is_cybersecurity_event and self.exclusion is not None:
+            raise PydanticCustomError(
+                "exclusion_unexpected", "exclusion must be empty when is_cybersecurity_event is true"
+            )
+        return self
+
+
+class EventAmendment(NoticeflowModel):
+    """New facts about an open event: each one is a material update to the commissioner report
+    (Tenn. Code Ann. § 56-2-1006(b)(2)) and may add obligations, never remove them."""
+
+    recorded_by: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=4000)
+    affected: list[AffectedState] | None = Field(
+        None, description="Replacement per-state rows (consumer estimate, item (I))."
+    )
+    report_items_provided: list[ReportItemCode] = Field(default_factory=list)
+    law_enforcement_delay_until: AwareDatetime | None = None
+    law_enforcement_basis: str | None = Field(
+        None, description="The law-enforcement request (agency, date, reference) that justifies a delay."
+    )
+
+    @model_validator(mode="after")
+    def _delay_has_basis(self) -> EventAmendment:
+        if self.law_enforcement_delay_until is not None and not self.law_enforcement_basis:
+            raise PydanticCustomError(
+                "law_enforcement_basis_required",
+                "law_enforcement_basis is required with law_enforcement_delay_until: a consumer-notice "
+                "deadline is extended only by a documented law-enforcement request "
+                "(Tenn. Code Ann. § 56-2-1006(c))",
+            )
+        return self
+
+
+class ObligationStatus(StrEnum):
+    PENDING = "pending"
+    OVERDUE = "overdue"
+    MET = "met"
+    MET_LATE = "met_late"
+    WAIVED = "waived"
+    EXCUSED = "excused"
+
+    @property
+    def resolved(self) -> bool:
+        return self in (ObligationStatus.MET, ObligationStatus.MET_LATE, ObligationStatus.WAIVED, ObligationStatus.EXCUSED)
+
+
+class Waiver(NoticeflowModel):
+    waived_by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=10, max_length=4000, description="Why the obligation does not apply or was met otherwise.")
+
+
+class ManualCompletion(NoticeflowModel):
+    """A notice given outside noticeflow (a portal filed by hand, a call), recorded as evidence."""
+
+    completed_by: str = Field(min_length=1, max_length=200)
+    completed_at: AwareDatetime | None = None
+    evidence: str = Field(min_length=1, max_length=4000, description="What was done and where the proof is kept.")
+    evidence_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
+class DeliveryCounts(NoticeflowModel):
+    sent: int = 0
+    pending: int = 0
+    failed: int = 0
+    returned: int = 0
+
+
+class ObligationState(NoticeflowModel):
+    """What an obligation's workflow reports: its obligation, where it stands, what it waits for."""
+
+    obligation: Obligation
+    workflow_id: str
+    status: ObligationStatus
+    due: AwareDatetime
+    waiting_for: str
+    method: NoticeMethod | None = None
+    met_at: datetime | None = None
+    documents: list[str] = Field(default_factory=list, description="sha256 of each document delivered.")
+    deliveries: DeliveryCounts = Field(default_factory=DeliveryCounts)
+    updates_sent: int = 0
+    reminders_sent: int = 0
+    waiver: Waiver | None = None
+
+
+class IncidentState(NoticeflowModel):
+    """What the event workflow reports to the API and the UI."""
+
+    incident_id: str
+    stage: Stage
+    jurisdictions: list[StateCode]
+    findings: list[Finding] = Field(default_factory=list)
+    determination: Determination | None = None
+    determined_at: datetime | None = None
+    obligations: list[ObligationState] = Field(default_factory=list)
+    next_deadline: datetime | None = None
+    overdue: list[str] = Field(default_factory=list, description="obligation_ids past their deadline.")
+    waiting_for: str = ""
+    amendments: int = 0
+    closed_at: datetime | None = None
+    retain_until: datetime | None = None
+
+
+ChannelName = Literal["email", "postal", "website", "media", "regulator_portal"]
+
+__all__ = [
+    "ChannelName",
+    "DeliveryCounts",
+    "Determination",
+    "EventAmendment",
+    "Exclusion",
+    "Finding",
+    "FindingKind",
+    "IncidentState",
+    "ManualCompletion",
+    "ObligationKind",
+    "ObligationState",
+    "ObligationStatus",
+    "Stage",
+    "Waiver",
+]
