@@ -161,3 +161,38 @@ class TreeHead(BaseModel):
     timestamp: str
     key_id: str
     sig: str
+
+
+class LedgerStep(BaseModel):
+    """What a workflow asks the ledger activity to record for one of its steps.
+
+    ``step`` is relative to the workflow: the ledger's idempotency key is
+    ``<workflow_id>/<step>``, so an activity retried, or replayed after a worker crash, records
+    the step once.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stream: str
+    type: str
+    step: str
+    jurisdiction: str | None = None
+    citation: str | None = None
+    actor: str = "worker"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_json_value(v)
+        return v
+
+
+class RecordedStep(BaseModel):
+    """The ledger's receipt for a recorded step."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    hash: str
+    step: str

@@ -7,7 +7,7 @@ no NPI: consumers appear as counts, and documents by digest.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.common import NoticeflowModel, StateCode
-from models.incident import AffectedState, ReportItemCode
+from models.incident import AffectedState, IncidentIntake, ReportItemCode
 from models.obligation import NoticeMethod, Obligation, ObligationKind
 
 
@@ -179,10 +179,81 @@ class IncidentState(NoticeflowModel):
     retain_until: datetime | None = None
 
 
+class ObligationInput(NoticeflowModel):
+    """What an obligation's workflow starts from."""
+
+    incident_id: str
+    parent_workflow_id: str
+    obligation: Obligation
+    intake: IncidentIntake
+    findings: list[Finding] = Field(default_factory=list)
+    roster_id: str | None = None
+    reminder_offsets: list[timedelta] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)])
+
+
+class IncidentStart(NoticeflowModel):
+    """What starts an event's workflow: the intake, who opened it, when reminders fall."""
+
+    intake: IncidentIntake
+    opened_by: str = Field(min_length=1, max_length=200)
+    reminder_offsets: list[timedelta] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)])
+
+
+class MaterialUpdate(NoticeflowModel):
+    """A change to an open event, passed to each commissioner-notice workflow to re-report."""
+
+    sequence: int = Field(ge=1, description="1 for the first amendment of the event, then 2, 3, …")
+    summary: str
+    changes: list[str]
+    recorded_by: str
+    intake: IncidentIntake
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class ApproveConsumerNotice(NoticeflowModel):
+    """A compliance officer's approval to send consumer notices (all states, or the ones listed)."""
+
+    approved_by: str = Field(min_length=1, max_length=200)
+    jurisdictions: list[StateCode] | None = None
+
+
+class AttachRoster(NoticeflowModel):
+    """The affected consumers' contact list, uploaded to the roster store, by reference only."""
+
+    roster_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    attached_by: str = Field(min_length=1, max_length=200)
+
+
+class ObligationAction(NoticeflowModel):
+    """A waiver or manual completion addressed to one obligation of the event."""
+
+    obligation_id: str
+    waiver: Waiver | None = None
+    completion: ManualCompletion | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> ObligationAction:
+        if (self.waiver is None) == (self.completion is None):
+            raise PydanticCustomError("one_action", "give exactly one of waiver or completion")
+        return self
+
+
+class CloseEvent(NoticeflowModel):
+    closed_by: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=4000)
+
+
 ChannelName = Literal["email", "postal", "website", "media", "regulator_portal"]
 
 __all__ = [
+    "ApproveConsumerNotice",
+    "AttachRoster",
     "ChannelName",
+    "CloseEvent",
+    "IncidentStart",
+    "MaterialUpdate",
+    "ObligationAction",
+    "ObligationInput",
     "DeliveryCounts",
     "Determination",
     "EventAmendment",

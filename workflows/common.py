@@ -1,0 +1,88 @@
+"""What every noticeflow workflow shares: activity names and options, and recording steps.
+
+Workflows call activities by name, so that workflow code imports nothing that does I/O; the
+worker registers activities under exactly these names (a test checks the two agree).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from models.ledger import LedgerStep, RecordedStep
+
+LEDGER_RECORD = "ledger_record"
+RENDER_COMMISSIONER_REPORT = "render_commissioner_report"
+SUBMIT_TO_REGULATOR = "submit_to_regulator"
+DELIVER_CONSUMER_NOTICE = "render_and_deliver_consumer_notice"
+DELIVER_PRODUCER_NOTICE = "deliver_producer_notice"
+DELIVER_CEDING_INSURER_NOTICE = "deliver_ceding_insurer_notice"
+ROSTER_SUMMARY = "roster_summary"
+
+ACTIVITY_NAMES = (
+    LEDGER_RECORD,
+    RENDER_COMMISSIONER_REPORT,
+    SUBMIT_TO_REGULATOR,
+    DELIVER_CONSUMER_NOTICE,
+    DELIVER_PRODUCER_NOTICE,
+    DELIVER_CEDING_INSURER_NOTICE,
+    ROSTER_SUMMARY,
+)
+
+#: Steps that touch only our own database: quick, retried until they succeed.
+QUICK = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+}
+#: Deliveries to the outside world: long, heartbeating, retried with back-off.
+DELIVERY = {
+    "start_to_close_timeout": timedelta(hours=6),
+    "heartbeat_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
+}
+
+
+async def record(
+    stream: str,
+    type_: str,
+    step: str,
+    *,
+    jurisdiction: str | None = None,
+    citation: str | None = None,
+    actor: str = "worker",
+    data: dict[str, Any] | None = None,
+) -> RecordedStep:
+    """Record one step of the current workflow in the ledger (exactly once, whatever retries)."""
+    (receipt,) = await record_many(
+        [
+            LedgerStep(
+                stream=stream,
+                type=type_,
+                step=step,
+                jurisdiction=jurisdiction,
+                citation=citation,
+                actor=actor,
+                data=data or {},
+            )
+        ]
+    )
+    return receipt
+
+
+async def record_many(steps: list[LedgerStep]) -> list[RecordedStep]:
+    return await workflow.execute_activity(
+        LEDGER_RECORD, steps, result_type=list[RecordedStep], **QUICK  # type: ignore[arg-type]
+    )
+
+
+def iso(moment: Any) -> str:
+    """A datetime as ISO 8601 text for ledger data (the ledger stores no datetime objects)."""
+    return moment.isoformat()
+
+
+def markdown_deadline(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
