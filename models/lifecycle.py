@@ -243,6 +243,41 @@ class CloseEvent(NoticeflowModel):
     summary: str = Field(min_length=1, max_length=4000)
 
 
+class CommissionerReportRequest(NoticeflowModel):
+    """Render version ``version`` of the commissioner report for one obligation (state).
+
+    Version 1 is the initial report (Tenn. Code Ann. § 56-2-1006(b)(1)); later versions are
+    material updates (§ 56-2-1006(b)(2)) and list ``changes``.
+    """
+
+    incident_id: str
+    obligation: Obligation
+    intake: IncidentIntake
+    findings: list[Finding] = Field(default_factory=list)
+    version: int = Field(1, ge=1)
+    changes: list[str] = Field(default_factory=list)
+
+
+class ConsumerNoticeRequest(NoticeflowModel):
+    """Deliver the consumer notice of one obligation (state) to the consumers on the roster, by
+    the obligation's method (written / electronic / substitute)."""
+
+    incident_id: str
+    obligation: Obligation
+    intake: IncidentIntake
+    roster_id: str
+    approved_by: str
+
+
+class PartyNoticeRequest(NoticeflowModel):
+    """Deliver a producer-of-record or ceding-insurer notice for one obligation."""
+
+    incident_id: str
+    obligation: Obligation
+    intake: IncidentIntake
+    roster_id: str | None = None
+
+
 ChannelName = Literal["email", "postal", "website", "media", "regulator_portal"]
 
 __all__ = [
@@ -250,6 +285,9 @@ __all__ = [
     "AttachRoster",
     "ChannelName",
     "CloseEvent",
+    "CommissionerReportRequest",
+    "ConsumerNoticeRequest",
+    "PartyNoticeRequest",
     "IncidentStart",
     "MaterialUpdate",
     "ObligationAction",
