@@ -1,0 +1,914 @@
+"""Obligations after a cybersecurity event: which notices, for whom, by when, under which section.
+
+Reads like Tenn. Code Ann. § 56-2-1006 (the seed), one function per trigger or duty, generalised
+over the jurisdiction table (``rules.jurisdictions``): a verified row applies its own clock; a
+reported or unlisted state gets the strictest known clock (72 hours) and ``needs_counsel_review``.
+
+Entry point: :func:`compute_obligations`. Pure and deterministic — no I/O, no wall clock; the
+determination time is an input — so workflow code may call it directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from models.common import Clock, RuleStatus
+from models.incident import AffectedState, EventSource, IncidentIntake, ReportItemCode
+from models.licensee import DeadlinePolicy, LicenseeKind
+from models.obligation import (
+    ClockStart,
+    NoticeMethod,
+    Obligation,
+    ObligationKind,
+    ObligationsResult,
+    Reason,
+    RecipientRole,
+    ReportItem,
+    ReportItemStatus,
+    SubstituteNotice,
+    SubstituteTrigger,
+)
+from rules.calendar import clock_origin, clock_zone, deadline
+from rules.classification import classify_event, involves_consumer_npi
+from rules.errors import RuleInputError
+from rules.jurisdictions import (
+    CYBER_JURISDICTIONS,
+    STATE_NAMES,
+    STRICTEST_KNOWN_CLOCK,
+    SUBSTITUTE_NOTICE_CLASS_THRESHOLD,
+    SUBSTITUTE_NOTICE_COST_THRESHOLD_USD,
+    CyberJurisdiction,
+    DomicileTrigger,
+    Provision,
+    ResidentsTrigger,
+    jurisdiction_for,
+)
+
+_TN = CYBER_JURISDICTIONS["TN"]
+#: Tenn. Code Ann. § 56-2-1006(e)(3): "a licensee acting as assuming insurer has no other notice
+#: obligations relating to a cybersecurity event under this section".
+ASSUMING_INSURER_NO_OTHER_NOTICE = Provision(
+    rule_id="tn.ceding_insurer_notice.no_other_notice",
+    citation="Tenn. Code Ann. § 56-2-1006(e)(3)",
+    status=RuleStatus.VERIFIED,
+    summary="An assuming insurer has no other notice obligation: no consumer, producer or other-state commissioner notice.",
+)
+
+NOTICE_METHOD_REVIEW = "Notice method"
+
+#: Rule ids of the engine's own interpretations (see rules.registry).
+RULE_STRICTEST_CLOCK = "engine.unverified.strictest_clock"
+RULE_DETERMINATION_ASSUMED = "engine.determination.assumed_at_discovery"
+RULE_BUSINESS_DAYS = "engine.calendar.business_days"
+
+
+# ============================================================================================
+# Context
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class _Context:
+    intake: IncidentIntake
+    determined_at: dt.datetime
+    determination_assumed: bool
+    policy: DeadlinePolicy
+    consumer_npi: bool
+
+
+@dataclass
+class _Draft:
+    """An obligation being assembled: provisions applied and counsel-review reasons collected."""
+
+    provisions: list[Provision] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def apply(self, provision: Provision | None, *, first: bool = False) -> None:
+        if provision is not None and provision not in self.provisions:
+            self.provisions.insert(0, provision) if first else self.provisions.append(provision)
+
+    def flag(self, reason: str) -> None:
+        if reason not in self.review:
+            self.review.append(reason)
+
+    @property
+    def status(self) -> RuleStatus:
+        """The weakest status among the provisions applied (reported < interpretation < verified)."""
+        return weaker_status(RuleStatus.VERIFIED, *(p.status for p in self.provisions))
+
+    def citation(self) -> str:
+        return join_citations(p.citation for p in self.provisions)
+
+    def rule_ids(self) -> list[str]:
+        ids: list[str] = []
+        for p in self.provisions:
+            if p.rule_id not in ids:
+                ids.append(p.rule_id)
+        return ids
+
+
+_STATUS_ORDER = (RuleStatus.REPORTED, RuleStatus.INTERPRETATION, RuleStatus.VERIFIED)
+
+
+def weaker_status(*statuses: RuleStatus) -> RuleStatus:
+    """The least checked of several statuses (reported < interpretation < verified)."""
+    return min(statuses, key=_STATUS_ORDER.index)
+
+
+def join_citations(citations: Iterable[str]) -> str:
+    """Join citations, sharing the section: ['§ 56-2-1006(a)(1)', '§ 56-2-1006(d)'] → '§ 56-2-1006(a)(1), (d)'."""
+    groups: dict[str, list[str]] = {}
+    for cite in citations:
+        base, paren, rest = cite.partition("(")
+        suffixes = groups.setdefault(base if paren else cite, [])
+        if paren and paren + rest not in suffixes:
+            suffixes.append(paren + rest)
+    return "; ".join(base + ", ".join(suffixes) for base, suffixes in groups.items())
+
+
+def _zone(ctx: _Context, state: str) -> ZoneInfo:
+    return clock_zone(state, ctx.policy, ctx.intake.licensee.timezone)
+
+
+def _name(state: str) -> str:
+    return STATE_NAMES[state]
+
+
+def _unverified_reason(row: CyberJurisdiction, duty: str) -> str:
+    if row.state in CYBER_JURISDICTIONS:
+        reported = f" (reported: {row.reported_clock.describe()})" if row.reported_clock else ""
+        return (
+            f"{row.state} {duty} clock is reported, not verified{reported}: the strictest known clock "
+            f"({STRICTEST_KNOWN_CLOCK.describe()}) applies until counsel confirms ({row.commissioner.citation})."
+        )
+    return (
+        f"{row.state} is not in the verified jurisdiction table: the NAIC model fallback applies with the "
+        f"strictest known clock ({STRICTEST_KNOWN_CLOCK.describe()}); counsel must confirm {_name(row.state)}'s law."
+    )
+
+
+# ============================================================================================
+# Clock starts
+# ============================================================================================
+
+
+def tpsp_clock_start(intake: IncidentIntake, determined_at: dt.datetime | None) -> tuple[dt.datetime, ClockStart]:
+    """Tenn. Code Ann. § 56-2-1006(d)(2): for an event in a third-party service provider's system,
+    the time limitations of subsection (a) "begin running when the third-party service provider
+    notifies the licensee of the cybersecurity event or the licensee otherwise gains actual knowledge
+    of the cybersecurity event, whichever is sooner".
+
+    A recorded determination implies actual knowledge, so it bounds the start from above.
+    """
+    candidates: list[tuple[dt.datetime, ClockStart]] = []
+    if intake.tpsp_notified_at is not None:
+        candidates.append((intake.tpsp_notified_at, ClockStart.TPSP_NOTICE))
+    if intake.actual_knowledge_at is not None:
+        candidates.append((intake.actual_knowledge_at, ClockStart.ACTUAL_KNOWLEDGE))
+    if determined_at is not None:
+        candidates.append((determined_at, ClockStart.ACTUAL_KNOWLEDGE))
+    if not candidates:
+        raise RuleInputError(
+            "tpsp_notified_at",
+            "tpsp_notified_at or actual_knowledge_at is required for a third-party service provider event",
+        )
+    return min(candidates, key=lambda c: c[0])
+
+
+def commissioner_clock_start(ctx: _Context) -> tuple[dt.datetime, ClockStart]:
+    """Tenn. Code Ann. § 56-2-1006(a) and (d)(2): the determination, or for a TPSP event the
+    earlier of the provider's notice and the licensee's actual knowledge."""
+    if ctx.intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER:
+        recorded = None if ctx.determination_assumed else ctx.determined_at
+        return tpsp_clock_start(ctx.intake, recorded)
+    return ctx.determined_at, (
+        ClockStart.ASSUMED_AT_DISCOVERY if ctx.determination_assumed else ClockStart.DETERMINATION
+    )
+
+
+def _determination_start(ctx: _Context) -> tuple[dt.datetime, ClockStart]:
+    return ctx.determined_at, (
+        ClockStart.ASSUMED_AT_DISCOVERY if ctx.determination_assumed else ClockStart.DETERMINATION
+    )
+
+
+# ============================================================================================
+# Commissioner notice — triggers
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    provision: Provision
+    basis: str
+    review: tuple[str, ...] = ()
+
+
+def home_state_trigger(
+    row: CyberJurisdiction, intake: IncidentIntake, affected: AffectedState | None
+) -> TriggerResult | None:
+    """Tenn. Code Ann. § 56-2-1006(a)(1): "(A) The licensee is domiciled in this state, in the case
+    of an insurer, … or this state is the licensee's home state, in the case of an insurance
+    producer …; and (B) The cybersecurity event has a reasonable likelihood of materially harming a
+    consumer residing in this state or a material part of the licensee's normal operations".
+
+    Variants by row: the NAIC model needs (A) only (the broadest reading, applied where a state's
+    wording is not verified); Iowa needs (A) and notice to a government body required or harm.
+    """
+    licensee = intake.licensee
+    if licensee.home_jurisdiction != row.state:
+        return None
+    consumer_harm = affected is not None and affected.consumers > 0 and affected.material_harm_likely
+    harm = consumer_harm or intake.harms_operations
+    government = affected is not None and affected.other_government_notice_required
+    relation = "home state" if licensee.kind is LicenseeKind.PRODUCER else "state of domicile"
+    name = _name(row.state)
+    review: list[str] = []
+    if licensee.kind is LicenseeKind.OTHER:
+        review.append(
+            f"§ 56-2-1006(a)(1) names insurers (domicile) and producers (home state); for a licensee of kind "
+            f"'other' {name} as its state of domicile is assumed."
+        )
+    harm_text = (
+        "a reasonable likelihood of materially harming a consumer residing there"
+        if consumer_harm
+        else "a reasonable likelihood of materially harming a material part of the licensee's normal operations"
+    )
+    if row.domicile_trigger is DomicileTrigger.HOME_STATE_AND_MATERIAL_HARM:
+        if not harm:
+            return None
+        basis = f"{name} is the licensee's {relation} and the event has {harm_text}."
+    elif row.domicile_trigger is DomicileTrigger.HOME_STATE_AND_GOVERNMENT_NOTICE_OR_HARM:
+        if not (harm or government):
+            return None
+        why = harm_text if harm else "a required notice to another government body"
+        basis = f"{name} is the licensee's {relation} and the event involves {why}."
+    else:
+        basis = f"{name} is the licensee's {relation}."
+        if not harm and row.domicile_provision.status is not RuleStatus.VERIFIED:
+            review.append(
+                f"The {row.state} notice arises only under the NAIC model's wording of the home-state trigger "
+                f"(being the {relation} suffices, without material harm); {name}'s exact trigger wording is not "
+                "verified — the broader reading is applied."
+            )
+    return TriggerResult(provision=row.domicile_provision, basis=basis, review=tuple(review))
+
+
+def residents_trigger(row: CyberJurisdiction, intake: IncidentIntake, affected: AffectedState | None) -> TriggerResult | None:
+    """Tenn. Code Ann. § 56-2-1006(a)(2): "The licensee reasonably believes that the nonpublic
+    information of two hundred fifty (250) or more consumers residing in this state is involved in
+    the cybersecurity event and that the cybersecurity event is: (A) A cybersecurity event of which
+    notice must be provided to a government body … pursuant to state or federal law; or (B) A
+    cybersecurity event with a reasonable likelihood of materially harming a consumer residing in
+    this state or a material part of the licensee's normal operations."
+
+    Variant: Virginia reads "≥ 250 residents OR notice required under another law".
+    """
+    if affected is None:
+        return None
+    name = _name(row.state)
+    many = affected.consumers >= row.residents_threshold
+    government = affected.other_government_notice_required
+    harm = (affected.consumers > 0 and affected.material_harm_likely) or intake.harms_operations
+    count = f"{affected.consumers:,} consumers residing in {name}"
+    if row.residents_trigger is ResidentsTrigger.THRESHOLD_OR_GOVERNMENT_NOTICE:
+        if not (many or government):
+            return None
+        if many:
+            basis = f"The nonpublic information of {count} (at least {row.residents_threshold}) is involved."
+        else:
+            basis = f"Notice of the event must be given under another law, and {count} are involved."
+        return TriggerResult(provision=row.residents_provision, basis=basis)
+    if not many or not (government or harm):
+        return None
+    why = (
+        "notice must be given to another government body"
+        if government
+        else "the event has a reasonable likelihood of material harm"
+    )
+    basis = f"The nonpublic information of {count} (at least {row.residents_threshold}) is involved and {why}."
+    return TriggerResult(provision=row.residents_provision, basis=basis)
+
+
+# ============================================================================================
+# Commissioner report items (A)–(N)
+# ============================================================================================
+
+REPORT_ITEMS: tuple[tuple[ReportItemCode, str], ...] = (
+    (ReportItemCode.A, "The date of the cybersecurity event"),
+    (ReportItemCode.B, "How the information was exposed, lost, stolen or breached, incl. the roles of third-party service providers"),
+    (ReportItemCode.C, "How the cybersecurity event was discovered"),
+    (ReportItemCode.D, "Whether lost, stolen or breached information has been recovered, and how"),
+    (ReportItemCode.E, "The identity of the source of the cybersecurity event"),
+    (ReportItemCode.F, "Whether a police report was filed or agencies notified, and when"),
+    (ReportItemCode.G, "The specific types of nonpublic information or data elements acquired without authorization"),
+    (ReportItemCode.H, "The period during which the information system was compromised"),
+    (ReportItemCode.I, "The number of total consumers in this state affected (best estimate, updated in each report)"),
+    (ReportItemCode.J, "The results of an internal review: were automated controls or internal procedures followed"),
+    (ReportItemCode.K, "The efforts to remediate the situation that permitted the event"),
+    (ReportItemCode.L, "A copy of the privacy policy and the steps to identify and notify affected consumers"),
+    (ReportItemCode.M, "A knowledgeable, authorized representative for contact from the commissioner"),
+    (ReportItemCode.N, "A copy of the notice sent to affected consumers, if notice is required under subsection (c)"),
+)  # fmt: skip
+
+
+def commissioner_report_items(
+    intake: IncidentIntake,
+    state: str,
+    consumer_notice_required: bool,
+    provided: Iterable[ReportItemCode] = (),
+) -> list[ReportItem]:
+    """Tenn. Code Ann. § 56-2-1006(b)(1): the licensee "shall provide to the commissioner … as much of
+    the following information as is available: (A) … (N)". Returns the checklist of what is still
+    missing; (G) and (I) come from the intake, (N) applies only where consumer notice is required."""
+    have = set(intake.report_items_provided) | set(provided)
+    affected = intake.affected_in(state)
+    items: list[ReportItem] = []
+    for code, description in REPORT_ITEMS:
+        cite = f"{_TN.report_items.citation}({code.value})" if _TN.report_items else ""
+        status, note = (ReportItemStatus.PROVIDED, None) if code in have else (ReportItemStatus.MISSING, None)
+        if code is ReportItemCode.G and intake.data_elements:
+            status = ReportItemStatus.PROVIDED
+            note = "From the intake: " + ", ".join(e.value for e in intake.data_elements) + "."
+        elif code is ReportItemCode.I:
+            count = affected.consumers if affected else 0
+            status = ReportItemStatus.PROVIDED
+            note = f"Best estimate {count:,}; update this estimate with each subsequent report."
+        elif code is ReportItemCode.N and not consumer_notice_required:
+            status, note = ReportItemStatus.NOT_APPLICABLE, "No consumer notice is required in this state."
+        items.append(ReportItem(code=code, description=description, citation=cite, status=status, note=note))
+    return items
+
+
+# ============================================================================================
+# Consumer notice
+# ============================================================================================
+
+
+def consumer_notice_required(intake: IncidentIntake, affected: AffectedState) -> bool:
+    """Tenn. Code Ann. § 56-2-1006(c): "Following a determination that a cybersecurity event has
+    occurred and that the cybersecurity event has a reasonable likelihood of materially harming a
+    consumer, a licensee shall notify consumers residing in this state whose nonpublic information
+    has been acquired, or reasonably believed to have been acquired"."""
+    return affected.consumers > 0 and affected.material_harm_likely
+
+
+def substitute_notice_triggers(affected: AffectedState) -> list[SubstituteTrigger]:
+    """Tenn. Code Ann. § 56-2-1006(c)(3): substitute notice "if the licensee demonstrates that the
+    cost of providing notice would exceed two hundred fifty thousand dollars ($250,000), the
+    affected class of subject persons to be notified exceeds five hundred thousand (500,000)
+    persons, or the licensee does not have sufficient contact information"."""
+    triggers: list[SubstituteTrigger] = []
+    if affected.notice_cost_usd is not None and affected.notice_cost_usd > SUBSTITUTE_NOTICE_COST_THRESHOLD_USD:
+        triggers.append(SubstituteTrigger.COST_EXCEEDS_THRESHOLD)
+    if affected.consumers > SUBSTITUTE_NOTICE_CLASS_THRESHOLD:
+        triggers.append(SubstituteTrigger.CLASS_EXCEEDS_THRESHOLD)
+    if affected.without_contact > 0:
+        triggers.append(SubstituteTrigger.INSUFFICIENT_CONTACT_INFORMATION)
+    return triggers
+
+
+def individual_notice_method(affected: AffectedState) -> NoticeMethod:
+    """Tenn. Code Ann. § 56-2-1006(c)(1)–(2): written notice; electronic notice "if the notice
+    provided is consistent with … 15 U.S.C. § 7001, or if the licensee's primary method of
+    communication with the consumer has been by electronic means"."""
+    return NoticeMethod.ELECTRONIC if affected.electronic_primary_channel else NoticeMethod.WRITTEN
+
+
+def consumer_notice_method(affected: AffectedState) -> tuple[NoticeMethod, SubstituteNotice | None, str]:
+    """Choose the method of § 56-2-1006(c)(1)–(3); substitute notice consists of "(A) Email notice,
+    when the licensee has an email address for the consumer; (B) Conspicuous posting of the notice on
+    the licensee's website, if the licensee maintains a website page; and (C) Notification to major
+    statewide media".
+
+    Cost or class size allow substitute notice for the whole class. Missing contact information
+    allows it only for the consumers it concerns; the others get individual notice.
+    """
+    individual = individual_notice_method(affected)
+    triggers = substitute_notice_triggers(affected)
+    cite = f"{_TN.substitute.citation if _TN.substitute else ''}".replace("(c)(1)–(3)", "(c)(3)")
+    if not triggers:
+        why = (
+            "E-SIGN consent or an electronic primary channel allows electronic notice"
+            if individual is NoticeMethod.ELECTRONIC
+            else "written notice to each consumer"
+        )
+        return individual, None, f"No substitute-notice condition is met: {why}."
+    class_wide = [t for t in triggers if t is not SubstituteTrigger.INSUFFICIENT_CONTACT_INFORMATION]
+    if class_wide or affected.without_contact >= affected.consumers:
+        notice = SubstituteNotice(
+            triggers=triggers,
+            applies_to="all_affected",
+            consumers=affected.consumers,
+            consumers_with_email=affected.with_email,
+            citation=cite,
+        )
+        parts = []
+        if SubstituteTrigger.COST_EXCEEDS_THRESHOLD in triggers:
+            parts.append(f"the cost of notice exceeds ${SUBSTITUTE_NOTICE_COST_THRESHOLD_USD:,.0f}")
+        if SubstituteTrigger.CLASS_EXCEEDS_THRESHOLD in triggers:
+            parts.append(f"the class exceeds {SUBSTITUTE_NOTICE_CLASS_THRESHOLD:,} persons")
+        if not class_wide:
+            parts.append("the licensee lacks sufficient contact information for every affected consumer")
+        return (
+            NoticeMethod.SUBSTITUTE,
+            notice,
+            "Substitute notice for the whole class because " + " and ".join(parts) + ".",
+        )
+    notice = SubstituteNotice(
+        triggers=triggers,
+        applies_to="consumers_without_contact",
+        consumers=affected.without_contact,
+        consumers_with_email=0,
+        individual_method=individual,
+        citation=cite,
+    )
+    return (
+        NoticeMethod.SUBSTITUTE,
+        notice,
+        f"Substitute notice for the {affected.without_contact:,} consumers without sufficient contact "
+        f"information; {individual.value} notice to the other {affected.consumers - affected.without_contact:,}.",
+    )
+
+
+def apply_law_enforcement_delay(due: dt.datetime, intake: IncidentIntake, tz: ZoneInfo) -> tuple[dt.datetime, bool]:
+    """Tenn. Code Ann. § 56-2-1006(c): notice "no later than forty-five (45) days after the
+    determination … unless a longer period of time is required due to the legitimate needs of law
+    enforcement". Only a recorded delay moves the deadline, and only to the delay's end."""
+    until = intake.law_enforcement_delay_until
+    if until is not None and until > due:
+        return until.astimezone(tz), True
+    return due, False
+
+
+# ============================================================================================
+# Obligation assembly
+# ============================================================================================
+
+
+def _obligation(
+    ctx: _Context,
+    *,
+    kind: ObligationKind,
+    state: str,
+    recipient: RecipientRole,
+    recipient_key: str,
+    recipient_name: str,
+    primary: Provision,
+    draft: _Draft,
+    clock: Clock,
+    start: dt.datetime,
+    start_kind: ClockStart,
+    basis: str,
+    **extra: object,
+) -> Obligation:
+    tz = _zone(ctx, state)
+    if start_kind is ClockStart.ASSUMED_AT_DISCOVERY:
+        draft.flag(
+            "No determination is recorded: the clock is assumed to start at discovery, the earliest moment it "
+            "could start; record the determination to fix the deadline."
+        )
+    draft.apply(primary, first=True)
+    due = deadline(start, clock, state, ctx.policy, tz)
+    return Obligation(
+        obligation_id=f"{ctx.intake.incident_id}:{kind.value}:{state}:{recipient_key}",
+        kind=kind,
+        jurisdiction=state,
+        recipient=recipient,
+        recipient_key=recipient_key,
+        recipient_name=recipient_name,
+        due=due,
+        clock=clock,
+        clock_starts_at=clock_origin(start, clock, tz),
+        clock_start=start_kind,
+        citation=draft.citation(),
+        basis=basis,
+        rule_id=primary.rule_id,
+        rule_ids=draft.rule_ids(),
+        status=draft.status,
+        needs_counsel_review=bool(draft.review),
+        counsel_review_reasons=list(draft.review),
+        notes=list(draft.notes),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _reported_due(ctx: _Context, row: CyberJurisdiction, start: dt.datetime, tpsp: bool) -> tuple[Clock | None, dt.datetime | None]:
+    if row.reported_clock is None:
+        return None, None
+    clock = row.reported_clock
+    if tpsp and row.tpsp_day_after:
+        clock = clock.model_copy(update={"starts_day_after": True})
+    return clock, deadline(start, clock, row.state, ctx.policy, _zone(ctx, row.state))
+
+
+def commissioner_notice(ctx: _Context, row: CyberJurisdiction, consumer_notice_here: bool) -> Obligation | None:
+    """Commissioner notice under the row's law when either trigger of § 56-2-1006(a) is met."""
+    affected = ctx.intake.affected_in(row.state)
+    fired = [t for t in (home_state_trigger(row, ctx.intake, affected), residents_trigger(row, ctx.intake, affected)) if t]
+    if not fired:
+        return None
+    draft = _Draft(notes=list(row.notes))
+    for trigger in fired:
+        draft.apply(trigger.provision)
+        for reason in trigger.review:
+            draft.flag(reason)
+    start, start_kind = commissioner_clock_start(ctx)
+    tpsp = ctx.intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER
+    if tpsp:
+        draft.apply(row.tpsp or _TN.tpsp)
+    if not row.is_verified:
+        draft.flag(_unverified_reason(row, "commissioner-notice"))
+    draft.apply(row.report_items)
+    draft.apply(row.material_updates)
+    reported_clock, reported_due = _reported_due(ctx, row, start, tpsp)
+    return _obligation(
+        ctx,
+        kind=ObligationKind.COMMISSIONER_NOTICE,
+        state=row.state,
+        recipient=RecipientRole.COMMISSIONER,
+        recipient_key=f"commissioner:{row.state}",
+        recipient_name=row.regulator,
+        primary=row.commissioner,
+        draft=draft,
+        clock=row.commissioner.clock or STRICTEST_KNOWN_CLOCK,
+        start=start,
+        start_kind=start_kind,
+        basis=" ".join(t.basis for t in fired),
+        reported_clock=reported_clock,
+        reported_due=reported_due,
+        report_items=commissioner_report_items(ctx.intake, row.state, consumer_notice_here),
+        continuing_updates=True,
+    )
+
+
+def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedState) -> Obligation | None:
+    """Tenn. Code Ann. § 56-2-1006(c): consumer notice where material harm to a consumer is likely,
+    with the state's clock (TN 45 days, DE 60 days; strictest known clock where not verified)."""
+    if not consumer_notice_required(ctx.intake, affected):
+        return None
+    draft = _Draft(notes=list(row.notes))
+    name = _name(row.state)
+    if row.consumer is not None and row.is_verified:
+        primary, clock = row.consumer, row.consumer.clock or STRICTEST_KNOWN_CLOCK
+    else:
+        primary = Provision(
+            rule_id=RULE_STRICTEST_CLOCK,
+            citation=(row.reported_consumer_rule or row.commissioner).citation,
+            status=RuleStatus.INTERPRETATION if row.is_verified else RuleStatus.REPORTED,
+            clock=STRICTEST_KNOWN_CLOCK,
+        )
+        clock = STRICTEST_KNOWN_CLOCK
+        if row.reported_consumer_rule is not None:
+            draft.apply(row.reported_consumer_rule)
+            draft.flag(
+                f"{row.state} consumer-notice rule is reported, not verified ({row.reported_consumer_rule.summary}): "
+                f"the strictest known clock ({STRICTEST_KNOWN_CLOCK.describe()}) applies until counsel confirms."
+            )
+        elif row.state in CYBER_JURISDICTIONS:
+            draft.flag(
+                f"{name}'s consumer-notice clock is not verified in the jurisdiction table: the strictest known "
+                f"clock ({STRICTEST_KNOWN_CLOCK.describe()}) applies until counsel confirms."
+            )
+        else:
+            draft.flag(_unverified_reason(row, "consumer-notice"))
+    if not involves_consumer_npi(ctx.intake.data_elements):
+        draft.flag(
+            "Affected consumers are listed but no consumer data element (RSMo § 375.1402(12)(b)–(c)) is recorded: "
+            "confirm whose nonpublic information was acquired."
+        )
+    start, start_kind = _determination_start(ctx)
+    tz = _zone(ctx, row.state)
+    method, substitute, method_basis = consumer_notice_method(affected)
+    draft.apply(_TN.substitute)
+    if row.state != "TN":
+        draft.flag(
+            f"{NOTICE_METHOD_REVIEW} chosen with the thresholds of {_TN.substitute.citation if _TN.substitute else ''} "
+            f"($250,000 / 500,000 persons); {name}'s own substitute-notice rule is not verified."
+        )
+    provisional = _obligation(
+        ctx,
+        kind=ObligationKind.CONSUMER_NOTICE,
+        state=row.state,
+        recipient=RecipientRole.CONSUMERS,
+        recipient_key=f"consumers:{row.state}",
+        recipient_name=f"{affected.consumers:,} affected consumers residing in {name}",
+        primary=primary,
+        draft=draft,
+        clock=clock,
+        start=start,
+        start_kind=start_kind,
+        basis=f"The event has a reasonable likelihood of materially harming the {affected.consumers:,} consumers "
+        f"residing in {name} whose nonpublic information was acquired or is reasonably believed to have been.",
+        method=method,
+        method_basis=method_basis,
+        substitute_notice=substitute,
+        copy_to=row.consumer_copy_to,
+    )
+    due, delayed = apply_law_enforcement_delay(provisional.due, ctx.intake, tz)
+    if not delayed:
+        return provisional
+    draft.apply(_TN.law_enforcement_delay)
+    if row.state != "TN":
+        draft.flag(
+            f"Law-enforcement delay applied as under {_TN.law_enforcement_delay.citation if _TN.law_enforcement_delay else ''}; "
+            f"confirm {name}'s rule."
+        )
+    return provisional.model_copy(
+        update={
+            "due": due,
+            "law_enforcement_delay_until": due,
+            "citation": draft.citation(),
+            "rule_ids": draft.rule_ids(),
+            "status": draft.status,
+            "needs_counsel_review": bool(draft.review),
+            "counsel_review_reasons": list(draft.review),
+            "basis": provisional.basis + " The deadline is extended to the end of the documented law-enforcement delay.",
+        }
+    )
+
+
+def producer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedState, consumer: Obligation) -> Obligation | None:
+    """Tenn. Code Ann. § 56-2-1006(f): "the insurer shall notify the producers of record of all
+    affected consumers, if known, as soon as practicable, but not later than when such notice is
+    provided to the affected consumers. The insurer is excused from this obligation in those
+    instances in which the insurer does not have the current producer of record information"."""
+    if ctx.intake.licensee.kind is not LicenseeKind.INSURER:
+        return None
+    draft = _Draft(notes=list(row.notes))
+    tn_rule = _TN.producer
+    assert tn_rule is not None
+    primary = row.producer or tn_rule
+    for reason in consumer.counsel_review_reasons:
+        if not reason.startswith(NOTICE_METHOD_REVIEW):
+            draft.flag(reason)
+    if row.producer is None:
+        draft.flag(
+            f"Producer-notice timing ('not later than the consumer notice') is verified for TN "
+            f"({tn_rule.citation}); it is applied to {row.state} until counsel confirms."
+        )
+    elif not row.is_verified:
+        draft.flag(f"{row.state} producer-notice rule is reported, not verified ({primary.summary}).")
+    excused = not affected.producers_of_record_known
+    draft.apply(primary)
+    draft.apply(tn_rule)
+    return Obligation(
+        obligation_id=f"{ctx.intake.incident_id}:{ObligationKind.PRODUCER_NOTICE.value}:{row.state}:producers_of_record",
+        kind=ObligationKind.PRODUCER_NOTICE,
+        jurisdiction=row.state,
+        recipient=RecipientRole.PRODUCERS_OF_RECORD,
+        recipient_key="producers_of_record",
+        recipient_name=f"producers of record of the affected consumers residing in {_name(row.state)}",
+        due=consumer.due,
+        clock=consumer.clock,
+        clock_starts_at=consumer.clock_starts_at,
+        clock_start=consumer.clock_start,
+        citation=draft.citation(),
+        basis="The licensee is an insurer and consumer notice is required: the producers of record are notified "
+        "as soon as practicable and no later than the consumer notice.",
+        rule_id=primary.rule_id,
+        rule_ids=draft.rule_ids(),
+        status=weaker_status(draft.status, consumer.status),
+        needs_counsel_review=bool(draft.review),
+        counsel_review_reasons=list(draft.review),
+        law_enforcement_delay_until=consumer.law_enforcement_delay_until,
+        excused=excused,
+        excused_reason=(
+            "The insurer does not have current producer-of-record information for these consumers."
+            if excused
+            else None
+        ),
+        notes=list(draft.notes),
+    )
+
+
+def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obligation]:
+    """Tenn. Code Ann. § 56-2-1006(e): an assuming insurer without a direct contractual relationship
+    with the affected consumers "shall notify the affected ceding insurers and the commissioner of
+    the licensee's state of domicile within three (3) business days" of the determination ((e)(1)),
+    or of the TPSP's notice or its actual knowledge, whichever is sooner ((e)(2)); "(3) … a licensee
+    acting as assuming insurer has no other notice obligations"."""
+    intake = ctx.intake
+    domicile = intake.licensee.domicile_state
+    tpsp = intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER
+    start, start_kind = commissioner_clock_start(ctx) if tpsp else _determination_start(ctx)
+    obligations: list[Obligation] = []
+    for kind, recipient, key, name in (
+        (
+            ObligationKind.CEDING_INSURER_NOTICE,
+            RecipientRole.CEDING_INSURERS,
+            "ceding_insurers",
+            "the affected ceding insurers",
+        ),
+        (
+            ObligationKind.COMMISSIONER_NOTICE,
+            RecipientRole.COMMISSIONER,
+            f"commissioner:{domicile}",
+            jurisdiction_for(domicile).regulator + " (state of domicile)",
+        ),
+    ):
+        draft = _Draft(notes=list(row.notes))
+        tn_rule = _TN.assuming_insurer
+        assert tn_rule is not None
+        sub = "(e)(2)" if tpsp else "(e)(1)"
+        tn_specific = Provision(
+            rule_id=tn_rule.rule_id,
+            citation=f"{tn_rule.citation.removesuffix('(e)')}{sub}",
+            status=tn_rule.status,
+            clock=tn_rule.clock,
+        )
+        if row.state == "TN":
+            primary, clock = tn_specific, tn_rule.clock or STRICTEST_KNOWN_CLOCK
+        else:
+            draft.apply(tn_specific)
+            primary, clock = row.commissioner, row.commissioner.clock or STRICTEST_KNOWN_CLOCK
+            if row.is_verified:
+                draft.flag(
+                    f"The assuming-insurer duty is common to the adopters; its clock is verified for TN only — "
+                    f"{row.state}'s commissioner-notice clock ({clock.describe()}) is applied until counsel confirms."
+                )
+            else:
+                draft.flag(_unverified_reason(row, "assuming-insurer"))
+        if tpsp:
+            draft.apply(row.tpsp or _TN.tpsp)
+        draft.apply(ASSUMING_INSURER_NO_OTHER_NOTICE)
+        reported_clock, reported_due = _reported_due(ctx, row, start, tpsp)
+        affected = intake.affected_in(row.state)
+        who = f"{affected.consumers:,} consumers residing in {_name(row.state)}" if affected else "consumers"
+        obligations.append(
+            _obligation(
+                ctx,
+                kind=kind,
+                state=row.state,
+                recipient=recipient,
+                recipient_key=key,
+                recipient_name=name,
+                primary=primary,
+                draft=draft,
+                clock=clock,
+                start=start,
+                start_kind=start_kind,
+                basis=f"The licensee acts as an assuming insurer without a direct contractual relationship with the "
+                f"affected {who}: it notifies the affected ceding insurers and the commissioner of its state of "
+                f"domicile ({domicile}), and gives no consumer notice of its own.",
+                reported_clock=reported_clock,
+                reported_due=reported_due,
+                report_items=(
+                    commissioner_report_items(intake, domicile, False)
+                    if kind is ObligationKind.COMMISSIONER_NOTICE
+                    else None
+                ),
+                continuing_updates=kind is ObligationKind.COMMISSIONER_NOTICE,
+            )
+        )
+    return obligations
+
+
+# ============================================================================================
+# Entry point
+# ============================================================================================
+
+
+def applicable_states(intake: IncidentIntake) -> list[str]:
+    """The states whose law is examined: every state with affected residents, and the licensee's
+    home jurisdiction (domicile or home state) for the (a)(1) trigger."""
+    states = {row.state for row in intake.affected}
+    states.add(intake.licensee.home_jurisdiction)
+    if intake.licensee.kind is LicenseeKind.ASSUMING_INSURER:
+        states = {row.state for row in intake.affected if row.consumers > 0} | {intake.licensee.domicile_state}
+    return sorted(states)
+
+
+def state_law_excluded(intake: IncidentIntake, row: CyberJurisdiction) -> Reason | None:
+    """State-specific exclusions: S.C. bulletin 2018-09 (paper-only information is not a
+    cybersecurity event); RSMo § 375.1402(10) ('licensee' excludes an assuming insurer domiciled in
+    another state)."""
+    if intake.paper_only and row.paper_only_excluded is not None:
+        return Reason(
+            code=f"exclusion.{row.state.lower()}.paper_only",
+            message=f"No {row.state} obligation: loss of paper-only information is not a cybersecurity event there.",
+            citation=row.paper_only_excluded.citation,
+        )
+    if (
+        row.foreign_assuming_insurer_excluded is not None
+        and intake.licensee.kind is LicenseeKind.ASSUMING_INSURER
+        and intake.licensee.domicile_state != row.state
+    ):
+        return Reason(
+            code=f"exclusion.{row.state.lower()}.foreign_assuming_insurer",
+            message=f"No {row.state} obligation: a licensee acting as an assuming insurer domiciled in another state "
+            f"is not a 'licensee' under {row.state} law.",
+            citation=row.foreign_assuming_insurer_excluded.citation,
+        )
+    return None
+
+
+def no_obligation_reason(intake: IncidentIntake, row: CyberJurisdiction, affected: AffectedState | None) -> Reason:
+    """Why a state examined gives no obligation, so that the answer is never silent."""
+    consumers = affected.consumers if affected else 0
+    facts = [
+        f"{consumers:,} affected residents (commissioner notice needs the home-state trigger or at least "
+        f"{row.residents_threshold} residents with a government notice or material harm)",
+        "no reasonable likelihood of material harm to its residents (consumer notice)",
+    ]
+    if intake.licensee.home_jurisdiction == row.state:
+        facts[0] = "it is the licensee's home jurisdiction but the home-state trigger's conditions are not met"
+    return Reason(
+        code=f"no_obligation.{row.state}",
+        message=f"No {row.state} obligation: " + "; ".join(facts) + ".",
+        citation=join_citations([row.domicile_provision.citation, row.residents_provision.citation]),
+    )
+
+
+def compute_obligations(
+    intake: IncidentIntake,
+    *,
+    determined_at: dt.datetime | None = None,
+    policy: DeadlinePolicy | None = None,
+) -> ObligationsResult:
+    """Every obligation the event creates, per jurisdiction, with due instant and citation.
+
+    ``determined_at`` overrides the intake's determination (e.g. a workflow update recording it);
+    ``policy`` overrides the licensee's deadline policy. Obligations are sorted by due instant.
+    """
+    if determined_at is not None and determined_at.tzinfo is None:
+        raise RuleInputError("determined_at", "must include a UTC offset, e.g. 2025-03-07T16:30:00-06:00")
+    determination = determined_at or intake.determined_at
+    if determination is not None and determination < intake.discovered_at:
+        raise RuleInputError(
+            "determined_at",
+            f"{determination.isoformat()} is before discovered_at {intake.discovered_at.isoformat()}",
+        )
+    classification = classify_event(intake)
+    reasons = list(classification.reasons)
+    assumed = determination is None
+    if not classification.is_cybersecurity_event:
+        return ObligationsResult(
+            incident_id=intake.incident_id,
+            is_cybersecurity_event=False,
+            determined_at=determination,
+            determination_assumed=False,
+            nonpublic_information=classification.nonpublic_information,
+            reasons=reasons,
+            obligations=[],
+        )
+    if assumed:
+        reasons.append(
+            Reason(
+                code="determination.assumed",
+                message="No determination is recorded: clocks that run from the determination are assumed to start "
+                "at discovery (the earliest possible start) and are marked for counsel review.",
+            )
+        )
+    ctx = _Context(
+        intake=intake,
+        determined_at=determination if determination is not None else intake.discovered_at,
+        determination_assumed=assumed,
+        policy=policy or intake.licensee.deadline_policy,
+        consumer_npi=involves_consumer_npi(intake.data_elements),
+    )
+    obligations: list[Obligation] = []
+    for state in applicable_states(intake):
+        row = jurisdiction_for(state)
+        excluded = state_law_excluded(intake, row)
+        if excluded is not None:
+            reasons.append(excluded)
+            continue
+        if intake.licensee.kind is LicenseeKind.ASSUMING_INSURER:
+            obligations.extend(assuming_insurer_notices(ctx, row))
+            continue
+        affected = intake.affected_in(state)
+        consumer = consumer_notice(ctx, row, affected) if affected is not None else None
+        commissioner = commissioner_notice(ctx, row, consumer is not None)
+        if commissioner is not None:
+            obligations.append(commissioner)
+        if consumer is not None and affected is not None:
+            obligations.append(consumer)
+            producer = producer_notice(ctx, row, affected, consumer)
+            if producer is not None:
+                obligations.append(producer)
+        if commissioner is None and consumer is None:
+            reasons.append(no_obligation_reason(intake, row, affected))
+    if intake.licensee.kind is LicenseeKind.ASSUMING_INSURER:
+        reasons.append(
+            Reason(
+                code="assuming_insurer",
+                message="The licensee acts as an assuming insurer: it notifies the ceding insurers and its domicile "
+                "commissioner; the ceding insurers notify consumers.",
+                citation="Tenn. Code Ann. § 56-2-1006(e)(1)(B), (e)(3)",
+            )
+        )
+    obligations.sort(key=lambda o: (o.due, o.kind.value, o.jurisdiction, o.recipient_key))
+    return ObligationsResult(
+        incident_id=intake.incident_id,
+        is_cybersecurity_event=True,
+        determined_at=determination,
+        determination_assumed=assumed,
+        nonpublic_information=classification.nonpublic_information,
+        reasons=reasons,
+        obligations=obligations,
+    )
