@@ -288,14 +288,14 @@ class DisclosureRequest(NoticeflowModel):
         if self.policy_in_force not in known:
             raise PydanticCustomError(
                 "unknown_policy_version",
-                "policy_in_force {version!r} is not among policy_versions ({known})",
+                "policy_in_force '{version}' is not among policy_versions ({known})",
                 {"version": self.policy_in_force, "known": ", ".join(sorted(known))},
             )
         for i, notice in enumerate(self.notices):
             if notice.policy_version is not None and notice.policy_version not in known:
                 raise PydanticCustomError(
                     "unknown_policy_version",
-                    "notices[{i}].policy_version {version!r} is not among policy_versions",
+                    "notices[{i}].policy_version '{version}' is not among policy_versions",
                     {"i": i, "version": notice.policy_version},
                 )
         elections = {e.election_id for e in self.opt_outs}
@@ -303,7 +303,7 @@ class DisclosureRequest(NoticeflowModel):
             if rev.election_id not in elections:
                 raise PydanticCustomError(
                     "unknown_election",
-                    "opt_out_revocations[{i}].election_id {id!r} names no opt-out election",
+                    "opt_out_revocations[{i}].election_id '{id}' names no opt-out election",
                     {"i": i, "id": rev.election_id},
                 )
         return self
