@@ -26,8 +26,10 @@ def _root() -> None:
 
 def _register() -> None:
     from noticeflow import cli_ledger
+    from noticeflow import cli_rules
 
     app.add_typer(cli_ledger.app, name="ledger")
+    cli_rules.register(app)
 
 
 _register()

@@ -497,7 +497,10 @@ def _obligation(
     )
 
 
-def _reported_due(ctx: _Context, row: CyberJurisdiction, start: dt.datetime, tpsp: bool) -> tuple[Clock | None, dt.datetime | None]:
+def reported_clock_due(ctx: _Context, row: CyberJurisdiction, start: dt.datetime, tpsp: bool) -> tuple[Clock | None, dt.datetime | None]:
+    """For a reported row: the clock as reported and the deadline it would give, shown next to the
+    strictest-clock ``due`` so counsel sees both. The reported TPSP rule ("the day after") applies to
+    third-party service provider events only."""
     if row.reported_clock is None:
         return None, None
     clock = row.reported_clock
@@ -525,7 +528,7 @@ def commissioner_notice(ctx: _Context, row: CyberJurisdiction, consumer_notice_h
         draft.flag(_unverified_reason(row, "commissioner-notice"))
     draft.apply(row.report_items)
     draft.apply(row.material_updates)
-    reported_clock, reported_due = _reported_due(ctx, row, start, tpsp)
+    reported_clock, reported_due = reported_clock_due(ctx, row, start, tpsp)
     return _obligation(
         ctx,
         kind=ObligationKind.COMMISSIONER_NOTICE,
@@ -736,7 +739,7 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
         if tpsp:
             draft.apply(row.tpsp or _TN.tpsp)
         draft.apply(ASSUMING_INSURER_NO_OTHER_NOTICE)
-        reported_clock, reported_due = _reported_due(ctx, row, start, tpsp)
+        reported_clock, reported_due = reported_clock_due(ctx, row, start, tpsp)
         affected = intake.affected_in(row.state)
         who = f"{affected.consumers:,} consumers residing in {_name(row.state)}" if affected else "consumers"
         obligations.append(

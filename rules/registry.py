@@ -62,7 +62,7 @@ _FUNCTIONS_BY_PROVISION: dict[str, tuple[Callable[..., Any], ...]] = {
     "commissioner_notice.triggers": (cyber.home_state_trigger, cyber.residents_trigger),
     "commissioner_notice.report_items": (cyber.commissioner_report_items,),
     "commissioner_notice.material_updates": (cyber.commissioner_notice,),
-    "commissioner_notice.reported_clock": (cyber.commissioner_notice, cyber._reported_due),
+    "commissioner_notice.reported_clock": (cyber.commissioner_notice, cyber.reported_clock_due),
     "consumer_notice.deadline": (cyber.consumer_notice, cyber.consumer_notice_required),
     "consumer_notice.method": (cyber.consumer_notice_method, cyber.substitute_notice_triggers, cyber.individual_notice_method),
     "consumer_notice.law_enforcement_delay": (cyber.apply_law_enforcement_delay,),
@@ -71,7 +71,7 @@ _FUNCTIONS_BY_PROVISION: dict[str, tuple[Callable[..., Any], ...]] = {
     "producer_notice": (cyber.producer_notice,),
     "producer_notice.reported": (cyber.producer_notice,),
     "tpsp.clock_start": (cyber.tpsp_clock_start, cyber.commissioner_clock_start),
-    "tpsp.day_after": (cyber._reported_due, calendar.clock_origin),
+    "tpsp.day_after": (cyber.reported_clock_due, calendar.clock_origin),
     "classification.paper_only": (cyber.state_law_excluded,),
     "licensee.foreign_assuming_insurer": (cyber.state_law_excluded,),
 }

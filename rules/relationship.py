@@ -80,7 +80,7 @@ def relationship_status(rel: ConsumerRelationship, on: dt.date) -> RelationshipS
 def _period_end_after(day: dt.date, period: AnnualPeriod) -> dt.date:
     """The last day of the licensee-defined 12-month period that contains ``day``."""
     if period.kind == "calendar_year":
-        return dt.date(day.year, 12, 31)
+        return dt.date(day.year + 1, 1, 1) - _ONE_DAY  # 31 December
     start = dt.date(day.year, period.period_start_month, period.period_start_day)
     if start > day:
         start = add_months(start, -ANNUAL_NOTICE_PERIOD_MONTHS)

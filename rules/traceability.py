@@ -35,7 +35,7 @@ class TraceabilityError(ValueError):
     pass
 
 
-def tests_by_rule(sources: Mapping[str, str]) -> dict[str, list[str]]:
+def collect_verifies(sources: Mapping[str, str]) -> dict[str, list[str]]:
     """Map rule id → test node ids, from ``@verifies(...)`` decorators in test sources.
 
     ``sources`` maps a repository-relative path (``tests/rules/test_x.py``) to its text.
