@@ -27,9 +27,11 @@ def _root() -> None:
 def _register() -> None:
     from noticeflow import cli_ledger
     from noticeflow import cli_rules
+    from noticeflow import cli_temporal
 
     app.add_typer(cli_ledger.app, name="ledger")
     cli_rules.register(app)
+    cli_temporal.register(app)
 
 
 _register()

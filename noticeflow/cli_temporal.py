@@ -1,0 +1,124 @@
+"""``noticeflow temporal …`` (a real cluster: setup, codec keys) and ``noticeflow dev …`` (the embedded stack)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, NoReturn
+
+import typer
+from temporalio.service import RPCError
+
+from noticeflow.codec import CodecError, describe, encode_key, generate_key, key_file, load_keyring, rotate_key_file
+from noticeflow.settings import get_settings
+
+temporal_app = typer.Typer(help="Temporal cluster setup and payload encryption keys.", no_args_is_help=True)
+dev_app = typer.Typer(help="The embedded development stack (Temporal dev server, UI, codec server).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(temporal_app, name="temporal")
+    app.add_typer(dev_app, name="dev")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@temporal_app.command()
+def setup() -> None:
+    """Register noticeflow's search attributes in NOTICEFLOW_TEMPORAL_NAMESPACE (safe to repeat)."""
+    from noticeflow.temporal import TemporalSetupError, connect, register_search_attributes
+
+    settings = get_settings()
+
+    async def _setup() -> None:
+        try:
+            client = await connect(settings)
+        except RuntimeError as exc:
+            _fail(f"cannot reach Temporal at {settings.temporal_address} (NOTICEFLOW_TEMPORAL_ADDRESS): {exc}", 1)
+        try:
+            result = await register_search_attributes(client, settings.temporal_namespace)
+        except TemporalSetupError as exc:
+            _fail(str(exc), 1)
+        except RPCError as exc:
+            _fail(f"Temporal refused the search attribute registration: {exc.message}", 1)
+        for name in result.added:
+            typer.echo(f"{name}: added")
+        for name in result.already_present:
+            typer.echo(f"{name}: already present")
+        typer.echo(f"namespace {result.namespace!r} at {settings.temporal_address} is ready for noticeflow")
+
+    asyncio.run(_setup())
+
+
+@temporal_app.command("codec-keys")
+def codec_keys() -> None:
+    """List the payload encryption keys by id (never the keys): the first encrypts, all decrypt."""
+    settings = get_settings()
+    try:
+        keyring = load_keyring(settings)
+    except CodecError as exc:
+        _fail(str(exc))
+    source = "NOTICEFLOW_CODEC_KEY" if settings.codec_key else str(key_file(settings))
+    typer.echo(f"source: {source}")
+    for line in describe(keyring):
+        typer.echo(line)
+
+
+@temporal_app.command("rotate-codec-key")
+def rotate_codec_key() -> None:
+    """Start encrypting new payloads with a new key; earlier keys stay for decrypting old histories."""
+    settings = get_settings()
+    try:
+        current = load_keyring(settings)
+    except CodecError as exc:
+        _fail(str(exc))
+    if settings.codec_key:
+        new = generate_key()
+        value = ",".join([encode_key(new), *(encode_key(k) for k in current.keys)])
+        typer.echo("NOTICEFLOW_CODEC_KEY is set, so it cannot be rotated in place. Set it to:", err=True)
+        typer.echo(value)
+        typer.echo(
+            "on every worker, API and codec server (the new key first), then restart them; "
+            "drop an old key only once no open workflow history still needs it.",
+            err=True,
+        )
+        return
+    keyring = rotate_key_file(settings)
+    typer.echo(f"{key_file(settings)}: now encrypting with {keyring.current_id}")
+    for line in describe(keyring):
+        typer.echo(line)
+    typer.echo("restart the worker, the API and the codec server to pick it up", err=True)
+
+
+@dev_app.command()
+def up(
+    in_memory: Annotated[
+        bool, typer.Option("--in-memory", help="Keep Temporal state in memory, not in home/temporal.db.")
+    ] = False,
+    headless: Annotated[bool, typer.Option("--headless", help="Without the Temporal UI.")] = False,
+) -> None:
+    """Run the Temporal dev server, its UI and the codec server until Ctrl-C."""
+    from noticeflow.devstack import DevStack, DevStackError, run_until_signalled
+
+    settings = get_settings()
+    stack = DevStack(settings, persistent=not in_memory, ui=not headless)
+
+    def ready(stack: DevStack) -> None:
+        if stack.ui_url:
+            typer.echo(f"Temporal UI:   {stack.ui_url}")
+        typer.echo(f"Temporal:      {stack.address} (namespace {stack.namespace})")
+        auth = "no token needed, loopback only" if stack.anonymous_decode else "bearer token required"
+        typer.echo(f"Codec server:  {stack.codec_url} ({auth})")
+        typer.echo(f"Persistence:   {stack.db_path if stack.persistent else 'in memory'}")
+        typer.echo(f"Logs:          {stack.log_dir}")
+        typer.echo("Press Ctrl-C to stop.")
+
+    try:
+        reason = asyncio.run(run_until_signalled(stack, ready))
+    except DevStackError as exc:
+        _fail(str(exc), 1)
+    if reason != "signal":
+        _fail(f"{reason} stopped unexpectedly; see {stack.log_dir}", 1)
+    typer.echo("stopped")
