@@ -55,3 +55,12 @@ class FailingConsumerWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
+
+
+@workflow.defn
+class CountConsumerWorkflow:
+    @workflow.run
+    async def run(self, record: ConsumerRecord) -> Receipt:
+        return await workflow.execute_activity(
+            count_characters, record, start_to_close_timeout=timedelta(seconds=30)
+        )

