@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 from models.common import Clock, ClockUnit, RuleStatus
@@ -543,6 +544,7 @@ CYBER_JURISDICTIONS: MappingProxyType[str, CyberJurisdiction] = MappingProxyType
 )
 
 
+@lru_cache(maxsize=None)
 def jurisdiction_for(state: str) -> CyberJurisdiction:
     """The table row of ``state``; the NAIC model fallback (reported) for a state not listed."""
     row = CYBER_JURISDICTIONS.get(state)
