@@ -58,6 +58,9 @@ ASSUMING_INSURER_NO_OTHER_NOTICE = Provision(
 )
 
 NOTICE_METHOD_REVIEW = "Notice method"
+CITE_METHOD = "Tenn. Code Ann. § 56-2-1006(c)(1)–(3)"
+CITE_SUBSTITUTE = "Tenn. Code Ann. § 56-2-1006(c)(3)"
+CITE_LAW_ENFORCEMENT = "Tenn. Code Ann. § 56-2-1006(c)"
 
 #: Rule ids of the engine's own interpretations (see rules.registry).
 RULE_STRICTEST_CLOCK = "engine.unverified.strictest_clock"
@@ -391,7 +394,7 @@ def consumer_notice_method(affected: AffectedState) -> tuple[NoticeMethod, Subst
     """
     individual = individual_notice_method(affected)
     triggers = substitute_notice_triggers(affected)
-    cite = f"{_TN.substitute.citation if _TN.substitute else ''}".replace("(c)(1)–(3)", "(c)(3)")
+    cite = CITE_SUBSTITUTE
     if not triggers:
         why = (
             "E-SIGN consent or an electronic primary channel allows electronic notice"
@@ -580,7 +583,7 @@ def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
             )
         else:
             draft.flag(_unverified_reason(row, "consumer-notice"))
-    if not involves_consumer_npi(ctx.intake.data_elements):
+    if not ctx.consumer_npi:
         draft.flag(
             "Affected consumers are listed but no consumer data element (RSMo § 375.1402(12)(b)–(c)) is recorded: "
             "confirm whose nonpublic information was acquired."
@@ -591,7 +594,7 @@ def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
     draft.apply(_TN.substitute)
     if row.state != "TN":
         draft.flag(
-            f"{NOTICE_METHOD_REVIEW} chosen with the thresholds of {_TN.substitute.citation if _TN.substitute else ''} "
+            f"{NOTICE_METHOD_REVIEW} chosen with the thresholds of {CITE_METHOD} "
             f"($250,000 / 500,000 persons); {name}'s own substitute-notice rule is not verified."
         )
     provisional = _obligation(
@@ -619,7 +622,7 @@ def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
     draft.apply(_TN.law_enforcement_delay)
     if row.state != "TN":
         draft.flag(
-            f"Law-enforcement delay applied as under {_TN.law_enforcement_delay.citation if _TN.law_enforcement_delay else ''}; "
+            f"Law-enforcement delay applied as under {CITE_LAW_ENFORCEMENT}; "
             f"confirm {name}'s rule."
         )
     return provisional.model_copy(
