@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, NoReturn
+import os
+import sys
+import time
+import traceback
+from collections.abc import Coroutine
+from typing import Annotated, Any, NoReturn
 
 import typer
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from noticeflow.codec import CodecError, describe, encode_key, generate_key, key_file, load_keyring, rotate_key_file
@@ -25,18 +31,52 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _run_then_exit(main: Coroutine[Any, Any, None]) -> NoReturn:
+    """Run a command that held a Temporal client, then leave without interpreter teardown.
+
+    The Temporal SDK's runtime threads can outlive the event loop and abort the interpreter while
+    it finalizes (temporalio/sdk-python#300), turning a successful command into exit status -6.
+    Output is flushed first; the exit status is the command's own.
+    """
+    code = 0
+    try:
+        asyncio.run(main)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 @temporal_app.command()
-def setup() -> None:
+def setup(
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Keep trying to reach Temporal for this many seconds (for a server still starting)."),
+    ] = 0.0,
+) -> None:
     """Register noticeflow's search attributes in NOTICEFLOW_TEMPORAL_NAMESPACE (safe to repeat)."""
     from noticeflow.temporal import TemporalSetupError, connect, register_search_attributes
 
     settings = get_settings()
 
+    async def _connect() -> Client:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return await connect(settings)
+            except RuntimeError as exc:
+                if time.monotonic() >= deadline:
+                    _fail(f"cannot reach Temporal at {settings.temporal_address} (NOTICEFLOW_TEMPORAL_ADDRESS): {exc}", 1)
+            await asyncio.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
     async def _setup() -> None:
-        try:
-            client = await connect(settings)
-        except RuntimeError as exc:
-            _fail(f"cannot reach Temporal at {settings.temporal_address} (NOTICEFLOW_TEMPORAL_ADDRESS): {exc}", 1)
+        client = await _connect()
         try:
             result = await register_search_attributes(client, settings.temporal_namespace)
         except TemporalSetupError as exc:
@@ -49,7 +89,7 @@ def setup() -> None:
             typer.echo(f"{name}: already present")
         typer.echo(f"namespace {result.namespace!r} at {settings.temporal_address} is ready for noticeflow")
 
-    asyncio.run(_setup())
+    _run_then_exit(_setup())
 
 
 @temporal_app.command("codec-keys")
@@ -92,6 +132,28 @@ def rotate_codec_key() -> None:
     typer.echo("restart the worker, the API and the codec server to pick it up", err=True)
 
 
+@temporal_app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option("--host", help="Bind address (0.0.0.0 in a container).")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: NOTICEFLOW_CODEC_SERVER_PORT).")] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option("--cors-origin", help="Origin of the Temporal UI, e.g. https://temporal.example.com (repeatable)."),
+    ] = None,
+) -> None:
+    """Serve the payload codec server for the Temporal UI and CLI; a bearer token is required."""
+    import uvicorn
+
+    from api.codec_server import create_app
+
+    settings = get_settings()
+    try:
+        app = create_app(settings, cors_origins=cors_origin or None)
+    except CodecError as exc:
+        _fail(str(exc))
+    uvicorn.run(app, host=host, port=port or settings.codec_server_port, log_config=None, access_log=False)
+
+
 @dev_app.command()
 def up(
     in_memory: Annotated[
@@ -115,10 +177,13 @@ def up(
         typer.echo(f"Logs:          {stack.log_dir}")
         typer.echo("Press Ctrl-C to stop.")
 
-    try:
-        reason = asyncio.run(run_until_signalled(stack, ready))
-    except DevStackError as exc:
-        _fail(str(exc), 1)
-    if reason != "signal":
-        _fail(f"{reason} stopped unexpectedly; see {stack.log_dir}", 1)
-    typer.echo("stopped")
+    async def _up() -> None:
+        try:
+            reason = await run_until_signalled(stack, ready)
+        except DevStackError as exc:
+            _fail(str(exc), 1)
+        if reason != "signal":
+            _fail(f"{reason} stopped unexpectedly; see {stack.log_dir}", 1)
+        typer.echo("stopped")
+
+    _run_then_exit(_up())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from noticeflow.temporal import (
     register_search_attributes,
     search_attribute_flags,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, TEMPORAL_CLI
 from tests.platform.sample_workflow import ConsumerRecord, EchoConsumerWorkflow, count_characters
 from workflows import search_attributes
 
@@ -170,3 +171,25 @@ def test_setup_command_reports_a_missing_namespace(dev_env: WorkflowEnvironment,
     )
     assert result.returncode == 1
     assert "namespace 'absent-namespace' does not exist" in result.stderr
+
+
+async def test_setup_waits_for_a_server_that_is_still_starting(tmp_path: Path) -> None:
+    from noticeflow.devstack import free_port
+
+    port = free_port()
+    env = {**os.environ, "NOTICEFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "NOTICEFLOW_HOME": str(tmp_path)}
+    setup = subprocess.Popen(
+        [sys.executable, "-m", "noticeflow.cli", "temporal", "setup", "--wait", "120"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    await asyncio.sleep(3)
+    assert setup.poll() is None  # still waiting
+    server = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI), port=port, ui=False
+    )
+    try:
+        out, err = await asyncio.to_thread(setup.communicate, timeout=120)
+    finally:
+        await server.shutdown()
+    assert setup.returncode == 0, err
+    assert all(f"{name}: added" in out for name in NAMES)
