@@ -289,3 +289,39 @@ def test_dev_up_prints_the_ui_address_and_stops_cleanly_on_ctrl_c(tmp_path: Path
     assert rest.strip().endswith("stopped")
     assert not _alive(temporal_pid)
     assert not (tmp_path / "logs" / "temporal.pid").exists()
+
+
+async def test_the_temporal_cli_reads_payloads_through_the_codec_server_with_a_token(
+    tmp_path: Path, task_queue: str
+) -> None:
+    async with DevStack(_settings(tmp_path, codec_server_tokens=["cli-token"]), ui=False) as stack:
+        record = ConsumerRecord(name="Octavia Npi-Marker", ssn="078-05-1120", state="TN")
+        workflow_id = f"cli-decode-{uuid.uuid4()}"
+        async with Worker(stack.client, task_queue=task_queue, workflows=[CountConsumerWorkflow], activities=[count_characters]):
+            await stack.client.execute_workflow(CountConsumerWorkflow.run, record, id=workflow_id, task_queue=task_queue)
+
+        def show(*extra: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [str(TEMPORAL_CLI), "workflow", "show", "--workflow-id", workflow_id, "--address", stack.address,
+                 "--output", "json", *extra],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+
+        plain = await asyncio.to_thread(show)
+        decoded = await asyncio.to_thread(show, "--codec-endpoint", stack.codec_url, "--codec-auth", "Bearer cli-token")
+    assert plain.returncode == 0, plain.stderr
+    assert decoded.returncode == 0, decoded.stderr
+    assert _started_input(plain.stdout)["encoding"] == "binary/encrypted"
+    assert _started_input(decoded.stdout) == {"encoding": "json/plain", "data": record.model_dump_json()}
+
+
+def _started_input(show_json: str) -> dict[str, str]:
+    """Encoding and data of the first input payload in ``temporal workflow show --output json``."""
+    if not show_json.strip():
+        return {}
+    events = json.loads(show_json)["events"]
+    payload = events[0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+    return {
+        "encoding": base64.b64decode(payload["metadata"]["encoding"]).decode(),
+        "data": base64.b64decode(payload.get("data", "")).decode(errors="replace"),
+    }
