@@ -186,6 +186,10 @@ class SmtpChannel:
             # The message may have reached the server: never send it again on our own.
             self._drop()
             return Outcome(env.recipient_ref, OutcomeStatus.IN_DOUBT, FailureKind.IN_DOUBT, f"connection lost while sending: {type(exc).__name__}")
+        except smtplib.SMTPException as exc:
+            # HELO/EHLO refused, an extension missing: raised before the message was handed over.
+            self._drop()
+            raise ChannelUnavailableError(f"the SMTP relay refused the session: {type(exc).__name__}") from None
         return Outcome(env.recipient_ref, OutcomeStatus.SENT)
 
     def _refused(self, env: Envelope, code: int, reply: bytes | str, kind: FailureKind) -> Outcome:

@@ -186,3 +186,33 @@ async def test_outbox_portal_files_once_and_returns_the_same_receipt(tmp_path: P
     submission = json.loads((folder / "submission.json").read_text())
     assert submission["documents"][0]["sha256"] == sha
     assert (folder / submission["documents"][0]["file"]).read_bytes() == doc.read_bytes()
+
+
+async def test_smtp_login_with_the_configured_credentials(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.activities.conftest import SmtpRecorder
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"notices", b"s3cret")
+        return AuthResult(success=ok)
+
+    recorder = SmtpRecorder()
+    port = _free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        good = _settings(tmp_path, port=port).model_copy(update={"smtp_username": "notices", "smtp_password": "s3cret"})
+        channel = SmtpChannel(good)
+        try:
+            (outcome,) = (await channel.deliver("b", [_envelope("r1", "a@mail.example")])).outcomes
+        finally:
+            await channel.aclose()
+        assert outcome.status is OutcomeStatus.SENT and recorder.recipients() == ["a@mail.example"]
+        bad = good.model_copy(update={"smtp_password": "wrong"})
+        with pytest.raises(ChannelUnavailableError, match="unavailable"):
+            await SmtpChannel(bad, timeout=3).deliver("b", [_envelope("r2", "b@mail.example")])
+        assert recorder.recipients() == ["a@mail.example"]
+    finally:
+        controller.stop()
