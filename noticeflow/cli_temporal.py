@@ -162,10 +162,10 @@ def up(
     headless: Annotated[bool, typer.Option("--headless", help="Without the Temporal UI.")] = False,
 ) -> None:
     """Run the Temporal dev server, its UI and the codec server until Ctrl-C."""
-    from noticeflow.devstack import DevStack, DevStackError, run_until_signalled
+    from noticeflow.devstack import DevStack, DevStackError, default_services, run_until_signalled
 
     settings = get_settings()
-    stack = DevStack(settings, persistent=not in_memory, ui=not headless)
+    stack = DevStack(settings, services=default_services(settings), persistent=not in_memory, ui=not headless)
 
     def ready(stack: DevStack) -> None:
         if stack.ui_url:

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 from typing import IO, Protocol
 
 import uvicorn
@@ -95,7 +96,7 @@ class ProcessService:
     async def start(self, stack: DevStack) -> None:
         with stack.log_file(self.name) as out:
             self.process = await asyncio.create_subprocess_exec(
-                *self.argv,
+                *(_fill(arg, stack.placeholders()) for arg in self.argv),
                 env={**os.environ, **stack.environment(), **self.env},
                 cwd=self.cwd,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -150,6 +151,46 @@ class TaskService:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+
+
+def http_ready(url_of: Callable[[DevStack], str], timeout: float = 60.0) -> Callable[[DevStack], Awaitable[None]]:
+    """A ``ready`` check for :class:`ProcessService`: an HTTP GET of ``url_of(stack)`` gets any answer below 500."""
+
+    async def ready(stack: DevStack) -> None:
+        url = urlsplit(url_of(stack))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(url.hostname, url.port or 80)
+                writer.write(f"GET {url.path or '/'} HTTP/1.0\r\nHost: {url.netloc}\r\n\r\n".encode())
+                await writer.drain()
+                status_line = await reader.readline()
+                writer.close()
+                parts = status_line.split()
+                if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < 500:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise DevStackError(f"{url.geturl()} did not answer within {timeout:.0f} s")
+            await asyncio.sleep(0.2)
+
+    return ready
+
+
+def default_services(settings: Settings) -> list[DevService]:
+    """What ``noticeflow dev up`` runs besides Temporal and the codec server.
+
+    The worker and the incident API go here, e.g.::
+
+        ProcessService("worker", [sys.executable, "worker.py"], cwd=REPO)
+        ProcessService("api", [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+                               "--host", "127.0.0.1", "--port", "{api_port}"], ready=http_ready(lambda s: s.api_url))
+
+    (``argv`` items may use ``{api_port}``, ``{codec_server_port}``, ``{temporal_ui_port}``,
+    ``{temporal_address}``: they are filled in with the ports in use.)
+    """
+    return []
 
 
 # -- the stack ---------------------------------------------------------------------------------
@@ -209,6 +250,11 @@ class DevStack:
         return f"http://{LOOPBACK}:{self.settings.codec_server_port}"
 
     @property
+    def api_url(self) -> str:
+        """Where an incident API service started by the stack should listen (its port is reserved)."""
+        return f"http://{LOOPBACK}:{self.settings.api_port}"
+
+    @property
     def client(self) -> Client:
         if self._client is None:
             raise DevStackError("the dev stack is not started")
@@ -228,10 +274,22 @@ class DevStack:
             "NOTICEFLOW_TASK_QUEUE": self.settings.task_queue,
             "NOTICEFLOW_TEMPORAL_UI_PORT": str(self.settings.temporal_ui_port),
             "NOTICEFLOW_CODEC_SERVER_PORT": str(self.settings.codec_server_port),
+            "NOTICEFLOW_API_HOST": self.settings.api_host,
+            "NOTICEFLOW_API_PORT": str(self.settings.api_port),
         }
         if self.settings.codec_key:
             env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key
         return env
+
+    def placeholders(self) -> dict[str, str]:
+        """Values a :class:`ProcessService` argv may name as ``{api_port}`` and the like."""
+        return {
+            "temporal_address": self.address,
+            "temporal_ui_port": str(self.settings.temporal_ui_port),
+            "codec_server_port": str(self.settings.codec_server_port),
+            "api_port": str(self.settings.api_port),
+            "home": str(self.home),
+        }
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -325,12 +383,15 @@ class DevStack:
         grpc = _port_or_free("Temporal frontend", wanted_grpc, taken)
         ui_port = _port_or_free("Temporal UI", self.requested.temporal_ui_port, taken)
         codec = _port_or_free("codec server", self.requested.codec_server_port, taken)
+        api = _port_or_free("incident API", self.requested.api_port, taken)
         self.settings = self.requested.model_copy(
             update={
                 "home": self.home,
                 "temporal_address": f"{LOOPBACK}:{grpc}",
                 "temporal_ui_port": ui_port,
                 "codec_server_port": codec,
+                "api_host": LOOPBACK,
+                "api_port": api,
             }
         )
 
@@ -540,6 +601,13 @@ async def _terminate(process: asyncio.subprocess.Process, timeout: float) -> Non
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
+
+
+def _fill(arg: str, values: Mapping[str, str]) -> str:
+    # Only the known names are replaced, so that braces in, say, a ``python -c`` script stay as they are.
+    for name, value in values.items():
+        arg = arg.replace("{" + name + "}", value)
+    return arg
 
 
 def _tail(path: Path, lines: int = 20) -> str:

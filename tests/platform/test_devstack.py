@@ -20,7 +20,15 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.worker import Worker
 
-from noticeflow.devstack import DevStack, DevStackError, ProcessService, TaskService, free_port, port_is_free
+from noticeflow.devstack import (
+    DevStack,
+    DevStackError,
+    ProcessService,
+    TaskService,
+    free_port,
+    http_ready,
+    port_is_free,
+)
 from noticeflow.settings import Settings
 from tests.conftest import REPO, TEMPORAL_CLI
 from tests.platform.sample_workflow import ConsumerRecord, CountConsumerWorkflow, EchoConsumerWorkflow, count_characters
@@ -38,6 +46,7 @@ def _settings(home: Path, **kw: object) -> Settings:
         "temporal_address": f"127.0.0.1:{free_port()}",
         "temporal_ui_port": free_port(),
         "codec_server_port": free_port(),
+        "api_port": free_port(),
         "_env_file": None,
     }
     return Settings(**{**values, **kw})  # type: ignore[arg-type]
@@ -325,3 +334,17 @@ def _started_input(show_json: str) -> dict[str, str]:
         "encoding": base64.b64decode(payload["metadata"]["encoding"]).decode(),
         "data": base64.b64decode(payload.get("data", "")).decode(errors="replace"),
     }
+
+
+async def test_a_service_can_take_the_reserved_api_port_and_be_awaited_over_http(tmp_path: Path) -> None:
+    api = ProcessService(
+        "fake-api",
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "{api_port}"],
+        ready=http_ready(lambda stack: stack.api_url + "/"),
+    )
+    async with DevStack(_settings(tmp_path), services=[api], ui=False) as stack:
+        assert stack.environment()["NOTICEFLOW_API_PORT"] == str(stack.settings.api_port)
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(stack.api_url + "/")).status_code == 200
+    assert port_is_free(stack.settings.api_port)
+
