@@ -122,7 +122,7 @@ class CodecKeyring:
     @classmethod
     def parse(cls, text: str, source: str) -> CodecKeyring:
         """Base64 keys separated by commas or new lines, newest first; ``#`` starts a comment line."""
-        items = []
+        items: list[str] = []
         for line in text.splitlines():
             line = line.strip()
             if not line or line.startswith("#"):

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from typing import IO, Protocol
 
 import uvicorn
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -521,7 +522,9 @@ class DevStack:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
             await client.workflow_service.register_namespace(
-                RegisterNamespaceRequest(namespace=self.namespace, workflow_execution_retention_period={"seconds": 7 * 86400})
+                RegisterNamespaceRequest(
+                    namespace=self.namespace, workflow_execution_retention_period=Duration(seconds=7 * 86400)
+                )
             )
         result = await register_search_attributes(client, self.namespace)
         if result.added:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
@@ -45,7 +46,7 @@ async def connect(settings: Settings) -> Client:
     )
 
 
-def search_attribute_flags(keys: Sequence[SearchAttributeKey] = search_attributes.ALL) -> list[str]:
+def search_attribute_flags(keys: Sequence[SearchAttributeKey[Any]] = search_attributes.ALL) -> list[str]:
     """``--search-attribute Name=Type`` arguments for ``temporal server start-dev``."""
     flags: list[str] = []
     for key in keys:
@@ -63,7 +64,7 @@ class SearchAttributeSetup:
 async def register_search_attributes(
     client: Client,
     namespace: str,
-    keys: Sequence[SearchAttributeKey] = search_attributes.ALL,
+    keys: Sequence[SearchAttributeKey[Any]] = search_attributes.ALL,
 ) -> SearchAttributeSetup:
     """Add noticeflow's custom search attributes to ``namespace``; those already there are kept.
 

@@ -8,9 +8,10 @@ import stat
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
@@ -50,7 +51,7 @@ MARKER_NAME = "Zebediah Quarrington-Npi"
 MARKER_SSN = "078-05-1120"
 
 
-def _settings(home: Path, **kw: object) -> Settings:
+def _settings(home: Path, **kw: Any) -> Settings:
     return Settings(home=home, _env_file=None, **kw)  # type: ignore[call-arg]
 
 
@@ -184,7 +185,7 @@ def test_rotating_the_key_file_keeps_earlier_keys_for_decryption(tmp_path: Path)
 
 async def _raw_history(client: Client, workflow_id: str) -> bytes:
     request = GetWorkflowExecutionHistoryRequest(
-        namespace=client.namespace, execution={"workflow_id": workflow_id}
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
     )
     history = b""
     while True:

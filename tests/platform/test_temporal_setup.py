@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
@@ -35,7 +36,7 @@ NAMES = sorted(key.name for key in search_attributes.ALL)
 async def _new_namespace(client: Client) -> str:
     namespace = f"setup-{uuid.uuid4().hex[:12]}"
     await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period={"seconds": 86400})
+        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400))
     )
     return namespace
 
