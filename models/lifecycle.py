@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.common import NoticeflowModel, StateCode
+from models.content import CedingInsurer, DocumentRef, NoticeContent, Producer
 from models.incident import AffectedState, IncidentIntake, ReportItemCode
 from models.obligation import NoticeMethod, Obligation, ObligationKind
 
@@ -154,7 +155,7 @@ class ObligationState(NoticeflowModel):
     waiting_for: str
     method: NoticeMethod | None = None
     met_at: datetime | None = None
-    documents: list[str] = Field(default_factory=list, description="sha256 of each document delivered.")
+    documents: list[DocumentRef] = Field(default_factory=list, description="The documents of record delivered.")
     deliveries: DeliveryCounts = Field(default_factory=DeliveryCounts)
     updates_sent: int = 0
     reminders_sent: int = 0
@@ -186,17 +187,47 @@ class ObligationInput(NoticeflowModel):
     parent_workflow_id: str
     obligation: Obligation
     intake: IncidentIntake
+    notices: NoticeSetup
     findings: list[Finding] = Field(default_factory=list)
+    amendments: list[EventAmendment] = Field(default_factory=list)
     roster_id: str | None = None
     reminder_offsets: list[timedelta] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)])
+
+
+class NoticeSetup(NoticeflowModel):
+    """What the licensee gives for its notices: their content and the parties besides consumers."""
+
+    content: NoticeContent
+    producers: list[Producer] = Field(default_factory=list, description="Producer directory (§ 56-2-1006(f)).")
+    ceding_insurers: list[CedingInsurer] = Field(
+        default_factory=list, description="Affected ceding insurers, for an assuming insurer (§ 56-2-1006(e))."
+    )
+    media_outlets: dict[StateCode, list[str]] = Field(
+        default_factory=dict, description="Major statewide media per state, for substitute notice (§ 56-2-1006(c)(3)(C))."
+    )
 
 
 class IncidentStart(NoticeflowModel):
     """What starts an event's workflow: the intake, who opened it, when reminders fall."""
 
     intake: IncidentIntake
+    notices: NoticeSetup
     opened_by: str = Field(min_length=1, max_length=200)
     reminder_offsets: list[timedelta] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)])
+
+    @model_validator(mode="after")
+    def _ceding_insurers_for_assuming_insurer(self) -> IncidentStart:
+        from models.licensee import LicenseeKind
+
+        if self.intake.licensee.kind is LicenseeKind.ASSUMING_INSURER and not self.notices.ceding_insurers:
+            raise PydanticCustomError(
+                "ceding_insurers_required",
+                "notices.ceding_insurers is required for an assuming insurer: it notifies the affected ceding "
+                "insurers within three business days (Tenn. Code Ann. § 56-2-1006(e))",
+            )
+        if any(offset.total_seconds() <= 0 for offset in self.reminder_offsets):
+            raise PydanticCustomError("reminder_offsets", "reminder_offsets must be positive durations, e.g. PT24H")
+        return self
 
 
 class MaterialUpdate(NoticeflowModel):
@@ -208,6 +239,14 @@ class MaterialUpdate(NoticeflowModel):
     recorded_by: str
     intake: IncidentIntake
     findings: list[Finding] = Field(default_factory=list)
+    amendments: list[EventAmendment] = Field(default_factory=list)
+    consumer_obligations: list[Obligation] = Field(
+        default_factory=list, description="The state's consumer-notice obligations, for items (L) and (N)."
+    )
+    consumer_notice_documents: list[DocumentRef] = Field(
+        default_factory=list, description="Copies of the consumer notices sent, for item (N)."
+    )
+    roster_id: str | None = None
 
 
 class ApproveConsumerNotice(NoticeflowModel):
@@ -243,41 +282,6 @@ class CloseEvent(NoticeflowModel):
     summary: str = Field(min_length=1, max_length=4000)
 
 
-class CommissionerReportRequest(NoticeflowModel):
-    """Render version ``version`` of the commissioner report for one obligation (state).
-
-    Version 1 is the initial report (Tenn. Code Ann. § 56-2-1006(b)(1)); later versions are
-    material updates (§ 56-2-1006(b)(2)) and list ``changes``.
-    """
-
-    incident_id: str
-    obligation: Obligation
-    intake: IncidentIntake
-    findings: list[Finding] = Field(default_factory=list)
-    version: int = Field(1, ge=1)
-    changes: list[str] = Field(default_factory=list)
-
-
-class ConsumerNoticeRequest(NoticeflowModel):
-    """Deliver the consumer notice of one obligation (state) to the consumers on the roster, by
-    the obligation's method (written / electronic / substitute)."""
-
-    incident_id: str
-    obligation: Obligation
-    intake: IncidentIntake
-    roster_id: str
-    approved_by: str
-
-
-class PartyNoticeRequest(NoticeflowModel):
-    """Deliver a producer-of-record or ceding-insurer notice for one obligation."""
-
-    incident_id: str
-    obligation: Obligation
-    intake: IncidentIntake
-    roster_id: str | None = None
-
-
 ChannelName = Literal["email", "postal", "website", "media", "regulator_portal"]
 
 __all__ = [
@@ -285,11 +289,9 @@ __all__ = [
     "AttachRoster",
     "ChannelName",
     "CloseEvent",
-    "CommissionerReportRequest",
-    "ConsumerNoticeRequest",
-    "PartyNoticeRequest",
     "IncidentStart",
     "MaterialUpdate",
+    "NoticeSetup",
     "ObligationAction",
     "ObligationInput",
     "DeliveryCounts",

@@ -59,9 +59,16 @@ def clock_zone(state: str, policy: DeadlinePolicy = DEFAULT_POLICY, licensee_tim
     return state_zone(state)
 
 
+#: Holiday names in one fixed language, whatever the machine's locale: the same inputs must give
+#: the same explanations on every worker, or a replayed workflow would diverge.
+HOLIDAY_NAMES_LANGUAGE = "en_US"
+
+
 @lru_cache(maxsize=None)
 def _holiday_dates(state: str, year: int, categories: tuple[str, ...]) -> frozenset[dt.date]:
-    calendar = holidays.country_holidays("US", subdiv=state, years=year, categories=categories)
+    calendar = holidays.country_holidays(
+        "US", subdiv=state, years=year, categories=categories, language=HOLIDAY_NAMES_LANGUAGE
+    )
     return frozenset(calendar.keys())
 
 
@@ -69,7 +76,9 @@ def holiday_name(day: dt.date, state: str, policy: DeadlinePolicy = DEFAULT_POLI
     """The name of the state's legal holiday on ``day``, if any (for explanations)."""
     if day not in _holiday_dates(state, day.year, policy.holiday_categories):
         return None
-    calendar = holidays.country_holidays("US", subdiv=state, years=day.year, categories=policy.holiday_categories)
+    calendar = holidays.country_holidays(
+        "US", subdiv=state, years=day.year, categories=policy.holiday_categories, language=HOLIDAY_NAMES_LANGUAGE
+    )
     return calendar.get(day)
 
 

@@ -27,7 +27,8 @@ def test_keygen_writes_a_private_key_readable_only_by_its_owner(tmp_path: Path) 
 
 def test_encrypted_key_needs_its_passphrase(tmp_path: Path) -> None:
     signer = generate_key(tmp_path / "k", passphrase="correct horse")
-    assert b"ENCRYPTED PRIVATE KEY" in next((tmp_path / "k").glob("*[!b].pem")).read_bytes()
+    private = tmp_path / "k" / f"{signer.key_id.replace(':', '-')}.pem"
+    assert b"ENCRYPTED PRIVATE KEY" in private.read_bytes()
     with pytest.raises(LedgerKeyError, match="passphrase-encrypted"):
         load_signer(tmp_path / "k")
     with pytest.raises(LedgerKeyError, match="wrong passphrase"):

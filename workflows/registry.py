@@ -1,0 +1,28 @@
+"""Every workflow the noticeflow worker hosts, and the sandbox they run in."""
+
+from __future__ import annotations
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from workflows.incident import CybersecurityEventWorkflow
+from workflows.notices import (
+    CedingInsurerNoticeWorkflow,
+    CommissionerNoticeWorkflow,
+    ConsumerNoticeWorkflow,
+    ProducerNoticeWorkflow,
+)
+
+ALL_WORKFLOWS = [
+    CybersecurityEventWorkflow,
+    CommissionerNoticeWorkflow,
+    ConsumerNoticeWorkflow,
+    ProducerNoticeWorkflow,
+    CedingInsurerNoticeWorkflow,
+]
+
+#: ``models`` and ``rules`` are pure and load once per worker, not once per workflow run; so do
+#: the libraries the rules read calendars from (``holidays`` loads countries lazily, and its
+#: ``dateutil`` reads the wall clock at import, which the sandbox would refuse).
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "rules", "holidays", "dateutil")
+)
