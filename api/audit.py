@@ -1,0 +1,109 @@
+"""The incident's audit trail: its ledger entries, and examination bundles of them.
+
+Both read the ledger database directly, not the workflow: what was recorded is what the ledger
+holds. Entries carry counts and ``consumer_ref`` digests, never a consumer's identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import Actor, ApiContext, Context
+from api.errors import LedgerUnavailable
+from api.incidents import ERRORS
+from api.schemas import ExportResponse, LedgerEntries
+from ledger.errors import LedgerError
+from ledger.export import export_bundle
+from ledger.store import EntryFilter
+from noticeflow.logging import get_logger
+
+log = get_logger("noticeflow.api")
+
+router = APIRouter(prefix="/incidents", tags=["audit"])
+
+#: Entries per page of ``GET /incidents/{id}/ledger``, at most.
+MAX_PAGE = 5000
+
+
+def incident_stream(incident_id: str) -> str:
+    """The ledger stream of an event and its obligations (``workflows/incident.py``)."""
+    return f"incident:{incident_id}"
+
+
+def exports_dir(ctx: ApiContext) -> Path:
+    return ctx.settings.home / "exports"
+
+
+def _read_page(ctx: ApiContext, stream: str, after: int, limit: int) -> list[dict[str, Any]]:
+    entries = (e for e in ctx.ledger.iter_raw(EntryFilter(stream=stream)) if e["seq"] > after)
+    return list(itertools.islice(entries, limit + 1))
+
+
+@router.get("/{incident_id}/ledger", response_model=LedgerEntries, responses=ERRORS, summary="The incident's ledger entries")
+async def incident_ledger(
+    incident_id: str,
+    ctx: Context,
+    actor: Actor,
+    after: Annotated[int, Query(ge=0, description="Only entries with seq greater than this.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Entries per page.")] = 1000,
+) -> LedgerEntries:
+    stream = incident_stream(incident_id)
+    try:
+        page = await asyncio.to_thread(_read_page, ctx, stream, after, limit)
+    except LedgerError as exc:
+        raise LedgerUnavailable(f"the ledger cannot be read: {exc}") from None
+    if not page and after == 0:
+        await ctx.gateway.require(incident_id)  # 404 for an incident that does not exist
+    more = len(page) > limit
+    page = page[:limit]
+    return LedgerEntries(stream=stream, entries=page, next_after=page[-1]["seq"] if more else None)
+
+
+def _bundle_path(ctx: ApiContext, incident_id: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = exports_dir(ctx) / f"{re.sub(r'[^A-Za-z0-9._-]', '_', incident_id)}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _export(ctx: ApiContext, incident_id: str) -> ExportResponse:
+    stream = incident_stream(incident_id)
+    keyring = ctx.keyring()
+    out = _bundle_path(ctx, incident_id)
+    try:
+        result = export_bundle(ctx.signing_ledger, out, keyring, EntryFilter(stream=stream))
+    except LedgerError as exc:
+        raise LedgerUnavailable(f"the examination bundle could not be written: {exc}") from None
+    return ExportResponse(path=str(result.path), stream=stream, entries=result.entries, tree_head=result.tree_head)
+
+
+@router.post(
+    "/{incident_id}/export",
+    status_code=201,
+    response_model=ExportResponse,
+    responses=ERRORS,
+    summary="Write an examination bundle of the incident's entries",
+)
+async def export_incident(incident_id: str, ctx: Context, actor: Actor) -> ExportResponse:
+    # The ledger outlives the workflow's history (records are kept for years, Temporal's only for
+    # its retention period): only an incident with no entries at all is looked up in Temporal.
+    try:
+        recorded = await asyncio.to_thread(_read_page, ctx, incident_stream(incident_id), 0, 1)
+    except LedgerError as exc:
+        raise LedgerUnavailable(f"the ledger cannot be read: {exc}") from None
+    if not recorded:
+        await ctx.gateway.require(incident_id)
+    result = await asyncio.to_thread(_export, ctx, incident_id)
+    log.info("incident.exported", incident_id=incident_id, actor=actor, entries=result.entries, path=result.path,
+             tree_size=result.tree_head.tree_size)
+    return result

@@ -1,0 +1,222 @@
+"""The API's one door to Temporal: start an event's workflow, ask its state, submit a step.
+
+Temporal's errors become the API's (``api/errors.py``): an unknown workflow is an unknown incident
+(404), a step the workflow's validator refused is a conflict with the rule's message (409), a
+cluster that cannot be reached is 503, a worker that does not answer in time is 504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    RPCError,
+    RPCTimeoutOrCancelledError,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCStatusCode
+
+from api.errors import ApiError, IncidentExists, IncidentNotFound, StepRefused, StepTimedOut, TemporalUnavailable
+from models.lifecycle import IncidentStart, IncidentState
+from noticeflow.settings import Settings
+from noticeflow.temporal import connect
+from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
+
+#: How long a step (an update) may take before the API answers 504. A step appends to the ledger
+#: and may start child workflows; a healthy worker takes well under a second.
+STEP_TIMEOUT = 30.0
+#: How long a state query may wait for a worker.
+QUERY_TIMEOUT = 10.0
+#: After a start, how long to wait for the first answer to a state query.
+START_STATE_WAIT = 10.0
+
+_UNREACHABLE = (RPCStatusCode.UNAVAILABLE,)
+
+
+class IncidentGateway:
+    """Drives ``CybersecurityEventWorkflow`` instances for the API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client | None = None,
+        *,
+        step_timeout: float = STEP_TIMEOUT,
+        query_timeout: float = QUERY_TIMEOUT,
+    ) -> None:
+        self.settings = settings
+        self._client = client
+        self._connecting = asyncio.Lock()
+        self.step_timeout = step_timeout
+        self.query_timeout = query_timeout
+
+    # -- connection -------------------------------------------------------------------------
+
+    async def client(self) -> Client:
+        """The Temporal client, connecting on first use (and again after a failed attempt)."""
+        if self._client is not None:
+            return self._client
+        async with self._connecting:
+            if self._client is None:
+                try:
+                    self._client = await connect(self.settings)
+                except Exception as exc:  # the SDK raises RuntimeError for a refused connection
+                    raise self._unreachable(exc) from None
+        return self._client
+
+    def _unreachable(self, exc: BaseException) -> TemporalUnavailable:
+        return TemporalUnavailable(
+            f"Temporal at {self.settings.temporal_address} (namespace {self.settings.temporal_namespace}) "
+            f"cannot be reached: {_short(exc)}. Nothing was recorded; try again when it is back."
+        )
+
+    async def health(self) -> str:
+        client = await self.client()
+        try:
+            await client.service_client.check_health(timeout=timedelta(seconds=5))
+        except Exception as exc:
+            raise self._unreachable(exc) from None
+        return "reachable"
+
+    async def _handle(self, incident_id: str) -> WorkflowHandle[Any, Any]:
+        client = await self.client()
+        return client.get_workflow_handle_for(CybersecurityEventWorkflow.run, incident_workflow_id(incident_id))
+
+    # -- start ------------------------------------------------------------------------------
+
+    async def start(self, start: IncidentStart) -> IncidentState | None:
+        """Start the event's workflow; its first state, or None if no worker answered in time."""
+        incident_id = start.intake.incident_id
+        client = await self.client()
+        try:
+            handle = await client.start_workflow(
+                CybersecurityEventWorkflow.run,
+                start,
+                id=incident_workflow_id(incident_id),
+                task_queue=self.settings.task_queue,
+                # An incident id is used once: a closed event is not reopened under the same id,
+                # whose ledger stream and step keys it would share.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            raise IncidentExists(
+                f"incident {incident_id!r} already exists (workflow {incident_workflow_id(incident_id)}); "
+                "an incident id is used once — see GET /incidents/" + incident_id
+            ) from None
+        except RPCError as exc:
+            raise self._translate(exc, incident_id) from None
+        deadline = time.monotonic() + START_STATE_WAIT
+        while True:
+            try:
+                return await handle.query(
+                    CybersecurityEventWorkflow.state, rpc_timeout=timedelta(seconds=max(0.5, min(2.0, deadline - time.monotonic())))
+                )
+            except (RPCError, RPCTimeoutOrCancelledError, WorkflowQueryRejectedError) as exc:
+                if isinstance(exc, RPCError) and exc.status in _UNREACHABLE:
+                    raise self._unreachable(exc) from None
+                if time.monotonic() >= deadline:
+                    return None
+            await asyncio.sleep(0.1)
+
+    # -- state and steps ----------------------------------------------------------------------
+
+    async def state(self, incident_id: str) -> IncidentState:
+        handle = await self._handle(incident_id)
+        try:
+            return await asyncio.wait_for(
+                handle.query(CybersecurityEventWorkflow.state, rpc_timeout=timedelta(seconds=self.query_timeout)),
+                self.query_timeout + 1,
+            )
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise StepTimedOut(
+                f"the worker did not answer for incident {incident_id!r} within {self.query_timeout:.0f} s: "
+                "is a noticeflow worker running on task queue " + repr(self.settings.task_queue) + "?"
+            ) from None
+        except WorkflowQueryFailedError as exc:
+            raise ApiError(f"the workflow of incident {incident_id!r} could not report its state: {exc}") from None
+        except RPCError as exc:
+            raise self._translate(exc, incident_id) from None
+
+    async def require(self, incident_id: str) -> None:
+        """Raises IncidentNotFound unless the incident's workflow exists (running or ended)."""
+        await self._status(incident_id)
+
+    async def _status(self, incident_id: str) -> WorkflowExecutionStatus:
+        """The workflow's execution status; IncidentNotFound when there is none.
+
+        Read from the raw description: the API needs the status only, and decoding the search
+        attributes as well would fail the call for an attribute the SDK cannot parse.
+        """
+        client = await self.client()
+        request = DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=incident_workflow_id(incident_id))
+        )
+        try:
+            response = await client.workflow_service.describe_workflow_execution(
+                request, timeout=timedelta(seconds=self.query_timeout)
+            )
+        except RPCError as exc:
+            raise self._translate(exc, incident_id) from None
+        return WorkflowExecutionStatus(response.workflow_execution_info.status)
+
+    async def step(self, incident_id: str, update: Callable[..., Any], arg: Any) -> IncidentState:
+        """Submit one validated update; the workflow's state after it."""
+        handle = await self._handle(incident_id)
+        try:
+            result: IncidentState = await asyncio.wait_for(handle.execute_update(update, arg), self.step_timeout)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            raise StepRefused(message) from None
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise StepTimedOut(
+                f"the worker did not complete the step within {self.step_timeout:.0f} s; it may still be "
+                f"taken — check GET /incidents/{incident_id} before repeating it"
+            ) from None
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                await self._refuse_if_finished(incident_id)
+            raise self._translate(exc, incident_id) from None
+
+    async def _refuse_if_finished(self, incident_id: str) -> None:
+        """A step sent to an event whose workflow has ended: refused (409), not unknown (404)."""
+        try:
+            status = await self._status(incident_id)
+        except ApiError:
+            return
+        if status != WorkflowExecutionStatus.RUNNING:
+            stage = "ended"
+            try:
+                stage = (await self.state(incident_id)).stage.value
+            except ApiError:
+                pass
+            raise StepRefused(f"incident {incident_id!r} is {stage}: its workflow has ended and takes no further steps")
+
+    def _translate(self, exc: RPCError, incident_id: str) -> ApiError:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return IncidentNotFound(incident_id)
+        if exc.status in _UNREACHABLE:
+            return self._unreachable(exc)
+        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            return StepTimedOut(f"Temporal did not answer in time for incident {incident_id!r}: {exc.message}")
+        return ApiError(f"Temporal refused the request for incident {incident_id!r}: {exc.message}")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

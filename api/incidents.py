@@ -1,0 +1,209 @@
+"""Routes of a cybersecurity event's lifecycle (SPEC §3): start, findings, determination,
+amendments, consumer-notice approval, waivers and manual completions, closure.
+
+Each step is one validated update of the event's workflow; the workflow records it in the
+ledger in the caller's name, or refuses it with the rule it would break (409).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.exceptions import RequestValidationError
+
+from api.auth import check_actor
+from api.deps import Actor, Context
+from api.errors import ApiError
+from api.schemas import (
+    AmendmentRequest,
+    ApprovalRequest,
+    CloseRequest,
+    CompletionRequest,
+    DeterminationRequest,
+    ErrorBody,
+    FindingRequest,
+    StartedIncident,
+    StartIncidentRequest,
+    ValidationErrorBody,
+    WaiverRequest,
+    reminder_offsets_given,
+    to_domain,
+)
+from models.lifecycle import (
+    ApproveConsumerNotice,
+    CloseEvent,
+    Determination,
+    EventAmendment,
+    Finding,
+    IncidentStart,
+    IncidentState,
+    ManualCompletion,
+    ObligationAction,
+    ObligationState,
+    Waiver,
+)
+from noticeflow.logging import get_logger
+from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
+
+log = get_logger("noticeflow.api")
+
+#: An incident id becomes part of URLs, the workflow id and roster ids (``<id>-r<n>``): plain
+#: characters only, and room for the roster suffix within a roster id's 200 characters.
+INCIDENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,189}$")
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No or unknown bearer token."},
+    403: {"model": ErrorBody, "description": "The body names another person as the one acting."},
+    404: {"model": ErrorBody, "description": "No such incident."},
+    409: {"model": ErrorBody, "description": "The workflow refused the step; `detail` names the rule."},
+    422: {"model": ValidationErrorBody, "description": "The body is not valid; each field is named."},
+    503: {"model": ErrorBody, "description": "Temporal cannot be reached; nothing was recorded."},
+    504: {"model": ErrorBody, "description": "The worker did not answer in time."},
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=IncidentState,
+    responses={**ERRORS, 202: {"model": StartedIncident, "description": "Started; the worker has not answered yet."}},
+    summary="Start the lifecycle of a cybersecurity event",
+)
+async def start_incident(body: StartIncidentRequest, ctx: Context, actor: Actor, response: Response) -> Any:  # type: ignore[valid-type]
+    check_actor(body, IncidentStart, actor)
+    incident_id = body.intake.incident_id
+    if not INCIDENT_ID_PATTERN.match(incident_id):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "intake", "incident_id"),
+                    "msg": "an incident id is 1–190 letters, digits and . _ : - (starting with a letter or digit): "
+                    "it becomes part of URLs, the workflow id and roster ids",
+                    "type": "incident_id_pattern",
+                }
+            ]
+        )
+    extra = {} if reminder_offsets_given(body) else {"reminder_offsets": ctx.settings.reminder_offsets}
+    start = to_domain(body, IncidentStart, actor, **extra)
+    state = await ctx.gateway.start(start)
+    log.info("incident.started", incident_id=incident_id, actor=actor, answered=state is not None)
+    response.headers["Location"] = f"/incidents/{incident_id}"
+    if state is None:
+        response.status_code = 202
+        return StartedIncident(
+            incident_id=incident_id,
+            workflow_id=incident_workflow_id(incident_id),
+            detail="the workflow has started but no worker has answered yet; see GET /incidents/" + incident_id,
+        )
+    return state
+
+
+@router.get("/{incident_id}", response_model=IncidentState, responses=ERRORS, summary="Where the event stands")
+async def get_incident(incident_id: str, ctx: Context, actor: Actor) -> IncidentState:
+    return await ctx.gateway.state(incident_id)
+
+
+@router.get(
+    "/{incident_id}/obligations",
+    response_model=list[ObligationState],
+    responses=ERRORS,
+    summary="Every obligation, its deadline and status",
+)
+async def get_obligations(incident_id: str, ctx: Context, actor: Actor) -> list[ObligationState]:
+    return (await ctx.gateway.state(incident_id)).obligations
+
+
+async def _step(ctx: Any, incident_id: str, name: str, actor: str, update: Any, arg: Any) -> IncidentState:
+    try:
+        state: IncidentState = await ctx.gateway.step(incident_id, update, arg)
+    except ApiError as exc:
+        log.info("incident.step_refused", incident_id=incident_id, step=name, actor=actor, status=exc.status_code)
+        raise
+    log.info("incident.step", incident_id=incident_id, step=name, actor=actor, stage=state.stage.value)
+    return state
+
+
+@router.post("/{incident_id}/findings", response_model=IncidentState, responses=ERRORS, summary="Record an investigation finding")
+async def record_finding(incident_id: str, body: FindingRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, Finding, actor)
+    finding = to_domain(body, Finding, actor)
+    return await _step(ctx, incident_id, "finding", actor, CybersecurityEventWorkflow.record_finding, finding)
+
+
+@router.post(
+    "/{incident_id}/determination",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Decide whether a cybersecurity event has occurred",
+)
+async def determine(incident_id: str, body: DeterminationRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, Determination, actor)
+    decision = to_domain(body, Determination, actor)
+    return await _step(ctx, incident_id, "determination", actor, CybersecurityEventWorkflow.determine, decision)
+
+
+@router.post(
+    "/{incident_id}/amendments",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Record new facts about the event (a material update)",
+)
+async def amend(incident_id: str, body: AmendmentRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, EventAmendment, actor)
+    amendment = to_domain(body, EventAmendment, actor)
+    return await _step(ctx, incident_id, "amendment", actor, CybersecurityEventWorkflow.amend_event, amendment)
+
+
+@router.post(
+    "/{incident_id}/consumer-notice/approve",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Approve sending the consumer notices (all states, or those listed)",
+)
+async def approve_consumer_notice(
+    incident_id: str, ctx: Context, actor: Actor, body: ApprovalRequest | None = None  # type: ignore[valid-type]
+) -> IncidentState:
+    body = body if body is not None else ApprovalRequest()
+    check_actor(body, ApproveConsumerNotice, actor)
+    approval = to_domain(body, ApproveConsumerNotice, actor)
+    return await _step(ctx, incident_id, "consumer_notice_approval", actor, CybersecurityEventWorkflow.approve_consumer_notice, approval)
+
+
+@router.post(
+    "/{incident_id}/obligations/{obligation_id}/waive",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Waive an obligation, with the reason",
+)
+async def waive(incident_id: str, obligation_id: str, body: WaiverRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, Waiver, actor)
+    action = ObligationAction(obligation_id=obligation_id, waiver=to_domain(body, Waiver, actor))
+    return await _step(ctx, incident_id, "waiver", actor, CybersecurityEventWorkflow.act_on_obligation, action)
+
+
+@router.post(
+    "/{incident_id}/obligations/{obligation_id}/complete",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Record a notice given outside noticeflow, with its evidence",
+)
+async def complete(incident_id: str, obligation_id: str, body: CompletionRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, ManualCompletion, actor)
+    action = ObligationAction(obligation_id=obligation_id, completion=to_domain(body, ManualCompletion, actor))
+    return await _step(ctx, incident_id, "manual_completion", actor, CybersecurityEventWorkflow.act_on_obligation, action)
+
+
+@router.post(
+    "/{incident_id}/close",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Close the event once every obligation is met or waived",
+)
+async def close(incident_id: str, body: CloseRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, CloseEvent, actor)
+    request = to_domain(body, CloseEvent, actor)
+    return await _step(ctx, incident_id, "close", actor, CybersecurityEventWorkflow.close, request)
