@@ -1,0 +1,112 @@
+"""Fixtures of the incident API tests: the real API app over ASGI, the time-skipping Temporal test
+server with a real noticeflow worker (ledger on SQLite, a fresh signing key, a real SMTP server),
+and the sample Tennessee event with its times moved to the server's now."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from ledger.keys import generate_key
+from noticeflow.settings import Settings
+from noticeflow.worker import WorkerResources, build_worker
+from tests.activities.conftest import SmtpRecorder, SmtpServer, _free_port
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_EVENT = REPO / "docs" / "examples" / "event-tpsp-multistate.json"
+EXAMPLE_NOTICES = REPO / "docs" / "examples" / "notices.json"
+NPI_KEY = "api-test-npi-digest-key"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    recorder = SmtpRecorder()
+    port = _free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, recorder)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, task_queue: str, smtp_server: SmtpServer) -> Settings:
+    home = tmp_path / "home"
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        home=home,
+        db_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        task_queue=task_queue,
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+        mail_from="notices@cumberland.example",
+        npi_digest_key=NPI_KEY,
+        log_json=False,
+    )
+    generate_key(settings.resolved_key_path())
+    return settings
+
+
+@pytest_asyncio.fixture
+async def worker(client: Client, api_settings: Settings, task_queue: str) -> AsyncIterator[None]:
+    resources = WorkerResources(api_settings)
+    try:
+        async with build_worker(client, api_settings, resources, task_queue=task_queue):
+            yield
+    finally:
+        resources.close()
+
+
+@pytest_asyncio.fixture
+async def api(client: Client, api_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over ASGI, as a loopback caller without a token (user ``local``)."""
+    app = create_app(api_settings, client=client, step_timeout=60)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120) as http:
+        yield http
+
+
+@dataclass
+class SampleEvent:
+    """The sample event's request bodies, its times relative to the Temporal server's now."""
+
+    now: datetime
+    intake: dict[str, Any]
+    notices: dict[str, Any]
+
+    @property
+    def incident_id(self) -> str:
+        return str(self.intake["incident_id"])
+
+    def start_body(self, **extra: Any) -> dict[str, Any]:
+        return {"intake": self.intake, "notices": self.notices, **extra}
+
+
+def sample_intake(now: datetime, incident_id: str) -> dict[str, Any]:
+    intake = json.loads(EXAMPLE_EVENT.read_text())
+    intake["incident_id"] = incident_id
+    intake["discovered_at"] = (now - timedelta(hours=30)).isoformat()
+    intake["tpsp_notified_at"] = (now - timedelta(hours=20)).isoformat()
+    intake["determined_at"] = None
+    return intake
+
+
+@pytest_asyncio.fixture
+async def sample(env: WorkflowEnvironment) -> SampleEvent:
+    now = await env.get_current_time()
+    # One incident id per test: ids are never reused on the shared test server.
+    incident_id = f"INC-API-{uuid.uuid4().hex[:12]}"
+    return SampleEvent(now=now, intake=sample_intake(now, incident_id), notices=json.loads(EXAMPLE_NOTICES.read_text()))

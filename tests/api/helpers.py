@@ -1,0 +1,71 @@
+"""Shared steps of the API tests: a realistic roster, and waiting for the workflow to move."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+#: Six affected consumers in the four states owed a consumer notice: e-mail, postal, both, with
+#: and without E-SIGN consent, with and without a producer of record.
+ROSTER_CSV = """consumer_id,state,name,email,address_line1,address_line2,city,region,postal_code,country,electronic_consent,producer_of_record
+C-TN-0001,TN,Avery Collins,avery.collins@mail.example,12 Elm Street,,Franklin,TN,37064,US,false,P-1001
+C-TN-0002,TN,Jordan Price,,88 Oak Avenue,Apt 4,Murfreesboro,TN,37130,US,false,P-1001
+C-TN-0003,TN,Riley Sanders,riley.sanders@mail.example,,,,,,,true,
+C-MO-0001,MO,Morgan Hayes,morgan.hayes@mail.example,410 Walnut Street,,Columbia,MO,65201,US,false,
+C-DE-0001,DE,Casey Doyle,casey.doyle@mail.example,5 Market Street,,Wilmington,DE,19801,US,true,P-1003
+C-KY-0001,KY,Taylor Brooks,taylor.brooks@mail.example,22 Main Street,,Lexington,KY,40507,US,false,P-1002
+"""
+
+#: Whatever identifies a consumer on that roster: none of it may appear in a response or the ledger.
+ROSTER_PII = (
+    "C-TN-0001", "C-TN-0002", "C-MO-0001", "C-DE-0001", "C-KY-0001",
+    "Avery", "Collins", "Jordan Price", "Riley", "Morgan Hayes", "Casey Doyle", "Taylor Brooks",
+    "@mail.example", "Elm Street", "Oak Avenue", "Walnut Street", "Market Street",
+)
+
+ROSTER_JSON: list[dict[str, Any]] = [
+    {"consumer_id": "C-TN-0001", "state": "TN", "name": "Avery Collins", "email": "avery.collins@mail.example"},
+    {
+        "consumer_id": "C-TN-0002", "state": "TN", "name": "Jordan Price",
+        "address_line1": "88 Oak Avenue", "city": "Murfreesboro", "region": "TN", "postal_code": "37130",
+    },
+]
+
+
+async def wait_for_state(
+    api: httpx.AsyncClient, incident_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0
+) -> dict[str, Any]:
+    """Poll ``GET /incidents/{id}`` until ``done(state)``; the last state otherwise (the assert says why)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await api.get(f"/incidents/{incident_id}")
+        assert response.status_code == 200, response.text
+        state: dict[str, Any] = response.json()
+        if done(state) or time.monotonic() > deadline:
+            return state
+        await asyncio.sleep(0.25)
+
+
+def statuses(state: dict[str, Any]) -> dict[str, str]:
+    """``kind:STATE`` → status of every obligation of the event."""
+    return {f"{o['obligation']['kind']}:{o['obligation']['jurisdiction']}": o["status"] for o in state["obligations"]}
+
+
+def obligation_id(state: dict[str, Any], kind: str, jurisdiction: str) -> str:
+    (found,) = [
+        o["obligation"]["obligation_id"]
+        for o in state["obligations"]
+        if o["obligation"]["kind"] == kind and o["obligation"]["jurisdiction"] == jurisdiction
+    ]
+    return str(found)
+
+
+RESOLVED = {"met", "met_late", "waived", "excused"}
+
+
+def all_resolved(state: dict[str, Any]) -> bool:
+    return bool(state["obligations"]) and all(o["status"] in RESOLVED for o in state["obligations"])
