@@ -25,11 +25,13 @@ def _root() -> None:
 
 
 def _register() -> None:
+    from noticeflow import cli_incident
     from noticeflow import cli_ledger
     from noticeflow import cli_rules
     from noticeflow import cli_temporal
 
     app.add_typer(cli_ledger.app, name="ledger")
+    cli_incident.register(app)
     cli_rules.register(app)
     cli_temporal.register(app)
 

@@ -1,0 +1,228 @@
+"""``noticeflow incident …`` as a user runs it: a separate process speaking HTTP to a live API
+(uvicorn on a free loopback port) in front of the time-skipping server and a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from temporalio.client import Client
+
+from api.app import create_app
+from ledger.export import verify_bundle
+from noticeflow.devstack import free_port
+from noticeflow.settings import Settings
+from tests.api.conftest import SampleEvent
+from tests.api.helpers import ROSTER_CSV, ROSTER_PII, all_resolved, obligation_id, wait_for_state
+from tests.api.test_auth_and_availability import TOKENS, TokenSettings
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn inside the test's event loop, leaving SIGINT/SIGTERM to pytest."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _serve(settings: Settings, client: Client) -> AsyncIterator[str]:
+    port = free_port()
+    app = create_app(settings, client=client, step_timeout=60)
+    server = _QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture
+async def live_api(client: Client, api_settings: Settings, worker: None) -> AsyncIterator[str]:
+    async with _serve(api_settings, client) as url:
+        yield url
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+async def noticeflow(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
+    """Run ``noticeflow ARGS`` in its own process, with no NOTICEFLOW_* settings of the host."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NOTICEFLOW_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "noticeflow.cli", *args,
+        cwd=cwd, env={**clean, "NOTICEFLOW_LOG_JSON": "false", **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return Result(process.returncode, out.decode(), err.decode())
+
+
+def _write_inputs(tmp_path: Path, sample: SampleEvent) -> tuple[Path, Path, Path]:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(sample.intake))
+    notices = tmp_path / "notices.json"
+    notices.write_text(json.dumps(sample.notices))
+    roster = tmp_path / "consumers.csv"
+    roster.write_text(ROSTER_CSV)
+    return event, notices, roster
+
+
+async def test_cli_walks_an_event_from_start_to_export(live_api: str, sample: SampleEvent, tmp_path: Path) -> None:
+    event, notices, roster_file = _write_inputs(tmp_path, sample)
+    incident = sample.incident_id
+    api = ("--api", live_api)
+
+    started = await noticeflow("incident", "start", str(event), "--notices", str(notices), *api, cwd=tmp_path)
+    assert started.code == 0, started.stderr
+    assert started.json()["stage"] == "investigation"
+
+    found = await noticeflow(
+        "incident", "finding", incident, "--kind", "tpsp_investigation_confirmed",
+        "--summary", "Vendor's forensic report reviewed and confirmed.", "--item", "B", *api, cwd=tmp_path,
+    )  # fmt: skip
+    assert found.code == 0, found.stderr
+    assert found.json()["findings"][0]["report_items"] == ["B"]
+
+    decided = await noticeflow(
+        "incident", "determine", incident, "--event", "--reason", "SSNs and claim images exfiltrated.", *api, cwd=tmp_path
+    )
+    assert decided.code == 0, decided.stderr
+    state = decided.json()
+    assert state["stage"] == "notifying"
+
+    amended = await noticeflow(
+        "incident", "amend", incident, "--summary", "Vendor confirmed the server was rebuilt.", "--item", "F", *api, cwd=tmp_path
+    )
+    assert amended.code == 0, amended.stderr
+    assert amended.json()["amendments"] == 1
+
+    uploaded = await noticeflow("incident", "roster", incident, str(roster_file), *api, cwd=tmp_path)
+    assert uploaded.code == 0, uploaded.stderr
+    assert uploaded.json()["total"] == 6
+    assert not [pii for pii in ROSTER_PII if pii in uploaded.stdout + uploaded.stderr]
+
+    evidence = tmp_path / "de-mailing-proof.pdf"
+    evidence.write_bytes(b"%PDF-1.4 proof of mailing, batch 2025-118")
+    completed = await noticeflow(
+        "incident", "complete", incident, obligation_id(state, "consumer_notice", "DE"),
+        "--evidence", "Letters mailed by the print vendor, batch 2025-118.", "--evidence-file", str(evidence),
+        *api, cwd=tmp_path,
+    )  # fmt: skip
+    assert completed.code == 0, completed.stderr
+
+    approved = await noticeflow("incident", "approve", incident, "--state", "TN", "--state", "KY", "--state", "MO", *api, cwd=tmp_path)
+    assert approved.code == 0, approved.stderr
+
+    async with httpx.AsyncClient(base_url=live_api) as http:
+        state = await wait_for_state(http, incident, all_resolved)
+    assert all_resolved(state)
+
+    obligations = await noticeflow("incident", "obligations", incident, *api, cwd=tmp_path)
+    assert obligations.code == 0
+    assert {o["status"] for o in obligations.json()} <= {"met", "excused"}
+
+    closed = await noticeflow("incident", "close", incident, "--summary", "All notices given.", *api, cwd=tmp_path)
+    assert closed.code == 0, closed.stderr
+    async with httpx.AsyncClient(base_url=live_api) as http:
+        await wait_for_state(http, incident, lambda s: s["stage"] == "closed")
+    shown = await noticeflow("incident", "show", incident, *api, cwd=tmp_path)
+    assert shown.json()["stage"] == "closed"
+
+    ledger = await noticeflow("incident", "ledger", incident, *api, cwd=tmp_path)
+    entries = ledger.json()["entries"]
+    (manual,) = [e for e in entries if e["type"] == "consumer_notice.met" and e["data"].get("manual")]
+    assert manual["actor"] == "user:local"
+    assert len(manual["data"]["evidence_sha256"]) == 64
+
+    exported = await noticeflow("incident", "export", incident, *api, cwd=tmp_path)
+    assert exported.code == 0, exported.stderr
+    assert exported.json()["entries"] == len(entries)
+    assert verify_bundle(Path(exported.json()["path"])).ok
+
+
+async def test_cli_exits_non_zero_with_the_apis_message(live_api: str, sample: SampleEvent, tmp_path: Path) -> None:
+    event, notices, _ = _write_inputs(tmp_path, sample)
+    api = ("--api", live_api)
+    assert (await noticeflow("incident", "start", str(event), "--notices", str(notices), *api, cwd=tmp_path)).code == 0
+
+    early = await noticeflow("incident", "approve", sample.incident_id, *api, cwd=tmp_path)
+    assert early.code == 1
+    assert early.stdout == ""
+    assert early.stderr.startswith("error: 409 a consumer notice cannot be sent before the determination")
+    assert "§ 56-2-1006(c)" in early.stderr
+
+    unknown = await noticeflow("incident", "show", "INC-NONE", *api, cwd=tmp_path)
+    assert (unknown.code, unknown.stderr.strip()) == (1, "error: 404 no incident 'INC-NONE': start it with POST /incidents")
+
+    bad = json.loads(event.read_text())
+    bad["affected"][0]["state"] = "XX"
+    event.write_text(json.dumps(bad))
+    invalid = await noticeflow("incident", "start", str(event), "--notices", str(notices), *api, cwd=tmp_path)
+    assert invalid.code == 1
+    assert "error: 422 intake.affected[0].state: 'XX' is not a US state" in invalid.stderr
+
+
+async def test_cli_says_when_the_api_cannot_be_reached_or_a_file_is_missing(tmp_path: Path) -> None:
+    down = await noticeflow("incident", "show", "INC-1", "--api", f"http://127.0.0.1:{free_port()}", cwd=tmp_path)
+    assert down.code == 1
+    assert "cannot reach the incident API at http://127.0.0.1:" in down.stderr
+    missing = await noticeflow("incident", "start", "nope.json", "--notices", "nope.json", "--api", "http://127.0.0.1:9", cwd=tmp_path)
+    assert missing.code == 2
+    assert "error: event nope.json" in missing.stderr
+
+
+async def test_cli_acts_as_the_token_holder(
+    client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path
+) -> None:
+    settings = TokenSettings(**api_settings.model_dump(), api_tokens=TOKENS, _env_file=None)  # type: ignore[call-arg]
+    event, notices, _ = _write_inputs(tmp_path, sample)
+    token, user = next(iter(TOKENS.items()))
+    async with _serve(settings, client) as url:
+        refused = await noticeflow("incident", "start", str(event), "--notices", str(notices), "--api", url, cwd=tmp_path)
+        assert refused.code == 1
+        assert refused.stderr.startswith("error: 401 ")
+        started = await noticeflow(
+            "incident", "start", str(event), "--notices", str(notices), "--api", url,
+            cwd=tmp_path, env={"NOTICEFLOW_API_TOKEN": token},
+        )  # fmt: skip
+        assert started.code == 0, started.stderr
+        found = await noticeflow(
+            "incident", "finding", sample.incident_id, "--kind", "nature_and_scope", "--summary", "Server accessed.",
+            "--api", url, "--token", token, cwd=tmp_path,
+        )  # fmt: skip
+        assert found.json()["findings"][0]["recorded_by"] == user
+
+
+@pytest.mark.parametrize(
+    ("command", "summary"),
+    [("worker", "Run the noticeflow worker (every workflow and activity)"), ("api", "Serve the incident API with uvicorn")],
+)
+async def test_worker_and_api_commands_are_there(command: str, summary: str, tmp_path: Path) -> None:
+    result = await noticeflow(command, "--help", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert summary in " ".join(result.stdout.split())
