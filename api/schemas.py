@@ -89,7 +89,7 @@ class LedgerEntries(BaseModel):
 
 
 class ExportResponse(BaseModel):
-    path: str = Field(description="The bundle directory; verify it with `noticeflow ledger verify-bundle PATH`.")
+    path: str = Field(description="The bundle directory; verify it with `noticeflow ledger verify PATH`.")
     stream: str
     entries: int
     tree_head: TreeHead
