@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv demo bench clean
+.PHONY: test venv demo dev bench clean
 
 venv: $(STAMP)
 
@@ -22,9 +22,14 @@ test: $(STAMP)
 demo: $(STAMP)
 	deploy/demo-ledger.sh
 
+## The embedded stack (Temporal dev server + UI, codec server, worker, API) until Ctrl-C.
+dev: $(STAMP)
+	$(VENV)/bin/noticeflow dev up
+
 ## Run the benchmarks in bench/ (each prints its ratio to a baseline measured in the same run).
 bench: $(STAMP)
 	$(PY) bench/ledger_bench.py
+	$(PY) bench/rules_bench.py
 
 clean:
 	rm -rf $(VENV) .noticeflow .pytest_cache

