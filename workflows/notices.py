@@ -116,7 +116,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         receipt: RegulatorReceipt = await workflow.execute_activity(
             SUBMIT_TO_REGULATOR,
             SubmitToRegulatorInput(
-                obligation_id=self._obligation.obligation_id, jurisdiction=self._obligation.jurisdiction,
+                obligation_id=self._obligation.obligation_id, jurisdiction=_commissioner_state(self._obligation),
                 recipient_name=self._obligation.recipient_name, version=version,
                 documents=[report.json_document, report.html_document],
             ),
@@ -332,6 +332,13 @@ class CedingInsurerNoticeWorkflow(ObligationWorkflow):
         else:
             self._waiting_for = f"a person: {result.report.failed} ceding insurer notice(s) failed"
             await self._publish()
+
+
+def _commissioner_state(obligation: Obligation) -> str:
+    """Whose commissioner receives the filing: the recipient's state (``commissioner:<state>``),
+    which for an assuming insurer is its state of domicile whichever state's law requires it."""
+    prefix, _, state = obligation.recipient_key.partition(":")
+    return state if prefix == "commissioner" and state else obligation.jurisdiction
 
 
 def _channel_counts(reports: list[DeliveryReport]) -> dict[str, dict[str, int]]:

@@ -146,6 +146,21 @@ class Stack:
         contacts = contacts_from_upload([RosterUploadRow.model_validate(r) for r in rows], NPI_KEY.encode())
         self.resources.notices.rosters.store_roster(roster_id, contacts)
 
+    async def save_histories(self, name: str, handle: WorkflowHandle) -> None:
+        """With NOTICEFLOW_RECORD_HISTORIES=1, keep the histories of this event's workflows
+        under tests/workflows/histories/ for the replay tests (see docs/operations.md)."""
+        import os
+
+        if os.environ.get("NOTICEFLOW_RECORD_HISTORIES") != "1":
+            return
+        HISTORIES.mkdir(exist_ok=True)
+        state = await handle.query(CybersecurityEventWorkflow.state)
+        ids = [handle.id, *(o.workflow_id for o in state.obligations)]
+        for workflow_id in ids:
+            history = await self.client.get_workflow_handle(workflow_id).fetch_history()
+            safe = workflow_id.replace(":", "_")
+            (HISTORIES / f"{name}__{safe}.json").write_text(history.to_json())
+
     def entries(self, incident_id: str) -> list:
         return list(self.ledger.entries(EntryFilter(stream=f"incident:{incident_id}")))
 
@@ -199,6 +214,7 @@ async def stack(ts_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, sm
 
 
 EXAMPLE_EVENT = REPO / "docs" / "examples" / "event-tpsp-multistate.json"
+HISTORIES = Path(__file__).parent / "histories"
 
 
 async def eventually(check: Any, *, timeout: float = 30.0, interval: float = 0.2) -> Any:

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from models.content import CedingInsurer
 from models.lifecycle import (
     ApproveConsumerNotice,
+    IncidentStart,
     AttachRoster,
     CloseEvent,
     Determination,
@@ -24,7 +26,7 @@ from models.lifecycle import (
 )
 from workflows import search_attributes as sa
 from workflows.incident import CybersecurityEventWorkflow as Event
-from tests.workflows.conftest import Stack, eventually, make_intake
+from tests.workflows.conftest import NOTICES, Stack, eventually, make_intake
 
 DETERMINED = Determination(is_cybersecurity_event=True, decided_by="jdoe", reason="Unencrypted SSNs were exfiltrated.")
 
@@ -60,6 +62,7 @@ async def test_not_a_cybersecurity_event_when_encrypted_and_key_safe_closes_375_
                       exclusion="encrypted_key_not_compromised"),
     )
     result = await handle.result()
+    await stack.save_histories("not_an_event", handle)
     assert result.stage is Stage.NOT_AN_EVENT and result.obligations == []
     entries = stack.entries("INC-ENC")
     assert [e.type for e in entries] == ["incident.intake_recorded", "incident.determined_not_event"]
@@ -145,6 +148,7 @@ async def test_event_runs_from_intake_to_closure_with_every_step_ledgered_once(s
 
     await handle.execute_update(Event.close, CloseEvent(closed_by="cco", summary="All notices given."))
     result = await handle.result()
+    await stack.save_histories("full_lifecycle", handle)
     assert result.stage is Stage.CLOSED
     assert result.retain_until >= result.closed_at + timedelta(days=5 * 365)
 
@@ -185,6 +189,7 @@ async def test_full_45_day_consumer_clock_goes_overdue_and_stays_visible_56_2_10
     await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
     consumer = await _until_status(handle, "consumer_notice", "TN", ObligationStatus.MET_LATE, ObligationStatus.MET)
     assert consumer.status is ObligationStatus.MET_LATE
+    await stack.save_histories("overdue_then_late", handle)
     late = [e for e in stack.entries("INC-LATE") if e.type == "consumer_notice.met_late"]
     assert len(late) == 1 and late[0].data["late_by_seconds"] >= 3600
 
@@ -217,6 +222,7 @@ async def test_law_enforcement_delay_extends_the_consumer_clock_only_with_its_ba
     # The original deadline passes without the obligation going overdue.
     await stack.skip(before.due - await stack.now() + timedelta(days=1))
     assert (await _obligation(handle, "consumer_notice", "TN")).status is ObligationStatus.PENDING
+    await stack.save_histories("law_enforcement_delay", handle)
 
 
 async def test_material_update_re_reports_the_consumer_estimate_56_2_1006_b_2(stack: Stack) -> None:
@@ -273,3 +279,40 @@ async def test_obligation_waived_with_a_reason_and_completed_by_hand(stack: Stac
     assert "already waived" in _rule_message(refused)
     waived = next(e for e in stack.entries("INC-HAND") if e.type == "producer_notice.waived")
     assert waived.actor == "user:cco" and "ceding carrier" in waived.data["reason"]
+
+
+async def test_assuming_insurer_notifies_ceding_insurers_and_its_domicile_only_56_2_1006_e(stack: Stack) -> None:
+    now = await stack.now()
+    intake = make_intake(
+        now, incident_id="INC-RE",
+        licensee={"name": "Appalachian Re", "naic_code": "31990", "kind": "assuming_insurer",
+                  "domicile_state": "TN", "home_state": "TN"},
+        affected=[
+            {"state": "TN", "consumers": 800, "material_harm_likely": True, "other_government_notice_required": False,
+             "with_email": 0, "without_contact": 0, "producers_of_record_known": False},
+            {"state": "GA", "consumers": 400, "material_harm_likely": True, "other_government_notice_required": False,
+             "with_email": 0, "without_contact": 0, "producers_of_record_known": False},
+        ],
+    )
+    notices = NOTICES.model_copy(update={"ceding_insurers": [
+        CedingInsurer(name="Cumberland Mutual Insurance Company", naic_code="24871", email="claims@cumberland.example")
+    ]})
+    with pytest.raises(ValueError, match="notices.ceding_insurers is required"):
+        IncidentStart(intake=intake, notices=NOTICES, opened_by="jdoe")
+    handle = await stack.start(intake, notices)
+    state = await handle.execute_update(Event.determine, DETERMINED)
+    kinds = sorted({o.obligation.kind.value for o in state.obligations})
+    assert kinds == ["ceding_insurer_notice", "commissioner_notice"]
+    commissioner = [o.obligation for o in state.obligations if o.obligation.kind.value == "commissioner_notice"]
+    # Each affected state's law owes the notice, always to the commissioner of the state of domicile.
+    assert {o.recipient_key for o in commissioner} == {"commissioner:TN"}
+    for ob in state.obligations:
+        await _until_status(handle, ob.obligation.kind.value, ob.obligation.jurisdiction, ObligationStatus.MET)
+    assert stack.smtp.recorder.recipients().count("claims@cumberland.example") == 1
+    assert not (stack.settings.outbox_dir / "regulators" / "GA").exists()
+    assert list((stack.settings.outbox_dir / "regulators" / "TN").rglob("*.json"))
+    await handle.execute_update(Event.close, CloseEvent(closed_by="cco", summary="Ceding insurers notified."))
+    assert (await handle.result()).stage is Stage.CLOSED
+    await stack.save_histories("assuming_insurer", handle)
+    assert not any(t.startswith("consumer_notice") for t in stack.types("INC-RE"))
+    stack.verify()
