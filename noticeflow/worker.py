@@ -50,7 +50,7 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources,
         activities=list(resources.activities),  # type: ignore[arg-type]
         workflow_runner=WORKFLOW_RUNNER,
         activity_executor=ThreadPoolExecutor(max_workers=16),
-        max_concurrent_activities=32,
+        max_concurrent_activities=16,
     )
 
 
