@@ -192,6 +192,11 @@ class ObligationInput(NoticeflowModel):
     amendments: list[EventAmendment] = Field(default_factory=list)
     roster_id: str | None = None
     reminder_offsets: list[timedelta] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)])
+    delivered_with: str | None = Field(
+        None,
+        description="Another obligation of the same kind and recipient (e.g. producers of record owed notice "
+        "under several states' laws): one delivery, made by that obligation's workflow, meets both.",
+    )
 
 
 class NoticeSetup(NoticeflowModel):

@@ -102,11 +102,13 @@ class CybersecurityEventWorkflow:
         self._amendments = 0
         self._amendment_log: list[EventAmendment] = []
         self._notice_copies: list[str] = []  # consumer obligations whose notice copy awaits reporting (N)
+        self._sibling_news: list[tuple[str, ObligationState]] = []
         self._close: CloseEvent | None = None
         self._closed_at: datetime | None = None
         self._retain_until: datetime | None = None
         self._lock = asyncio.Lock()
         self._updates_made = 0
+        self._delivered_with: dict[str, str] = {}  # obligation_id -> the obligation whose delivery meets it
 
     # -- the lifecycle ----------------------------------------------------------------------
 
@@ -126,7 +128,7 @@ class CybersecurityEventWorkflow:
 
         close = self._close
         assert close is not None
-        await workflow.wait_condition(lambda: not self._notice_copies)
+        await workflow.wait_condition(lambda: not self._notice_copies and not self._sibling_news)
         async with self._lock:
             reporter.cancel()
             for obligation_id, state in self._obligations.items():
@@ -287,6 +289,8 @@ class CybersecurityEventWorkflow:
             ob = state.obligation
             if ob.kind is not ObligationKind.COMMISSIONER_NOTICE or (only_state and ob.jurisdiction != only_state):
                 continue
+            if obligation_id in self._delivered_with:
+                continue
             consumer = [
                 st for st in self._obligations.values()
                 if st.obligation.kind is ObligationKind.CONSUMER_NOTICE and st.obligation.jurisdiction == ob.jurisdiction
@@ -319,7 +323,12 @@ class CybersecurityEventWorkflow:
         """When a state's consumer notice has gone out, its copy is item (N) of that state's
         commissioner report: send it as a material update (§ 56-2-1006(b)(1)(N), (b)(2))."""
         while True:
-            await workflow.wait_condition(lambda: bool(self._notice_copies))
+            await workflow.wait_condition(lambda: bool(self._notice_copies) or bool(self._sibling_news))
+            while self._sibling_news:
+                follower, lead_state = self._sibling_news.pop(0)
+                await self._signal(follower, "sibling_met", lead_state)
+            if not self._notice_copies:
+                continue
             obligation_id = self._notice_copies.pop(0)
             state = self._obligations[obligation_id]
             async with self._lock:
@@ -391,8 +400,20 @@ class CybersecurityEventWorkflow:
 
     # -- obligations ------------------------------------------------------------------------------
 
+    def _group_lead(self, obligation: Obligation) -> str | None:
+        """The open obligation of the same kind and recipient already being delivered, if any:
+        one delivery meets both (rules: obligations sharing a ``recipient_key``)."""
+        for oid, state in self._obligations.items():
+            ob = state.obligation
+            if ob.kind is obligation.kind and ob.recipient_key == obligation.recipient_key and oid not in self._delivered_with and not ob.excused:
+                return oid
+        return None
+
     async def _open_obligation(self, obligation: Obligation) -> None:
         child_id = obligation_workflow_id(obligation.obligation_id)
+        lead = None if obligation.excused else self._group_lead(obligation)
+        if lead is not None:
+            self._delivered_with[obligation.obligation_id] = lead
         handle = await workflow.start_child_workflow(
             CHILD_WORKFLOWS[obligation.kind],
             ObligationInput(
@@ -405,6 +426,7 @@ class CybersecurityEventWorkflow:
                 amendments=list(self._amendment_log),
                 roster_id=self._roster_id,
                 reminder_offsets=self._start.reminder_offsets,
+                delivered_with=lead,
             ),
             id=child_id,
             task_queue=workflow.info().task_queue,
@@ -425,6 +447,10 @@ class CybersecurityEventWorkflow:
         )
         if sent_now and state.obligation.kind is ObligationKind.CONSUMER_NOTICE and state.documents:
             self._notice_copies.append(state.obligation.obligation_id)
+        if sent_now:
+            for oid, lead in self._delivered_with.items():
+                if lead == state.obligation.obligation_id:
+                    self._sibling_news.append((oid, state))
         self._publish()
 
     @workflow.update

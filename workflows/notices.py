@@ -57,7 +57,8 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
 
     @workflow.signal
     def material_update(self, update: MaterialUpdate) -> None:
-        self._queue.append(update)
+        if not self._inp.delivered_with:  # the obligation delivered with ours re-files for both
+            self._queue.append(update)
 
     def _work_pending(self) -> bool:
         return bool(self._queue)

@@ -64,6 +64,7 @@ class ObligationWorkflow:
         self._busy = 0
         self._resolving = False
         self._automation_failures = 0
+        self._sibling: ObligationState | None = None
 
     # -- what the parent and operators see ---------------------------------------------------
 
@@ -107,6 +108,11 @@ class ObligationWorkflow:
     @workflow.signal
     def event_closed(self) -> None:
         self._event_closed = True
+
+    @workflow.signal
+    def sibling_met(self, sibling: ObligationState) -> None:
+        """The obligation this one is delivered with was met: so is this one, by the same delivery."""
+        self._sibling = sibling
 
     # -- the lifecycle ------------------------------------------------------------------------
 
@@ -159,7 +165,7 @@ class ObligationWorkflow:
         await self._publish()
         watcher = asyncio.create_task(self._watch_deadline())
         resolver = asyncio.create_task(self._resolve_by_people())
-        worker = asyncio.create_task(self._guarded(work))
+        worker = asyncio.create_task(self._guarded(self._with_sibling if self._inp.delivered_with else work))
         await workflow.wait_condition(lambda: self._status.resolved)
         if ob.continuing_updates:
             self._waiting_for = "material updates to report, until the event is closed"
@@ -174,6 +180,20 @@ class ObligationWorkflow:
         self._waiting_for = "nothing: done"
         await self._publish()
         return self.state()
+
+    async def _with_sibling(self) -> None:
+        """Obligations sharing a recipient are met by one delivery (the earliest due governs)."""
+        self._waiting_for = f"the delivery made for {self._inp.delivered_with}"
+        await self._publish()
+        await workflow.wait_condition(lambda: self._status.resolved or self._sibling is not None)
+        sibling = self._sibling
+        if sibling is None or sibling.met_at is None:
+            return
+        self._documents.extend(sibling.documents)
+        await self._met(
+            sibling.met_at,
+            data={"delivered_with": self._inp.delivered_with, "documents": [d.sha256 for d in sibling.documents][:20]},
+        )
 
     def _work_pending(self) -> bool:
         """Work accepted but not yet done, that must finish before the workflow ends."""

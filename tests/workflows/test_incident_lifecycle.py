@@ -319,4 +319,8 @@ async def test_assuming_insurer_notifies_ceding_insurers_and_its_domicile_only_5
     assert (await handle.result()).stage is Stage.CLOSED
     await stack.save_histories("assuming_insurer", handle)
     assert not any(t.startswith("consumer_notice") for t in stack.types("INC-RE"))
+    # Owed under two states' laws to the same recipients: delivered once, and both recorded as met.
+    met = [e for e in stack.entries("INC-RE") if e.type in ("ceding_insurer_notice.met", "commissioner_notice.met")]
+    assert len(met) == 4 and sum(1 for e in met if e.data.get("delivered_with")) == 2
+    assert len([e for e in stack.entries("INC-RE") if e.type == "commissioner_notice.submitted"]) == 1
     stack.verify()
