@@ -183,6 +183,9 @@ def main() -> None:
     if args.quick:
         args.entries, args.single, args.batched = 20_000, 300, 5_000
 
+    from noticeflow.logging import configure_logging
+
+    configure_logging("WARNING", json=False)  # the ledger logs every append at INFO
     signer = Signer.generate()
     keyring = Keyring({signer.key_id: PublicKeyRecord(signer.key_id, raw_public_key(signer.public_key), "2000-01-01T00:00:00.000000Z")})
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite WAL synchronous=FULL")
