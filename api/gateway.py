@@ -45,6 +45,7 @@ QUERY_TIMEOUT = 10.0
 START_STATE_WAIT = 10.0
 
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE,)
+_TIMED_OUT = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 
 
 class IncidentGateway:
@@ -57,12 +58,14 @@ class IncidentGateway:
         *,
         step_timeout: float = STEP_TIMEOUT,
         query_timeout: float = QUERY_TIMEOUT,
+        start_wait: float = START_STATE_WAIT,
     ) -> None:
         self.settings = settings
         self._client = client
         self._connecting = asyncio.Lock()
         self.step_timeout = step_timeout
         self.query_timeout = query_timeout
+        self.start_wait = start_wait
 
     # -- connection -------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class IncidentGateway:
             ) from None
         except RPCError as exc:
             raise self._translate(exc, incident_id) from None
-        deadline = time.monotonic() + START_STATE_WAIT
+        deadline = time.monotonic() + self.start_wait
         while True:
             try:
                 return await handle.query(
@@ -142,14 +145,20 @@ class IncidentGateway:
                 self.query_timeout + 1,
             )
         except (TimeoutError, RPCTimeoutOrCancelledError):
-            raise StepTimedOut(
-                f"the worker did not answer for incident {incident_id!r} within {self.query_timeout:.0f} s: "
-                "is a noticeflow worker running on task queue " + repr(self.settings.task_queue) + "?"
-            ) from None
+            raise self._no_worker(incident_id) from None
         except WorkflowQueryFailedError as exc:
             raise ApiError(f"the workflow of incident {incident_id!r} could not report its state: {exc}") from None
         except RPCError as exc:
+            # A query waits for a worker to answer it; the server gives up with a timeout.
+            if exc.status in _TIMED_OUT:
+                raise self._no_worker(incident_id) from None
             raise self._translate(exc, incident_id) from None
+
+    def _no_worker(self, incident_id: str) -> StepTimedOut:
+        return StepTimedOut(
+            f"the worker did not answer for incident {incident_id!r} within {self.query_timeout:.0f} s: "
+            f"is a noticeflow worker running on task queue {self.settings.task_queue!r}?"
+        )
 
     async def require(self, incident_id: str) -> None:
         """Raises IncidentNotFound unless the incident's workflow exists (running or ended)."""
@@ -212,7 +221,7 @@ class IncidentGateway:
             return IncidentNotFound(incident_id)
         if exc.status in _UNREACHABLE:
             return self._unreachable(exc)
-        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        if exc.status in _TIMED_OUT:
             return StepTimedOut(f"Temporal did not answer in time for incident {incident_id!r}: {exc.message}")
         return ApiError(f"Temporal refused the request for incident {incident_id!r}: {exc.message}")
 

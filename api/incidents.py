@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from api.auth import check_actor
 from api.deps import Actor, Context
@@ -91,14 +92,15 @@ async def start_incident(body: StartIncidentRequest, ctx: Context, actor: Actor,
     start = to_domain(body, IncidentStart, actor, **extra)
     state = await ctx.gateway.start(start)
     log.info("incident.started", incident_id=incident_id, actor=actor, answered=state is not None)
-    response.headers["Location"] = f"/incidents/{incident_id}"
+    location = f"/incidents/{incident_id}"
     if state is None:
-        response.status_code = 202
-        return StartedIncident(
+        started = StartedIncident(
             incident_id=incident_id,
             workflow_id=incident_workflow_id(incident_id),
-            detail="the workflow has started but no worker has answered yet; see GET /incidents/" + incident_id,
+            detail=f"the workflow has started but no worker has answered yet; see GET {location}",
         )
+        return JSONResponse(started.model_dump(), status_code=202, headers={"Location": location})
+    response.headers["Location"] = location
     return state
 
 
