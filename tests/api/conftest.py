@@ -4,6 +4,7 @@ and the sample Tennessee event with its times moved to the server's now."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -24,6 +26,7 @@ from ledger.keys import generate_key
 from noticeflow.settings import Settings
 from noticeflow.worker import WorkerResources, build_worker
 from tests.activities.conftest import SmtpRecorder, SmtpServer, _free_port
+from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_EVENT = REPO / "docs" / "examples" / "event-tpsp-multistate.json"
@@ -61,12 +64,39 @@ def api_settings(tmp_path: Path, task_queue: str, smtp_server: SmtpServer) -> Se
     return settings
 
 
+@pytest.fixture
+def incidents() -> list[str]:
+    """The incident ids a test started, to be ended when it is over."""
+    return []
+
+
+async def end_incidents(client: Client, incident_ids: list[str]) -> None:
+    """Terminate the tests' incident workflows and their obligation workflows.
+
+    Against a server shared by several tests (``--workflow-environment local`` or ``host:port``),
+    a workflow left waiting on a deadline timer would wake up later on a task queue nobody polls;
+    on a time-skipping server that stalls the virtual clock.
+    """
+    for incident_id in incident_ids:
+        handle = client.get_workflow_handle(incident_workflow_id(incident_id))
+        children: list[str] = []
+        try:
+            state = await handle.query(CybersecurityEventWorkflow.state, rpc_timeout=timedelta(seconds=5))
+            children = [o.workflow_id for o in state.obligations]
+        except Exception:  # no worker answered: the parent's close policy ends its children
+            pass
+        for workflow_id in [*children, handle.id]:
+            with contextlib.suppress(RPCError):  # already completed, or never started
+                await client.get_workflow_handle(workflow_id).terminate(reason="test over")
+
+
 @pytest_asyncio.fixture
-async def worker(client: Client, api_settings: Settings, task_queue: str) -> AsyncIterator[None]:
+async def worker(client: Client, api_settings: Settings, task_queue: str, incidents: list[str]) -> AsyncIterator[None]:
     resources = WorkerResources(api_settings)
     try:
         async with build_worker(client, api_settings, resources, task_queue=task_queue):
             yield
+            await end_incidents(client, incidents)
     finally:
         resources.close()
 
@@ -105,8 +135,9 @@ def sample_intake(now: datetime, incident_id: str) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture
-async def sample(env: WorkflowEnvironment) -> SampleEvent:
+async def sample(env: WorkflowEnvironment, incidents: list[str]) -> SampleEvent:
     now = await env.get_current_time()
     # One incident id per test: ids are never reused on the shared test server.
     incident_id = f"INC-API-{uuid.uuid4().hex[:12]}"
+    incidents.append(incident_id)
     return SampleEvent(now=now, intake=sample_intake(now, incident_id), notices=json.loads(EXAMPLE_NOTICES.read_text()))

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from api.app import create_app
 from noticeflow.devstack import free_port
 from noticeflow.settings import Settings
-from tests.api.conftest import SampleEvent
+from tests.api.conftest import SampleEvent, end_incidents
 
 
 class TokenSettings(Settings):
@@ -153,3 +153,24 @@ async def test_health_answers_with_temporal_reachable(client: Client, api_settin
         response = await http.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "temporal": "reachable"}
+
+
+async def test_without_a_worker_a_start_is_accepted_and_a_state_query_times_out(
+    client: Client, api_settings: Settings, sample: SampleEvent, incidents: list[str]
+) -> None:
+    app = create_app(api_settings, client=client)  # no worker polls this test's task queue
+    app.state.noticeflow.gateway.start_wait = 1.0
+    app.state.noticeflow.gateway.query_timeout = 1.0
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=30) as http:
+            started = await http.post("/incidents", json=sample.start_body())
+            assert started.status_code == 202, started.text
+            assert started.headers["location"] == f"/incidents/{sample.incident_id}"
+            assert started.json()["workflow_id"] == f"incident-{sample.incident_id}"
+            state = await http.get(f"/incidents/{sample.incident_id}")
+            assert state.status_code == 504, state.text
+            assert "is a noticeflow worker running on task queue" in state.json()["detail"]
+            again = await http.post("/incidents", json=sample.start_body())
+            assert again.status_code == 409
+    finally:
+        await end_incidents(client, incidents)

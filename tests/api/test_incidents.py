@@ -413,3 +413,25 @@ async def test_roster_in_another_format_or_empty_is_refused(api: httpx.AsyncClie
     assert "empty" in empty.json()["detail"]
     not_a_list = await api.post(base, json={"consumer_id": "C1"})
     assert not_a_list.status_code == 422
+
+
+async def test_ledger_pages_follow_seq_order(api: httpx.AsyncClient, sample: SampleEvent) -> None:
+    await _determined(api, sample)
+    base = f"/incidents/{sample.incident_id}/ledger"
+    everything = (await api.get(base)).json()["entries"]
+    assert len(everything) > 3
+    pages, after = [], 0
+    while True:
+        page = (await api.get(base, params={"after": after, "limit": 2})).json()
+        pages.append(page["entries"])
+        if page["next_after"] is None:
+            break
+        after = page["next_after"]
+    assert all(len(p) <= 2 for p in pages)
+    seqs = [e["seq"] for p in pages for e in p]
+    assert seqs == sorted(seqs)
+    assert set(seqs) <= {e["seq"] for e in (await api.get(base, params={"limit": 5000})).json()["entries"]}
+    assert seqs[: len(everything)] == [e["seq"] for e in everything]
+    too_many = await api.get(base, params={"limit": 5001})
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["field"] == "query.limit"
