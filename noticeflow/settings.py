@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # -- incident API ---------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Incident API bind address.")
     api_port: int = Field(8000, description="Incident API port.")
+    api_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="Bearer token → user name of each person allowed to act through the incident API "
+        '(JSON, e.g. {"<token>": "jdoe"}). Empty: only a loopback-bound API serves loopback callers, as "local".',
+    )
     def resolved_db_url(self) -> str:
         if self.db_url:
             return self.db_url
