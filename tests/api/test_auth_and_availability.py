@@ -17,19 +17,13 @@ from noticeflow.settings import Settings
 from tests.api.conftest import SampleEvent, end_incidents
 
 
-class TokenSettings(Settings):
-    """Settings with ``api_tokens`` (``NOTICEFLOW_API_TOKENS``: token → user name)."""
-
-    api_tokens: dict[str, str] = {}
-
-
 ALICE, BOB = "tok-alice-7f3a91c2", "tok-bob-0b44e6d1"
 TOKENS = {ALICE: "alice.reyes@cumberland.example", BOB: "bob.tran@cumberland.example"}
 
 
 @pytest_asyncio.fixture
 async def secured(client: Client, api_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
-    settings = TokenSettings(**api_settings.model_dump(), api_tokens=TOKENS, _env_file=None)  # type: ignore[call-arg]
+    settings = api_settings.model_copy(update={"api_tokens": TOKENS})
     app = create_app(settings, client=client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
         yield http

@@ -25,7 +25,7 @@ from noticeflow.devstack import free_port
 from noticeflow.settings import Settings
 from tests.api.conftest import SampleEvent
 from tests.api.helpers import ROSTER_CSV, ROSTER_PII, all_resolved, obligation_id, wait_for_state
-from tests.api.test_auth_and_availability import TOKENS, TokenSettings
+from tests.api.test_auth_and_availability import TOKENS
 
 
 class _QuietServer(uvicorn.Server):
@@ -199,7 +199,7 @@ async def test_cli_says_when_the_api_cannot_be_reached_or_a_file_is_missing(tmp_
 async def test_cli_acts_as_the_token_holder(
     client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path
 ) -> None:
-    settings = TokenSettings(**api_settings.model_dump(), api_tokens=TOKENS, _env_file=None)  # type: ignore[call-arg]
+    settings = api_settings.model_copy(update={"api_tokens": TOKENS})
     event, notices, _ = _write_inputs(tmp_path, sample)
     token, user = next(iter(TOKENS.items()))
     async with _serve(settings, client) as url:
