@@ -103,6 +103,7 @@ class CybersecurityEventWorkflow:
         self._amendment_log: list[EventAmendment] = []
         self._notice_copies: list[str] = []  # consumer obligations whose notice copy awaits reporting (N)
         self._sibling_news: list[tuple[str, ObligationState]] = []
+        self._dirty = False
         self._close: CloseEvent | None = None
         self._closed_at: datetime | None = None
         self._retain_until: datetime | None = None
@@ -120,9 +121,11 @@ class CybersecurityEventWorkflow:
         )
         self._publish()
         reporter = asyncio.create_task(self._report_notice_copies())
+        publisher = asyncio.create_task(self._publisher())
         await workflow.wait_condition(lambda: self._stage is Stage.NOT_AN_EVENT or self._close is not None)
         if self._stage is Stage.NOT_AN_EVENT:
             reporter.cancel()
+            publisher.cancel()
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self.state()
 
@@ -131,6 +134,7 @@ class CybersecurityEventWorkflow:
         await workflow.wait_condition(lambda: not self._notice_copies and not self._sibling_news)
         async with self._lock:
             reporter.cancel()
+            publisher.cancel()
             for obligation_id, state in self._obligations.items():
                 if state.obligation.continuing_updates:
                     await self._signal(obligation_id, "event_closed")
@@ -319,6 +323,12 @@ class CybersecurityEventWorkflow:
         except Exception as exc:  # it finished between our look and the signal
             workflow.logger.info("obligation workflow not reachable", extra={"obligation_id": obligation_id, "error": str(exc)})
 
+    async def _publisher(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._dirty)
+            self._dirty = False
+            self._publish()
+
     async def _report_notice_copies(self) -> None:
         """When a state's consumer notice has gone out, its copy is item (N) of that state's
         commissioner report: send it as a material update (§ 56-2-1006(b)(1)(N), (b)(2))."""
@@ -451,7 +461,10 @@ class CybersecurityEventWorkflow:
             for oid, lead in self._delivered_with.items():
                 if lead == state.obligation.obligation_id:
                     self._sibling_news.append((oid, state))
-        self._publish()
+        # Search attributes are upserted by ``_publisher`` after this activation's jobs: a command
+        # issued from a signal handler could precede an update accepted in the same activation on
+        # replay, and diverge from the original order.
+        self._dirty = True
 
     @workflow.update
     async def act_on_obligation(self, action: ObligationAction) -> IncidentState:
