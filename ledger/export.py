@@ -23,9 +23,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ledger.errors import BundleError, LedgerError
 from ledger.keys import Keyring, utc_now
-from ledger.merkle import MerkleTree
+from ledger.merkle import MerkleTree, leaf_hash
 from ledger.store import EntryFilter, Ledger
-from ledger.verify import VerifyReport, verify_against_earlier_head, verify_entries, verify_included_entries
+from ledger.verify import Problem, VerifyReport, verify_against_earlier_head, verify_entries, verify_included_entries
 from models.ledger import TreeHead
 
 BUNDLE_FORMAT = "noticeflow-ledger-bundle/1"
@@ -204,12 +204,8 @@ def verify_bundle(
     if manifest.get("complete"):
         report = verify_entries(_iter_jsonl(bundle / "entries.jsonl"), keyring, [head], expected_size=head.tree_size)
         if report.ok and earlier_head is not None:
-            leaves = (
-                bytes.fromhex(e["hash"]) for e in _iter_jsonl(bundle / "entries.jsonl")
-            )
-            from ledger.merkle import leaf_hash
-
-            problem = verify_against_earlier_head(earlier_head, keyring, [leaf_hash(h) for h in leaves])
+            leaves = [leaf_hash(bytes.fromhex(e["hash"])) for e in _iter_jsonl(bundle / "entries.jsonl")]
+            problem = verify_against_earlier_head(earlier_head, keyring, leaves)
             if problem:
                 report.problem = problem
             else:
@@ -218,7 +214,11 @@ def verify_bundle(
         proofs = {p["seq"]: p for p in _iter_jsonl(bundle / "proofs.jsonl") if isinstance(p, dict) and "seq" in p}
         report = verify_included_entries(_iter_jsonl(bundle / "entries.jsonl"), proofs, keyring, head)
         if report.ok and report.entries_checked != manifest.get("entry_count"):
-            report.problem = _count_problem(report.entries_checked, manifest.get("entry_count"))
+            report.problem = Problem(
+                None,
+                f"manifest.json declares {manifest.get('entry_count')} entries but entries.jsonl holds "
+                f"{report.entries_checked}",
+            )
         report.notes.append(
             "filtered bundle: each entry is proven authentic and in place in the signed ledger; "
             "completeness of the selection is proven only by a complete export"
@@ -231,9 +231,3 @@ def verify_bundle(
             "licensee registered, or pass --keys"
         )
     return report
-
-
-def _count_problem(found: int, declared: Any) -> Any:
-    from ledger.verify import Problem
-
-    return Problem(None, f"manifest.json declares {declared} entries but entries.jsonl holds {found}")

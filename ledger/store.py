@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -412,7 +412,3 @@ def _sign_rows(signer: Signer, rows: list[dict[str, Any]]) -> None:
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return [name for name in old if old[name] != new[name]]
-
-
-def drafts_from(items: Iterable[dict[str, Any]]) -> list[EntryDraft]:
-    return [EntryDraft.model_validate(item) for item in items]

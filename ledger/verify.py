@@ -12,6 +12,7 @@ from typing import Any
 
 from ledger.chain import ENTRY_FIELDS, entry_hash
 from ledger.keys import Keyring, normalize_ts
+from ledger.store import head_message
 from ledger.merkle import CompactRange, MerkleTree, ProofError, leaf_hash, verify_consistency, verify_inclusion
 from models.ledger import GENESIS_PREV_HASH, TreeHead, check_json_value
 
@@ -54,8 +55,6 @@ class VerifyReport:
 
 
 def check_head_signature(head: TreeHead, keyring: Keyring) -> str | None:
-    from ledger.store import head_message
-
     return keyring.check(head.key_id, head.timestamp, head_message(head), head.sig)
 
 

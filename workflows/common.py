@@ -1,7 +1,7 @@
 """What every noticeflow workflow shares: activity names and options, and recording steps.
 
 Workflows call activities by name, so that workflow code imports nothing that does I/O; the
-worker registers activities under exactly these names (a test checks the two agree).
+worker registers activities under exactly these names (``@activity.defn`` method names).
 """
 
 from __future__ import annotations
@@ -21,17 +21,6 @@ SUBMIT_TO_REGULATOR = "submit_to_regulator"
 DELIVER_CONSUMER_NOTICE = "render_and_deliver_consumer_notice"
 DELIVER_PRODUCER_NOTICE = "deliver_producer_notice"
 DELIVER_CEDING_INSURER_NOTICE = "deliver_ceding_insurer_notice"
-ROSTER_SUMMARY = "roster_summary"
-
-ACTIVITY_NAMES = (
-    LEDGER_RECORD,
-    RENDER_COMMISSIONER_REPORT,
-    SUBMIT_TO_REGULATOR,
-    DELIVER_CONSUMER_NOTICE,
-    DELIVER_PRODUCER_NOTICE,
-    DELIVER_CEDING_INSURER_NOTICE,
-    ROSTER_SUMMARY,
-)
 
 #: Steps that touch only our own database: quick, retried until they succeed.
 QUICK = {

@@ -182,7 +182,7 @@ class CybersecurityEventWorkflow:
 
     @record_finding.validator
     def _validate_finding(self, finding: Finding) -> None:
-        self._require_open("record a finding")
+        self._require_active("record a finding")
         if finding.kind is FindingKind.TPSP_INVESTIGATION_CONFIRMED and self._intake.source is not EventSource.THIRD_PARTY_SERVICE_PROVIDER:
             raise ValueError(
                 "tpsp_investigation_confirmed applies only to an event reported by a third-party service provider "
@@ -261,7 +261,7 @@ class CybersecurityEventWorkflow:
 
     @amend_event.validator
     def _validate_amendment(self, amendment: EventAmendment) -> None:
-        self._require_open("amend the event")
+        self._require_active("amend the event")
         try:
             amended = call_rules(amend_intake, self._intake, amendment)
         except (ValidationError, ValueError) as exc:
@@ -366,7 +366,7 @@ class CybersecurityEventWorkflow:
 
     @attach_roster.validator
     def _validate_roster(self, roster: AttachRoster) -> None:
-        self._require_open("attach a consumer list")
+        self._require_active("attach a consumer list")
 
     @workflow.update
     async def approve_consumer_notice(self, approval: ApproveConsumerNotice) -> IncidentState:
@@ -388,7 +388,7 @@ class CybersecurityEventWorkflow:
                 "a consumer notice cannot be sent before the determination that a cybersecurity event has occurred "
                 f"({CITE_CONSUMER_NOTICE}: notice follows the determination)"
             )
-        self._require_open("send consumer notices")
+        self._require_active("send consumer notices")
         if law_enforcement_delay_active(self._intake, workflow.now()):
             until = self._intake.law_enforcement_delay_until
             raise ValueError(
@@ -500,7 +500,7 @@ class CybersecurityEventWorkflow:
 
     # -- what operators see ------------------------------------------------------------------------------
 
-    def _require_open(self, what: str) -> None:
+    def _require_active(self, what: str) -> None:
         if self._stage in (Stage.CLOSED, Stage.NOT_AN_EVENT) or self._close is not None:
             raise ValueError(f"cannot {what}: the event is {self._stage.value if self._close is None else 'closing'}")
 

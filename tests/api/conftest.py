@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -25,7 +24,7 @@ from api.app import create_app
 from ledger.keys import generate_key
 from noticeflow.settings import Settings
 from noticeflow.worker import WorkerResources, build_worker
-from tests.activities.conftest import SmtpRecorder, SmtpServer, _free_port
+from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,19 +34,7 @@ NPI_KEY = "api-test-npi-digest-key"
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    recorder = SmtpRecorder()
-    port = _free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, recorder)
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def api_settings(tmp_path: Path, task_queue: str, smtp_server: SmtpServer) -> Settings:
+def api_settings(tmp_path: Path, task_queue: str, smtp_server: SmtpServer) -> Settings:  # noqa: F811
     home = tmp_path / "home"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
