@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv demo dev bench clean
+.PHONY: test venv demo demo-ledger dev bench clean
 
 venv: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## The main job (for now: the audit ledger end to end — record, sign, verify, export, check offline).
+## The main job: the embedded stack (Temporal dev server + UI, worker, API, mail sink) runs a sample
+## event through determination and its notices; the ledger is verified and exported.
 demo: $(STAMP)
+	NOTICEFLOW_LOG_LEVEL=$${NOTICEFLOW_LOG_LEVEL:-ERROR} $(VENV)/bin/noticeflow demo
+
+## The audit ledger on its own: record, sign, verify, export, check the bundle offline.
+demo-ledger: $(STAMP)
 	deploy/demo-ledger.sh
 
 ## The embedded stack (Temporal dev server + UI, codec server, worker, API) until Ctrl-C.

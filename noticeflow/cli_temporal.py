@@ -24,6 +24,7 @@ dev_app = typer.Typer(help="The embedded development stack (Temporal dev server,
 def register(app: typer.Typer) -> None:
     app.add_typer(temporal_app, name="temporal")
     app.add_typer(dev_app, name="dev")
+    app.command()(demo)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -152,6 +153,23 @@ def codec_server(
     except CodecError as exc:
         _fail(str(exc))
     uvicorn.run(app, host=host, port=port or settings.codec_server_port, log_config=None, access_log=False)
+
+
+def demo(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the notices and for closure.")] = 180.0,
+) -> None:
+    """The main job: the embedded stack runs a sample event through its notices; ledger verified and exported."""
+    from noticeflow.demo import DemoError, run_demo
+    from noticeflow.devstack import DevStackError
+
+    async def _demo() -> None:
+        try:
+            result = await run_demo(get_settings(), timeout=timeout)
+        except (DemoError, DevStackError) as exc:
+            _fail(str(exc), 1)
+        typer.echo(f"Done in {result.seconds:.0f} s.")
+
+    _run_then_exit(_demo())
 
 
 @dev_app.command()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import uvicorn
 from google.protobuf.duration_pb2 import Duration
@@ -205,10 +205,70 @@ class DevLedgerKey:
         self._stopped.set()
 
 
+class _MailFolder:
+    """aiosmtpd handler: each message accepted is written to ``folder`` as ``<n>.eml``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self.recipients = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count += 1
+        self.recipients += len(envelope.rcpt_tos)
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{self.count:06d}.eml"
+        (self.folder / name).write_bytes(envelope.original_content or envelope.content)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class DevMailSink:
+    """A local SMTP server for the stack's e-mail notices: every message is kept as an ``.eml``
+    file under ``home/mail/`` and nothing leaves the machine. It takes the configured SMTP port when
+    that is free (a free one otherwise) and points the worker at itself through the stack's
+    settings, so it must come before the worker in the service list."""
+
+    name: str = "mail"
+    handler: _MailFolder | None = field(default=None, init=False)
+    _controller: Any = field(default=None, init=False)
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    async def start(self, stack: DevStack) -> None:
+        from aiosmtpd.controller import Controller
+
+        taken = stack.ports_in_use()
+        port = _port_or_free("mail sink", stack.settings.smtp_port, taken)
+        self.handler = _MailFolder(stack.home / "mail")
+        self._controller = Controller(self.handler, hostname=LOOPBACK, port=port)
+        await asyncio.to_thread(self._controller.start)
+        stack.settings = stack.settings.model_copy(
+            update={"smtp_host": LOOPBACK, "smtp_port": port, "smtp_starttls": False, "smtp_username": None, "smtp_password": None}
+        )
+        log.info("dev_mail_sink_started", port=port, folder=str(self.handler.folder))
+
+    @property
+    def folder(self) -> Path | None:
+        return self.handler.folder if self.handler is not None else None
+
+    async def wait(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        if self._controller is not None:
+            await asyncio.to_thread(self._controller.stop)
+            self._controller = None
+        self._stopped.set()
+
+
+def _local_smtp(settings: Settings) -> bool:
+    return settings.smtp_host in ("localhost", LOOPBACK, "::1")
+
+
 def default_services(settings: Settings) -> list[DevService]:
     """What ``noticeflow dev up`` runs besides Temporal and the codec server: a ledger signing key
-    (created on first use), the noticeflow worker, then the incident API, ready once its
-    ``/healthz`` answers.
+    (created on first use), a mail sink when the SMTP relay is this machine (the default), the
+    noticeflow worker, then the incident API, ready once its ``/healthz`` answers.
 
     Worker and API run from the repository root with the stack's ``NOTICEFLOW_*`` environment, so
     they use its Temporal address, home (ledger, keys, codec key) and the API port it reserved.
@@ -216,8 +276,10 @@ def default_services(settings: Settings) -> list[DevService]:
     (``argv`` items may use ``{api_port}``, ``{codec_server_port}``, ``{temporal_ui_port}``,
     ``{temporal_address}``: they are filled in with the ports in use.)
     """
+    mail: list[DevService] = [DevMailSink()] if _local_smtp(settings) else []
     return [
         DevLedgerKey(),
+        *mail,
         ProcessService("worker", [sys.executable, "worker.py"], cwd=REPO),
         ProcessService(
             "api",
@@ -314,10 +376,18 @@ class DevStack:
             "NOTICEFLOW_CODEC_SERVER_PORT": str(self.settings.codec_server_port),
             "NOTICEFLOW_API_HOST": self.settings.api_host,
             "NOTICEFLOW_API_PORT": str(self.settings.api_port),
+            "NOTICEFLOW_SMTP_HOST": self.settings.smtp_host,
+            "NOTICEFLOW_SMTP_PORT": str(self.settings.smtp_port),
+            "NOTICEFLOW_SMTP_STARTTLS": str(self.settings.smtp_starttls).lower(),
         }
         if self.settings.codec_key:
             env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key
         return env
+
+    def ports_in_use(self) -> set[int]:
+        """The loopback ports the stack has reserved (Temporal, UI, codec server, API)."""
+        _, _, grpc = self.address.rpartition(":")
+        return {int(grpc), self.settings.temporal_ui_port, self.settings.codec_server_port, self.settings.api_port}
 
     def placeholders(self) -> dict[str, str]:
         """Values a :class:`ProcessService` argv may name as ``{api_port}`` and the like."""

@@ -1,0 +1,264 @@
+"""The main job, end to end on the embedded stack (``make demo`` / ``noticeflow demo``).
+
+It starts the Temporal dev server (SQLite persistence under the noticeflow home) with its UI, the
+codec server, a local mail sink, a worker and the incident API; then drives a realistic event
+through the API the way a responder would:
+
+1. intake — a Tennessee-domiciled insurer learns from its claims-imaging vendor (a third-party
+   service provider) that claim files of residents of seven states were taken;
+2. investigation — the nature and scope, the NPI involved, the vendor's investigation confirmed,
+   security restored;
+3. determination — a cybersecurity event: the rules engine computes every state's obligations
+   and the workflow starts one child workflow per obligation;
+4. the affected-consumer roster is uploaded (contact details never enter Temporal), the consumer
+   notice approved, and the workflows deliver: commissioner reports to the regulator outbox,
+   e-mails to the mail sink, letters to a print batch, substitute notice where the rules call for
+   it, producers of record;
+5. closure once every obligation is met or waived with its reason.
+
+Then it prints the obligations with their deadlines and status, verifies the whole ledger, writes
+an examination bundle, verifies the bundle offline, and prints where to look in the Temporal UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from ledger.export import verify_bundle
+from ledger.keys import load_keyring, load_signer
+from ledger.store import Ledger
+from ledger.verify import VerifyReport, verify_entries
+from noticeflow.devstack import REPO, DevMailSink, DevStack, default_services
+from noticeflow.settings import Settings
+
+EXAMPLES = REPO / "docs" / "examples"
+EVENT = EXAMPLES / "event-tpsp-multistate.json"
+NOTICES = EXAMPLES / "notices.json"
+ROSTER = EXAMPLES / "roster.csv"
+
+#: Obligation statuses that need nothing more from anyone.
+RESOLVED = frozenset({"met", "met_late", "waived", "excused"})
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not go as the product promises; the message says which and why."""
+
+
+@dataclass
+class DemoResult:
+    incident_id: str
+    obligations: list[dict[str, Any]]
+    stage: str
+    ledger: VerifyReport
+    bundle: Path
+    bundle_report: VerifyReport
+    mail_messages: int
+    ui_url: str | None
+    seconds: float
+    steps: list[str] = field(default_factory=list)
+
+
+def sample_intake(now: datetime, incident_id: str) -> dict[str, Any]:
+    """The example event, its clock set to have started a day and a half ago."""
+    intake: dict[str, Any] = json.loads(EVENT.read_text())
+    intake["incident_id"] = incident_id
+    intake["discovered_at"] = (now - timedelta(hours=36)).isoformat()
+    intake["tpsp_notified_at"] = (now - timedelta(hours=30)).isoformat()
+    intake["determined_at"] = None
+    return intake
+
+
+FINDINGS: list[dict[str, Any]] = [
+    {
+        "kind": "nature_and_scope",
+        "summary": "Unauthorized access to the vendor's claims-imaging file server from Nov 18 to 22; "
+        "claim document images of policyholders in seven states were copied.",
+        "report_items": ["B", "C", "D"],
+    },
+    {
+        "kind": "npi_involved",
+        "summary": "Images include Social Security numbers, driver's license numbers and health information "
+        "submitted with claims; files were encrypted and the key was on the same server.",
+        "report_items": ["E"],
+    },
+    {
+        "kind": "tpsp_investigation_confirmed",
+        "summary": "The vendor's forensic report was reviewed and its findings confirmed by our security team.",
+        "report_items": ["B", "C"],
+    },
+    {
+        "kind": "security_restored",
+        "summary": "The server was disconnected, every credential reaching it rotated, and file transfers suspended.",
+        "report_items": ["F"],
+    },
+]
+
+
+class _Api:
+    """The incident API as a responder's client sees it: a failed call is a :class:`DemoError`."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
+        response = await self.client.request(method, path, **kwargs)
+        if response.status_code != expect:
+            raise DemoError(f"{method} {path} answered {response.status_code}: {response.text}")
+        return response.json()
+
+    async def wait_for(self, path: str, done: Callable[[dict[str, Any]], bool], what: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            state: dict[str, Any] = await self.call("GET", path)
+            if done(state):
+                return state
+            if time.monotonic() > deadline:
+                pending = {o["obligation"]["obligation_id"]: o["waiting_for"] for o in state.get("obligations", [])
+                           if o["status"] not in RESOLVED}
+                raise DemoError(f"{what} did not happen within {timeout:.0f} s; still waiting: {pending}")
+            await asyncio.sleep(0.5)
+
+
+def _all_resolved(state: dict[str, Any]) -> bool:
+    return bool(state["obligations"]) and all(o["status"] in RESOLVED for o in state["obligations"])
+
+
+def obligations_table(obligations: list[dict[str, Any]]) -> Table:
+    table = Table(title="Obligations", show_lines=False, header_style="bold")
+    for column in ("state", "obligation", "recipient", "due (UTC)", "status", "how", "citation"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("state", "obligation", "due (UTC)", "status"))
+    for o in sorted(obligations, key=lambda o: (o["obligation"]["jurisdiction"], o["obligation"]["kind"])):
+        ob = o["obligation"]
+        due = datetime.fromisoformat(o["due"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        how = o.get("method") or ""
+        if o["status"] == "waived" and o.get("waiver"):
+            how = f"waived: {o['waiver']['reason']}"
+        elif o["status"] == "excused":
+            how = ob.get("excused_reason") or "excused"
+        table.add_row(ob["jurisdiction"], ob["kind"], ob["recipient_name"], due, o["status"], how, ob["citation"])
+    return table
+
+
+async def drive_sample_event(api: _Api, incident_id: str, say: Callable[[str], None], timeout: float = 120.0) -> dict[str, Any]:
+    """Take the sample event from intake to closure through the incident API; the final state."""
+    base = f"/incidents/{quote(incident_id)}"
+    now = datetime.now(UTC)
+    state = await api.call(
+        "POST", "/incidents", expect=201,
+        json={"intake": sample_intake(now, incident_id), "notices": json.loads(NOTICES.read_text())},
+    )
+    say(f"intake recorded: {incident_id}, stage {state['stage']}, residents of {', '.join(state['jurisdictions'])}")
+
+    for finding in FINDINGS:
+        await api.call("POST", f"{base}/findings", json=finding)
+        say(f"finding recorded: {finding['kind']}")
+
+    state = await api.call(
+        "POST", f"{base}/determination",
+        json={"is_cybersecurity_event": True,
+              "reason": "Claim images with SSNs and health information were taken with the key to decrypt them."},
+    )
+    say(f"determined a cybersecurity event: {len(state['obligations'])} obligations, stage {state['stage']}")
+
+    summary = await api.call("POST", f"{base}/roster", expect=201, content=ROSTER.read_bytes(),
+                             headers={"Content-Type": "text/csv"})
+    by_state = ", ".join(f"{code} {counts['consumers']}" for code, counts in sorted(summary["by_state"].items()))
+    say(f"roster {summary['roster_id']} stored encrypted: {summary['total']} consumers ({by_state})")
+
+    consumer_states = sorted({o["obligation"]["jurisdiction"] for o in state["obligations"]
+                              if o["obligation"]["kind"] == "consumer_notice" and o["status"] not in RESOLVED})
+    await api.call("POST", f"{base}/consumer-notice/approve", json={"jurisdictions": consumer_states})
+    say(f"consumer notice approved for {', '.join(consumer_states)}; the workflows deliver")
+
+    state = await api.wait_for(base, _all_resolved, "every notice delivered", timeout)
+    say("every obligation met, excused or waived")
+
+    await api.call("POST", f"{base}/close", json={"summary": "All notices given; the vendor's access is suspended."})
+    state = await api.wait_for(base, lambda s: s["stage"] == "closed", "closure", timeout)
+    say(f"event closed; records kept until {state['retain_until']}")
+    return state
+
+
+def sign_and_verify_ledger(settings: Settings) -> VerifyReport:
+    """Sign a tree head over the whole ledger (kept, so later truncation shows), then verify every
+    entry and every signed head from seq 1 — what ``noticeflow ledger head`` + ``verify`` do."""
+    ledger = Ledger.open(settings.resolved_db_url(), load_signer(settings.resolved_key_path(), settings.key_passphrase))
+    try:
+        ledger.sign_tree_head()
+        return verify_entries(ledger.iter_raw(), load_keyring(settings.resolved_key_path()), ledger.stored_heads())
+    finally:
+        ledger.close()
+
+
+async def run_demo(settings: Settings, *, console: Console | None = None, timeout: float = 180.0) -> DemoResult:
+    """Start the embedded stack, run the sample event, check and export its ledger, stop the stack."""
+    # Piped to a file or CI log, rich would wrap the obligations table at 80 columns.
+    console = console or Console(width=None if Console().is_terminal else 170)
+    started = time.monotonic()
+    steps: list[str] = []
+
+    def say(line: str) -> None:
+        steps.append(line)
+        console.print(f"  [green]✓[/green] {line}")
+
+    incident_id = f"INC-DEMO-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+    services = default_services(settings)
+    mail = next((s for s in services if isinstance(s, DevMailSink)), None)
+    console.print("[bold]Starting the embedded stack[/bold] (Temporal dev server + UI, codec server, mail sink, worker, API)")
+    async with DevStack(settings, services=services) as stack:
+        say(f"Temporal {stack.address} (SQLite at {stack.db_path}); API {stack.api_url}")
+        console.print(f"[bold]Running the sample event[/bold] {incident_id}")
+        # With API tokens configured the demo acts as the first token's user; otherwise as "local".
+        token = next(iter(settings.api_tokens), None)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0, headers=headers) as http:
+            api = _Api(http)
+            state = await drive_sample_event(api, incident_id, say, timeout)
+            console.print(obligations_table(state["obligations"]))
+
+            console.print("[bold]Audit ledger[/bold]")
+            report = await asyncio.to_thread(sign_and_verify_ledger, stack.settings)
+            if not report.ok:
+                raise DemoError(f"the ledger does not verify: {report.problem}")
+            say(f"tree head signed; whole ledger verified: {report.entries_checked} entries, "
+                f"{report.heads_checked} signed tree heads, root {report.root_hash[:16]}…")
+            export = await api.call("POST", f"/incidents/{quote(incident_id)}/export", expect=201)
+            bundle = Path(export["path"])
+            bundle_report = await asyncio.to_thread(verify_bundle, bundle)
+            if not bundle_report.ok:
+                raise DemoError(f"the export bundle does not verify: {bundle_report.problem}")
+            say(f"examination bundle written and verified offline: {export['entries']} entries of "
+                f"{export['stream']} → {bundle}")
+        messages = mail.handler.count if mail is not None and mail.handler is not None else 0
+        if mail is not None and mail.folder is not None:
+            say(f"{messages} e-mail messages caught by the mail sink in {mail.folder}")
+        ui_url = stack.ui_url
+        if ui_url:
+            console.print(f"[bold]Temporal UI[/bold]: {ui_url}/namespaces/{stack.namespace}/workflows"
+                          f"?query=NoticeflowIncidentId%3D%22{incident_id}%22  (`make dev` keeps the stack running)")
+        console.print(f"Report for the examiner: {bundle / 'report.html'}")
+        return DemoResult(
+            incident_id=incident_id,
+            obligations=state["obligations"],
+            stage=state["stage"],
+            ledger=report,
+            bundle=bundle,
+            bundle_report=bundle_report,
+            mail_messages=messages,
+            ui_url=ui_url,
+            seconds=time.monotonic() - started,
+            steps=steps,
+        )
