@@ -107,7 +107,7 @@ FINDINGS: list[dict[str, Any]] = [
 ]
 
 
-class _Api:
+class ResponderClient:
     """The incident API as a responder's client sees it: a failed call is a :class:`DemoError`."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
@@ -152,7 +152,7 @@ def obligations_table(obligations: list[dict[str, Any]]) -> Table:
     return table
 
 
-async def drive_sample_event(api: _Api, incident_id: str, say: Callable[[str], None], timeout: float = 120.0) -> dict[str, Any]:
+async def drive_sample_event(api: ResponderClient, incident_id: str, say: Callable[[str], None], timeout: float = 120.0) -> dict[str, Any]:
     """Take the sample event from intake to closure through the incident API; the final state."""
     base = f"/incidents/{quote(incident_id)}"
     now = datetime.now(UTC)
@@ -225,7 +225,7 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         token = next(iter(settings.api_tokens), None)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0, headers=headers) as http:
-            api = _Api(http)
+            api = ResponderClient(http)
             state = await drive_sample_event(api, incident_id, say, timeout)
             console.print(obligations_table(state["obligations"]))
 

@@ -22,15 +22,17 @@ DELIVER_CONSUMER_NOTICE = "render_and_deliver_consumer_notice"
 DELIVER_PRODUCER_NOTICE = "deliver_producer_notice"
 DELIVER_CEDING_INSURER_NOTICE = "deliver_ceding_insurer_notice"
 
-#: Steps that touch only our own database: quick, retried until they succeed.
+#: Steps that touch only our own database: quick, retried until they succeed. A worker that dies
+#: mid-step holds it for at most ``start_to_close_timeout`` before another worker retries it.
 QUICK = {
-    "start_to_close_timeout": timedelta(minutes=2),
+    "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
 }
-#: Deliveries to the outside world: long, heartbeating, retried with back-off.
+#: Deliveries to the outside world: long, heartbeating (every batch of e-mails or letters),
+#: retried with back-off; a dead worker's delivery is taken over after ``heartbeat_timeout``.
 DELIVERY = {
     "start_to_close_timeout": timedelta(hours=6),
-    "heartbeat_timeout": timedelta(minutes=2),
+    "heartbeat_timeout": timedelta(minutes=1),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
 }
 

