@@ -35,6 +35,7 @@ dev: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/ledger_bench.py
 	$(PY) bench/rules_bench.py
+	$(PY) bench/workflow_bench.py
 
 clean:
 	rm -rf $(VENV) .noticeflow .pytest_cache
