@@ -42,8 +42,8 @@ def exports_dir(ctx: ApiContext) -> Path:
 
 
 def _read_page(ctx: ApiContext, stream: str, after: int, limit: int) -> list[dict[str, Any]]:
-    entries = (e for e in ctx.ledger.iter_raw(EntryFilter(stream=stream)) if e["seq"] > after)
-    return list(itertools.islice(entries, limit + 1))
+    # One query from the page's start (seq > after), not a scan from the stream's first entry.
+    return list(itertools.islice(ctx.ledger.iter_raw(EntryFilter(stream=stream), after=after, chunk=limit + 1), limit + 1))
 
 
 @router.get("/{incident_id}/ledger", response_model=LedgerEntries, responses=ERRORS, summary="The incident's ledger entries")

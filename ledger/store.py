@@ -313,9 +313,11 @@ class Ledger:
             row = conn.execute(select(_ENTRIES).where(_ENTRIES.c.step == step)).first()
         return LedgerEntry.model_validate(_row_to_dict(row)) if row else None
 
-    def iter_raw(self, where: EntryFilter | None = None, *, chunk: int = READ_CHUNK) -> Iterator[dict[str, Any]]:
-        """Entries as plain dicts in ``seq`` order, read in chunks (bounded memory)."""
-        after = 0
+    def iter_raw(
+        self, where: EntryFilter | None = None, *, after: int = 0, chunk: int = READ_CHUNK
+    ) -> Iterator[dict[str, Any]]:
+        """Entries as plain dicts in ``seq`` order, from the first with seq > ``after``, read in
+        chunks (bounded memory)."""
         while True:
             query = select(_ENTRIES).where(_ENTRIES.c.seq > after)
             if where is not None:

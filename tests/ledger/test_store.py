@@ -121,6 +121,12 @@ def test_reading_in_chunks_yields_every_entry_once_in_order(ledger: Ledger) -> N
     assert [e["seq"] for e in ledger.iter_raw(chunk=7)] == list(range(1, 26))
 
 
+def test_reading_can_start_after_a_seq_within_a_filter(ledger: Ledger) -> None:
+    ledger.append_many([draft(n, stream="incident:INC-7" if n % 2 else "incident:INC-8") for n in range(1, 11)])
+    seqs = [e["seq"] for e in ledger.iter_raw(EntryFilter(stream="incident:INC-8"), after=4, chunk=2)]
+    assert seqs == [6, 8, 10]
+
+
 def test_tree_head_is_signed_and_stored(ledger: Ledger, keyring: Keyring) -> None:
     fill(ledger, 5)
     head = ledger.sign_tree_head()
