@@ -738,6 +738,17 @@ class PrivacyStore:
         with db.write(self.engine) as conn:
             return db.insert_ignore_returning(conn, _DELIVERIES, [_delivery_row(r) for r in records], "delivery_key")
 
+    def release_claim(self, delivery_key: str) -> bool:
+        """Drop a claim whose notice was not handed to any channel (the channel was unavailable),
+        so that a retry claims and sends it. A delivery with an outcome is never dropped."""
+        with db.write(self.engine) as conn:
+            result = conn.execute(
+                _DELIVERIES.delete().where(
+                    _DELIVERIES.c.delivery_key == delivery_key, _DELIVERIES.c.status == DeliveryStatus.PENDING.value
+                )
+            )
+        return result.rowcount > 0
+
     def record_deliveries(self, records: Sequence[DeliveryRecord]) -> int:
         """Insert deliveries made elsewhere (e.g. presented in a transaction); existing keys are kept."""
         with db.write(self.engine) as conn:

@@ -651,4 +651,25 @@ class CertificationReminderResult(NoticeflowModel):
     counsel_review_reasons: list[str]
 
 
+def decision_summary(relationship_id: str, question: GateQuestion, decision: DisclosureDecision) -> dict[str, object]:
+    """What the ledger records about a disclosure-gate decision: the question's categories and the
+    answer with its rule — no consumer information (the recipient is a business)."""
+    return {
+        "relationship_id": relationship_id,
+        "request_id": question.request_id,
+        "npi_category": question.npi_category,
+        "recipient": {"name": question.recipient.name, "kind": question.recipient.kind.value, "category": question.recipient.category},
+        "purpose": question.purpose.value,
+        "exception_claimed": question.exception_claimed.value,
+        "information_type": question.information_type.value,
+        "allowed": decision.allowed,
+        "rule_id": decision.rule_id,
+        "status": decision.status.value,
+        "first_allowed_at": decision.first_allowed_at.isoformat() if decision.first_allowed_at else None,
+        "reasons": [r.code for r in decision.reasons],
+        "required_actions": list(decision.required_actions),
+        "needs_counsel_review": decision.needs_counsel_review,
+    }
+
+
 RelationshipStart.model_rebuild()
