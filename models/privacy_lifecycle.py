@@ -283,6 +283,9 @@ class OpeningStatus(StrEnum):
     OPENED = "opened"
     #: The opportunity passed, but an opt-out was in effect: nothing opens.
     HELD_BY_OPT_OUT = "held_by_opt_out"
+    #: The notice never reached the consumer (returned, failed, undeliverable, in doubt): no
+    #: opportunity was given, so nothing opens (28 TAC § 22.13(a), § 22.14(a)(3)).
+    NOT_DELIVERED = "not_delivered"
 
 
 class DisclosureOpening(NoticeflowModel):
