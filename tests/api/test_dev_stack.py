@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ledger.keys import load_signer
-from noticeflow.devstack import REPO, DevLedgerKey, DevStack, ProcessService, default_services, free_port
+from noticeflow.devstack import REPO, DevLedgerKey, DevMailSink, DevStack, ProcessService, default_services, free_port
 from noticeflow.settings import Settings
 from tests.api.conftest import EXAMPLE_NOTICES, sample_intake
 from tests.api.helpers import wait_for_state
@@ -32,15 +32,20 @@ def _settings(home: Path) -> Settings:
 
 def test_dev_up_runs_a_ledger_key_the_worker_and_the_api_from_the_repository(tmp_path: Path) -> None:
     services = default_services(_settings(tmp_path))
-    assert [s.name for s in services] == ["ledger-key", "worker", "api"]
-    key, worker, api = services
-    assert isinstance(key, DevLedgerKey)
+    assert [s.name for s in services] == ["ledger-key", "mail", "worker", "api"]
+    key, mail, worker, api = services
+    assert isinstance(key, DevLedgerKey) and isinstance(mail, DevMailSink)
     assert isinstance(worker, ProcessService) and isinstance(api, ProcessService)
     assert list(worker.argv) == [sys.executable, "worker.py"]
     assert worker.cwd == api.cwd == REPO
     assert list(api.argv)[1:5] == ["-m", "uvicorn", "--factory", "api.app:create_app"]
     assert "{api_port}" in api.argv
     assert api.ready is not None
+
+
+def test_dev_up_starts_no_mail_sink_when_the_smtp_relay_is_another_machine(tmp_path: Path) -> None:
+    settings = _settings(tmp_path).model_copy(update={"smtp_host": "smtp.licensee.example"})
+    assert [s.name for s in default_services(settings)] == ["ledger-key", "worker", "api"]
 
 
 @pytest.mark.slow
