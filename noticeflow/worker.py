@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities.delivery import RegulatorPortal
 from activities.ledger import LedgerActivities
 from activities.notices import NoticeActivities
+from activities.privacy import PrivacyActivities
 from ledger.keys import load_signer
 from ledger.store import Ledger
 from noticeflow.logging import configure_logging, get_logger
@@ -35,9 +36,15 @@ class WorkerResources:
             settings.resolved_db_url(), load_signer(settings.resolved_key_path(), settings.key_passphrase)
         )
         self.notices = NoticeActivities(settings, portal=portal)
-        self.activities: Sequence[object] = [LedgerActivities(self.ledger).record, *self.notices.activities()]
+        self.privacy = PrivacyActivities(settings, self.ledger)
+        self.activities: Sequence[object] = [
+            LedgerActivities(self.ledger).record,
+            *self.notices.activities(),
+            *self.privacy.activities(),
+        ]
 
     def close(self) -> None:
+        self.privacy.close()
         self.notices.close()
         self.ledger.close()
 

@@ -11,6 +11,7 @@ from workflows.notices import (
     ConsumerNoticeWorkflow,
     ProducerNoticeWorkflow,
 )
+from workflows.privacy_relationship import ConsumerRelationshipWorkflow
 
 ALL_WORKFLOWS = [
     CybersecurityEventWorkflow,
@@ -18,6 +19,7 @@ ALL_WORKFLOWS = [
     ConsumerNoticeWorkflow,
     ProducerNoticeWorkflow,
     CedingInsurerNoticeWorkflow,
+    ConsumerRelationshipWorkflow,
 ]
 
 #: ``models`` and ``rules`` are pure and load once per worker, not once per workflow run; so do
