@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import audit, incidents, rosters
+from api import audit, incidents, privacy, rosters
 from api.auth import Authenticator
 from api.deps import ApiContext
 from api.errors import ApiError, install_handlers
@@ -73,6 +73,7 @@ def create_app(
     app.include_router(incidents.router)
     app.include_router(rosters.router)
     app.include_router(audit.router)
+    app.include_router(privacy.router)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
     async def healthz() -> Health | JSONResponse:

@@ -27,6 +27,7 @@ def _root() -> None:
 def _register() -> None:
     from noticeflow import cli_incident
     from noticeflow import cli_ledger
+    from noticeflow import cli_privacy
     from noticeflow import cli_rules
     from noticeflow import cli_temporal
 
@@ -34,6 +35,7 @@ def _register() -> None:
     cli_incident.register(app)
     cli_rules.register(app)
     cli_temporal.register(app)
+    cli_privacy.register(app)
 
 
 _register()
