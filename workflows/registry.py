@@ -12,6 +12,7 @@ from workflows.notices import (
     ProducerNoticeWorkflow,
 )
 from workflows.privacy_relationship import ConsumerRelationshipWorkflow
+from workflows.privacy_schedules import AnnualNoticeSweepWorkflow, PrivacyCertificationReminderWorkflow
 
 ALL_WORKFLOWS = [
     CybersecurityEventWorkflow,
@@ -20,6 +21,8 @@ ALL_WORKFLOWS = [
     ProducerNoticeWorkflow,
     CedingInsurerNoticeWorkflow,
     ConsumerRelationshipWorkflow,
+    AnnualNoticeSweepWorkflow,
+    PrivacyCertificationReminderWorkflow,
 ]
 
 #: ``models`` and ``rules`` are pure and load once per worker, not once per workflow run; so do
