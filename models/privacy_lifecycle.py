@@ -505,6 +505,8 @@ class RelationshipCarry(NoticeflowModel):
     refused_notices: int = 0
     returned_mail: int = 0
     decisions: int = 0
+    policy_changes: int = 0
+    notice_retries: int = 0
     runs: int = 1
     ended: RelationshipStatus | None = None
     notice_blocked: str | None = None

@@ -134,6 +134,8 @@ class ConsumerRelationshipWorkflow:
             self._refused = carry.refused_notices
             self._returned = carry.returned_mail
             self._decisions = carry.decisions
+            self._policy_changes = carry.policy_changes
+            self._retries = carry.notice_retries
             self._runs = carry.runs + 1
             self._ended = carry.ended
             self._blocked = carry.notice_blocked
@@ -160,6 +162,8 @@ class ConsumerRelationshipWorkflow:
             self._refused = 0
             self._returned = 0
             self._decisions = 0
+            self._policy_changes = 0
+            self._retries = 0
             self._runs = 1
             self._ended: RelationshipStatus | None = None
             self._blocked: str | None = None
@@ -237,6 +241,8 @@ class ConsumerRelationshipWorkflow:
             refused_notices=self._refused,
             returned_mail=self._returned,
             decisions=self._decisions,
+            policy_changes=self._policy_changes,
+            notice_retries=self._retries,
             runs=self._runs,
             ended=self._ended,
             notice_blocked=self._blocked,
@@ -411,12 +417,24 @@ class ConsumerRelationshipWorkflow:
     async def _give_initial_notice(self) -> None:
         """28 TAC § 22.8: to a customer no later than when the relationship is established; to a
         consumer before a non-excepted disclosure. Joint relationships: one notice (§ 22.13(h))."""
-        notice_id = f"initial-{self._policy_version}"
-        delivery = await self._deliver(NoticeKind.INITIAL, notice_id, f"{CITE_INITIAL}(a)", f"initial/{self._policy_version}")
-        if delivery is not None:
+        suffix = f"-r{self._retries}" if self._retries else ""
+        delivery = await self._deliver(
+            NoticeKind.INITIAL, f"initial-{self._policy_version}{suffix}", f"{CITE_INITIAL}(a)", f"initial/{self._policy_version}{suffix}"
+        )
+        if delivery is not None and delivery.status.gives_notice:
             self._blocked = None
             self._initial_notice_on = delivery.delivered_at.astimezone(self._tz).date()
             await self._write_stage()
+        elif delivery is not None:
+            self._blocked = self._undelivered(delivery)
+
+    def _undelivered(self, delivery: DeliveryRecord) -> str:
+        """A notice no channel delivered: automatic attempts stop (never a retry loop) until a person
+        asks for another attempt (``retry_notices``) after correcting the contact data."""
+        return (
+            f"the {delivery.kind.value} notice {delivery.notice_id} was {delivery.status.value} "
+            f"({delivery.failure or 'no reason given'}); correct the contact data and ask retry_notices ({CITE_DELIVERY}(a))"
+        )
 
     async def _record_transaction_notice(self) -> None:
         """28 TAC § 22.13(b)(4): in an isolated transaction the notices are presented and the
@@ -562,13 +580,18 @@ class ConsumerRelationshipWorkflow:
     async def _annual_step(self) -> None:
         signal, self._annual_signal = self._annual_signal, None
         due = self._next_annual_due()
-        if due is None or self._blocked is not None and self._initial_notice_on is None:
+        if due is None:
             return
         now = workflow.now()
         period_start = self._start_of(add_months(due, -ANNUAL_NOTICE_PERIOD_MONTHS) + timedelta(days=1))
         asked = signal is not None and due <= signal.period_end and now >= period_start
-        if asked or now >= self._annual_send_at(due):
-            delivery = await self._deliver(NoticeKind.ANNUAL, f"annual-{due.isoformat()}", CITE_ANNUAL, f"annual/{due.isoformat()}")
+        if self._blocked is None and (asked or now >= self._annual_send_at(due)):
+            suffix = f"-r{self._retries}" if self._retries else ""
+            delivery = await self._deliver(
+                NoticeKind.ANNUAL, f"annual-{due.isoformat()}{suffix}", CITE_ANNUAL, f"annual/{due.isoformat()}{suffix}"
+            )
+            if delivery is not None and not delivery.status.gives_notice:
+                self._blocked = self._undelivered(delivery)
             if delivery is not None and delivery.status.gives_notice:
                 self._served.append(due)
                 self._served = self._served[-KEEP_PERIODS:]
@@ -593,13 +616,13 @@ class ConsumerRelationshipWorkflow:
         previous = self._policy_version
         await self._load_policy(version)
         self._policy_version = version
+        self._policy_changes += 1
         await self._record(
-            "privacy_relationship.policy_changed", f"policy/{version}", "28 TAC § 22.12",
+            "privacy_relationship.policy_changed", f"policy/{self._policy_changes}/{version}", "28 TAC § 22.12",
             data={"from": previous, "to": version,
                   "note": "a revised notice, where the change needs one, is delivered by the revised-notice lifecycle"},
         )
-        if self._blocked is not None and self._initial_notice_on is None:
-            self._blocked = None  # the initial notice is tried again with the new version's text
+        self._blocked = None  # held notices are tried again with the new version's text
         await self._write_stage()
 
     # -- when to wake --------------------------------------------------------------------------------
@@ -609,9 +632,9 @@ class ConsumerRelationshipWorkflow:
             w.disclosure_allowed_from for w in self._windows if not w.closed and w.disclosure_allowed_from is not None
         ]
         due = self._next_annual_due()
-        if due is not None and not (self._blocked and self._initial_notice_on is None):
-            send_at = self._annual_send_at(due)
-            moments.append(send_at)
+        if due is not None:
+            if self._blocked is None:
+                moments.append(self._annual_send_at(due))
             if due not in self._overdue_recorded:
                 moments.append(self._start_of(due + timedelta(days=1)))
         end = self._next_end_candidate()
@@ -852,6 +875,23 @@ class ConsumerRelationshipWorkflow:
             raise ValueError("stage: the initial notice was already given")
 
     @workflow.update
+    async def retry_notices(self, requested_by: str) -> RelationshipState:
+        """Try a held notice again (after the consumer's contact data was corrected in the store)."""
+        async with self._lock:
+            reason, self._blocked = self._blocked, None
+            self._retries += 1
+            await self._record("privacy_notice.retry_requested", f"retry/{self._retries}", f"{CITE_DELIVERY}(a)",
+                               actor=_actor(requested_by), data={"held_because": reason})
+            self._dirty = True
+            return self.state()
+
+    @retry_notices.validator
+    def _validate_retry(self, requested_by: str) -> None:
+        self._require_open("retry notices")
+        if self._blocked is None:
+            raise ValueError("notice_blocked: no notice is held; nothing to retry")
+
+    @workflow.update
     async def close(self, req: CloseRelationship) -> RelationshipState:
         self._close = req
         return self.state()
@@ -954,7 +994,7 @@ class ConsumerRelationshipWorkflow:
         if self._stage is RelationshipStage.CLOSED:
             return "nothing: closed"
         if self._blocked is not None:
-            return f"a corrected notice: {self._blocked}"
+            return f"a person: {self._blocked}"
         open_windows = [w for w in self._windows if not w.closed]
         if open_windows:
             w = open_windows[0]

@@ -67,6 +67,15 @@ class Privacy:
         found.__name__ = f"{count} x {type_} on {relationship_id}"
         return await eventually(found, timeout=timeout)
 
+    async def state_when(self, handle: WorkflowHandle, check: Any, timeout: float = 30.0) -> Any:
+        """The relationship's state once ``check(state)`` holds (a step may be half-way when queried)."""
+        async def ready() -> Any:
+            state = await handle.query(ConsumerRelationshipWorkflow.state)
+            return state if check(state) else None
+
+        ready.__name__ = f"state of {handle.id}"
+        return await eventually(ready, timeout=timeout)
+
     def assert_no_npi(self, relationship_id: str, consumers: Sequence[PrivacyConsumer]) -> None:
         text = json.dumps([e.model_dump(mode="json") for e in self.entries(relationship_id)])
         for c in consumers:

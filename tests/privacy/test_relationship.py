@@ -186,7 +186,7 @@ async def test_annual_notice_every_calendar_year_over_three_years_each_cycle_a_n
     privacy.register([policy_record("v1")], [c], [rel])
     handle = await privacy.start(rel, max_history_events=400)
     await privacy.wait_for("REL-ANNUAL", "initial_notice.sent")
-    first = await handle.query(ConsumerRelationshipWorkflow.state)
+    first = await privacy.state_when(handle, lambda st: st.next_annual_due is not None)
     initial_year = first.initial_notice_on.year
     # § 22.9(a): initial notice in year 1 → annual notice by December 31 of year 2, then every year.
     assert first.next_annual_due.isoformat() == f"{initial_year + 1}-12-31"
@@ -200,8 +200,8 @@ async def test_annual_notice_every_calendar_year_over_three_years_each_cycle_a_n
     assert all(e.citation.startswith("28 TAC § 22.9(a)") for e in annual)
     # Each annual cycle ends its run: the next run carries the state on (continue-as-new).
     assert len({e.run_id for e in annual}) == 3
-    state = await handle.query(ConsumerRelationshipWorkflow.state)
-    assert state.annual_notices_given == 3 and state.runs >= 4
+    state = await privacy.state_when(handle, lambda st: st.annual_notices_given == 3)
+    assert state.runs >= 4
     assert state.next_annual_due.isoformat() == f"{initial_year + 4}-12-31"
     assert [d.kind for d in state.deliveries] == [NoticeKind.INITIAL, NoticeKind.ANNUAL, NoticeKind.ANNUAL, NoticeKind.ANNUAL]
     history = await handle.fetch_history()
@@ -222,7 +222,7 @@ async def test_returned_mail_and_a_failed_address_search_end_the_relationship_an
     privacy.register([policy_record("v1")], [c], [rel])
     handle = await privacy.start(rel)
     await privacy.wait_for("REL-RETURNED", "initial_notice.sent")
-    today = (await handle.query(ConsumerRelationshipWorkflow.state)).initial_notice_on
+    today = (await privacy.state_when(handle, lambda st: st.initial_notice_on is not None)).initial_notice_on
     early = RelationshipEvent(kind="address_search_failed", on=today, recorded_by="ops")
     assert "(3)(A)" in await refused(handle, ConsumerRelationshipWorkflow.record_relationship_event, early)
     assert "stage" in await refused(handle, ConsumerRelationshipWorkflow.close, CloseRelationship(reason="x", closed_by="ops"))
@@ -263,7 +263,7 @@ async def test_a_lapsed_policy_ends_the_relationship_after_12_months_without_com
     privacy.register([policy_record("v1")], [c], [rel])
     handle = await privacy.start(rel)
     await privacy.wait_for("REL-LAPSE", "initial_notice.sent")
-    lapsed_on = (await handle.query(ConsumerRelationshipWorkflow.state)).initial_notice_on
+    lapsed_on = (await privacy.state_when(handle, lambda st: st.initial_notice_on is not None)).initial_notice_on
     await handle.execute_update(
         ConsumerRelationshipWorkflow.record_relationship_event, RelationshipEvent(kind="policy_not_in_force", on=lapsed_on, recorded_by="ops")
     )
@@ -312,3 +312,25 @@ async def test_isolated_transaction_the_consumer_decides_before_completion_and_g
     assert not any(t.startswith("annual_notice") for t in privacy.types("REL-QUOTE"))
     privacy.stack.verify()
     await privacy.save_history("privacy_isolated_transaction", handle)
+
+
+async def test_a_consumer_no_channel_reaches_is_held_not_retried_in_a_loop_until_contact_data_is_corrected_22_13_a(
+    privacy: Privacy,
+) -> None:
+    unreachable = consumer("C-10", postal=False, electronic=False, n=10)  # e-mail, but never agreed to it
+    rel = relationship("REL-UNREACHABLE", "C-10")
+    privacy.register([policy_record("v1")], [unreachable], [rel])
+    handle = await privacy.start(rel)
+    (held,) = await privacy.wait_for("REL-UNREACHABLE", "initial_notice.undeliverable")
+    assert held.data["status"] == "undeliverable" and "(e)" in held.citation
+    await privacy.stack.skip(timedelta(days=3))
+    state = await handle.query(ConsumerRelationshipWorkflow.state)
+    assert state.notice_blocked and state.waiting_for.startswith("a person:")
+    assert privacy.types("REL-UNREACHABLE").count("initial_notice.undeliverable") == 1
+    assert privacy.stack.smtp.recorder.received == []
+    privacy.store.upsert_consumers([consumer("C-10", n=10)])  # a postal address found
+    await handle.execute_update(ConsumerRelationshipWorkflow.retry_notices, "ops")
+    (sent,) = await privacy.wait_for("REL-UNREACHABLE", "initial_notice.sent")
+    assert sent.data["channel"] == "mail" and sent.data["notice_id"] == "initial-v1-r1"
+    assert "notice_blocked" in await refused(handle, ConsumerRelationshipWorkflow.retry_notices, "ops")
+    privacy.stack.verify()

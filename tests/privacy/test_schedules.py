@@ -34,6 +34,8 @@ async def test_the_sweep_pages_through_customers_due_and_their_annual_notice_goe
     handles = [await privacy.start(r, annual_send_lead_days=0) for r in running]
     for r in running:
         await privacy.wait_for(r.relationship_id, "initial_notice.sent")
+    for h in handles:
+        await privacy.state_when(h, lambda st: st.next_annual_due is not None)
     due = (await handles[0].query(ConsumerRelationshipWorkflow.state)).next_annual_due
     privacy.store.update_relationships(
         [RelationshipStatusChange(relationship_id="REL-S2", stage=RelationshipStage.CUSTOMER, next_annual_due=due)]
