@@ -18,6 +18,7 @@ from activities.delivery import RegulatorPortal
 from activities.ledger import LedgerActivities
 from activities.notices import NoticeActivities
 from activities.privacy import PrivacyActivities
+from activities.revised_notice import RevisedNoticeActivities
 from ledger.keys import load_signer
 from ledger.store import Ledger
 from noticeflow.logging import configure_logging, get_logger
@@ -37,14 +38,17 @@ class WorkerResources:
         )
         self.notices = NoticeActivities(settings, portal=portal)
         self.privacy = PrivacyActivities(settings, self.ledger)
+        self.revised = RevisedNoticeActivities(settings)
         self.activities: Sequence[object] = [
             LedgerActivities(self.ledger).record,
             *self.notices.activities(),
             *self.privacy.activities(),
+            *self.revised.activities(),
         ]
 
     def close(self) -> None:
         self.privacy.close()
+        self.revised.close()
         self.notices.close()
         self.ledger.close()
 

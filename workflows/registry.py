@@ -13,6 +13,7 @@ from workflows.notices import (
 )
 from workflows.privacy_relationship import ConsumerRelationshipWorkflow
 from workflows.privacy_schedules import AnnualNoticeSweepWorkflow, PrivacyCertificationReminderWorkflow
+from workflows.revised_notice import RevisedNoticeBatchWorkflow, RevisedNoticeWorkflow
 
 ALL_WORKFLOWS = [
     CybersecurityEventWorkflow,
@@ -23,6 +24,8 @@ ALL_WORKFLOWS = [
     ConsumerRelationshipWorkflow,
     AnnualNoticeSweepWorkflow,
     PrivacyCertificationReminderWorkflow,
+    RevisedNoticeWorkflow,
+    RevisedNoticeBatchWorkflow,
 ]
 
 #: ``models`` and ``rules`` are pure and load once per worker, not once per workflow run; so do
