@@ -54,11 +54,15 @@ def _insert_ignore_stmt(conn: Connection, table: Table, chunk: Sequence[dict[str
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
-    """INSERT, skipping rows whose key exists already; returns how many were inserted."""
+    """INSERT, skipping rows whose key exists already; returns how many were inserted.
+
+    Counted from ``RETURNING`` rows: a driver's ``rowcount`` for a multi-row ``INSERT … ON
+    CONFLICT DO NOTHING`` is not reliable on every dialect."""
     inserted = 0
+    key = list(table.primary_key.columns)[:1]
     for start in range(0, len(rows), INSERT_CHUNK):
-        result = conn.execute(_insert_ignore_stmt(conn, table, rows[start : start + INSERT_CHUNK]))
-        inserted += max(result.rowcount, 0)
+        stmt = _insert_ignore_stmt(conn, table, rows[start : start + INSERT_CHUNK]).returning(*key)
+        inserted += len(conn.execute(stmt).all())
     return inserted
 
 
