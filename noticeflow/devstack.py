@@ -261,6 +261,28 @@ class DevMailSink:
         self._stopped.set()
 
 
+@dataclass
+class DevPrivacySchedules:
+    """Creates or updates the privacy lifecycles' Temporal Schedules (the daily annual-notice
+    sweep, the yearly certification reminder) on the stack's server, for its task queue; then
+    waits until the stack stops. See ``noticeflow/privacy_schedules.py``."""
+
+    name: str = "privacy-schedules"
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    async def start(self, stack: DevStack) -> None:
+        from noticeflow.privacy_schedules import ensure_privacy_schedules
+
+        for line in await ensure_privacy_schedules(stack.client, stack.settings.task_queue):
+            log.info("dev_privacy_schedule", schedule=line)
+
+    async def wait(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+
 def _local_smtp(settings: Settings) -> bool:
     return settings.smtp_host in ("localhost", LOOPBACK, "::1")
 
@@ -268,7 +290,8 @@ def _local_smtp(settings: Settings) -> bool:
 def default_services(settings: Settings) -> list[DevService]:
     """What ``noticeflow dev up`` runs besides Temporal and the codec server: a ledger signing key
     (created on first use), a mail sink when the SMTP relay is this machine (the default), the
-    noticeflow worker, then the incident API, ready once its ``/healthz`` answers.
+    noticeflow worker, then the incident API, ready once its ``/healthz`` answers, and the privacy
+    lifecycles' Temporal Schedules.
 
     Worker and API run from the repository root with the stack's ``NOTICEFLOW_*`` environment, so
     they use its Temporal address, home (ledger, keys, codec key) and the API port it reserved.
@@ -290,6 +313,7 @@ def default_services(settings: Settings) -> list[DevService]:
             cwd=REPO,
             ready=http_ready(lambda stack: f"{stack.api_url}/healthz"),
         ),
+        DevPrivacySchedules(),
     ]
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from ledger.keys import load_signer
 from noticeflow.devstack import REPO, DevLedgerKey, DevMailSink, DevStack, ProcessService, default_services, free_port
+from noticeflow.privacy_schedules import ANNUAL_SWEEP_SCHEDULE, CERTIFICATION_SCHEDULE
 from noticeflow.settings import Settings
 from tests.api.conftest import EXAMPLE_NOTICES, sample_intake
 from tests.api.helpers import wait_for_state
@@ -32,8 +33,8 @@ def _settings(home: Path) -> Settings:
 
 def test_dev_up_runs_a_ledger_key_the_worker_and_the_api_from_the_repository(tmp_path: Path) -> None:
     services = default_services(_settings(tmp_path))
-    assert [s.name for s in services] == ["ledger-key", "mail", "worker", "api"]
-    key, mail, worker, api = services
+    assert [s.name for s in services] == ["ledger-key", "mail", "worker", "api", "privacy-schedules"]
+    key, mail, worker, api, _ = services
     assert isinstance(key, DevLedgerKey) and isinstance(mail, DevMailSink)
     assert isinstance(worker, ProcessService) and isinstance(api, ProcessService)
     assert list(worker.argv) == [sys.executable, "worker.py"]
@@ -45,7 +46,7 @@ def test_dev_up_runs_a_ledger_key_the_worker_and_the_api_from_the_repository(tmp
 
 def test_dev_up_starts_no_mail_sink_when_the_smtp_relay_is_another_machine(tmp_path: Path) -> None:
     settings = _settings(tmp_path).model_copy(update={"smtp_host": "smtp.licensee.example"})
-    assert [s.name for s in default_services(settings)] == ["ledger-key", "worker", "api"]
+    assert [s.name for s in default_services(settings)] == ["ledger-key", "worker", "api", "privacy-schedules"]
 
 
 @pytest.mark.slow
@@ -55,6 +56,9 @@ async def test_an_event_started_through_the_dev_stacks_api_is_recorded_by_its_wo
     stack = DevStack(settings, services=default_services(settings), persistent=False, ui=False)
     async with stack:
         assert load_signer(stack.settings.resolved_key_path()).key_id
+        for schedule_id in (ANNUAL_SWEEP_SCHEDULE, CERTIFICATION_SCHEDULE):
+            described = await stack.client.get_schedule_handle(schedule_id).describe()
+            assert described.schedule.action.task_queue == stack.settings.task_queue  # type: ignore[attr-defined]
         intake = sample_intake(datetime.now(UTC), "INC-DEV-0001")
         body = {"intake": intake, "notices": json.loads(EXAMPLE_NOTICES.read_text())}
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
