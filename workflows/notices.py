@@ -220,9 +220,14 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
             await self._met(workflow.now(), data={"method": result.method.value, "notified": result.notified,
                                                   "covered_by_substitute": result.covered_by_substitute})
         else:
+            parts = []
+            if result.outstanding:
+                parts.append(f"{result.outstanding} consumer(s) could not be reached by any channel the {method} method allows")
+            if result.in_doubt:
+                parts.append(f"{result.in_doubt} e-mail(s) were interrupted while sending and may or may not have left "
+                             "(check the relay's log)")
             self._waiting_for = (
-                f"a person: {result.outstanding} consumer(s) could not be reached by any channel the "
-                f"{method} method allows — give notice another way and complete manually, or waive with a reason"
+                f"a person: {'; '.join(parts)} — give notice another way and complete manually, or waive with a reason"
             )
             await self._publish()
 
