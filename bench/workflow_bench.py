@@ -40,9 +40,8 @@ from temporalio.worker import Worker  # noqa: E402
 from api.app import create_app  # noqa: E402
 from ledger.store import Ledger  # noqa: E402
 from noticeflow.demo import ResponderClient, drive_sample_event  # noqa: E402
-from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, free_port  # noqa: E402
+from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, throwaway_settings  # noqa: E402
 from noticeflow.logging import configure_logging  # noqa: E402
-from noticeflow.settings import Settings  # noqa: E402
 from noticeflow.worker import WorkerResources, build_worker  # noqa: E402
 from sdk_shape import BenchWorkflow, bench_activity  # noqa: E402
 
@@ -117,15 +116,7 @@ async def main() -> None:
     configure_logging("ERROR", False)
 
     with tempfile.TemporaryDirectory(prefix="noticeflow-bench-") as home:
-        settings = Settings(
-            home=Path(home),
-            temporal_address=f"127.0.0.1:{free_port()}",
-            temporal_ui_port=free_port(),
-            codec_server_port=free_port(),
-            api_port=free_port(),
-            smtp_port=free_port(),
-            _env_file=None,  # type: ignore[call-arg]
-        )
+        settings = throwaway_settings(Path(home))
         async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
             # Warm up both paths (imports, sandbox, first connections) outside the measurements.
             await baseline(stack.address, stack.namespace, 20, args.concurrency)

@@ -713,6 +713,21 @@ def free_port(host: str = LOOPBACK, avoid: set[int] | None = None) -> int:
             return port
 
 
+def throwaway_settings(home: Path, **overrides: Any) -> Settings:
+    """Settings for a stack of its own (tests, benchmarks): state under ``home``, a free loopback
+    port for every service, nothing read from ``.env``, so it never meets a developer's stack."""
+    values: dict[str, Any] = {
+        "home": home,
+        "temporal_address": f"{LOOPBACK}:{free_port()}",
+        "temporal_ui_port": free_port(),
+        "codec_server_port": free_port(),
+        "api_port": free_port(),
+        "smtp_port": free_port(),
+        "_env_file": None,
+    }
+    return Settings(**{**values, **overrides})
+
+
 def _port_or_free(what: str, wanted: int, taken: set[int]) -> int:
     if wanted and wanted not in taken and port_is_free(wanted):
         port = wanted

