@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -47,6 +48,7 @@ from activities.privacy_store import (
     OpeningRow,
     PrivacyStore,
     RelationshipRow,
+    _delivery_row,
     record_sha256,
 )
 from models.privacy import ConsumerRelationship, DeliveryChannel, NoticeDelivery, NoticeKind
@@ -108,6 +110,35 @@ def _digest(lines: Sequence[str]) -> str:
 
 def _chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def claim_batch(store: PrivacyStore, records: Sequence[DeliveryRecord]) -> set[str]:
+    """``PrivacyStore.claim_deliveries`` for a whole batch in one compiled statement: insert the
+    claims, skip keys already there, return the keys this call inserted (the one attempt that may
+    send). SQLAlchemy's insertmanyvalues batches the rows; the statement is compiled once."""
+    if not records:
+        return set()
+    rows = [_delivery_row(r) for r in records]
+    module: Any = postgresql if store.engine.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(_DELIVERIES).on_conflict_do_nothing().returning(_DELIVERIES.c.delivery_key)
+    with db.write(store.engine) as conn:
+        return set(conn.execute(stmt, rows).scalars())
+
+
+def finish_batch(store: PrivacyStore, records: Sequence[DeliveryRecord]) -> None:
+    """``PrivacyStore.finish_deliveries`` as one executemany: the outcome of each claimed delivery."""
+    if not records:
+        return
+    stmt = (
+        update(_DELIVERIES)
+        .where(_DELIVERIES.c.delivery_key == bindparam("k"))
+        .values(status=bindparam("s"), channel=bindparam("c"), batch_id=bindparam("b"), failure=bindparam("f"))
+    )
+    params = [
+        {"k": r.delivery_key, "s": r.status.value, "c": r.channel.value, "b": r.batch_id, "f": r.failure} for r in records
+    ]
+    with db.write(store.engine) as conn:
+        conn.execute(stmt.execution_options(synchronize_session=False), params)
 
 
 def _not_found(exc: Exception) -> ApplicationError:
@@ -246,7 +277,7 @@ class RevisedNoticeActivities:
                     failure=None if choice.channel else choice.basis,
                 )
             )
-        won = await asyncio.to_thread(store.claim_deliveries, claims)
+        won = await asyncio.to_thread(claim_batch, store, claims)
         final: dict[str, DeliveryRecord] = {}
         to_mail: list[DeliveryRecord] = []
         to_email: list[DeliveryRecord] = []
@@ -267,7 +298,7 @@ class RevisedNoticeActivities:
                 to_mail.append(existing)  # the unsealed print batch is written again, same letters
             elif existing.status is DeliveryStatus.PENDING:
                 doubt = existing.model_copy(update={"status": DeliveryStatus.IN_DOUBT, "failure": "an earlier attempt died mid-send; not re-sent"})
-                await asyncio.to_thread(store.finish_deliveries, [doubt])
+                await asyncio.to_thread(finish_batch, store, [doubt])
                 final[claim.delivery_key] = doubt
                 already += 1
             else:
@@ -351,7 +382,7 @@ class RevisedNoticeActivities:
                     update={"status": DeliveryStatus.SENT if sent else DeliveryStatus.FAILED, "batch_id": print_batch, "failure": None if sent else o.reason}
                 )
             )
-        await asyncio.to_thread(self.store.finish_deliveries, done)
+        await asyncio.to_thread(finish_batch, self.store, done)
         await self.print_channel.seal(print_batch)
         activity.heartbeat("mailed")
         return done
@@ -384,7 +415,7 @@ class RevisedNoticeActivities:
                 except ChannelUnavailableError as exc:
                     # Nothing of this message (nor of the rest) was handed over: record what went,
                     # release the rest so that the retry claims and sends them.
-                    await asyncio.to_thread(self.store.finish_deliveries, unwritten)
+                    await asyncio.to_thread(finish_batch, self.store, unwritten)
                     for rest in records[index:]:
                         await asyncio.to_thread(self.store.release_claim, rest.delivery_key)
                     raise ApplicationError(str(exc), type="ChannelUnavailable") from None
@@ -395,10 +426,10 @@ class RevisedNoticeActivities:
                 done.append(result)
                 unwritten.append(result)
                 if len(unwritten) >= EMAIL_RECORD_EVERY:
-                    await asyncio.to_thread(self.store.finish_deliveries, unwritten)
+                    await asyncio.to_thread(finish_batch, self.store, unwritten)
                     unwritten = []
                     activity.heartbeat(index + 1)
-            await asyncio.to_thread(self.store.finish_deliveries, unwritten)
+            await asyncio.to_thread(finish_batch, self.store, unwritten)
         finally:
             await channel.aclose()
         return done
