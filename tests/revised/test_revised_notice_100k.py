@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from activities import db
 from activities.privacy_store import DeliveryRow, OpeningRow
 from models.revised_notice import RevisedPhase, revised_notice_id
+from tests.privacy.builders import ref
 from tests.revised.conftest import Population, Stack, SmtpServer, relationship_id
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,10 @@ async def test_a_revised_notice_reaches_100000_consumers_exactly_once_and_the_pa
 ) -> None:
     pop = Population(stack)
     began = time.monotonic()
-    pop.register(N, email_every=EMAIL_EVERY, no_contact=NO_CONTACT)
+    pop.register_bulk(N, email_every=EMAIL_EVERY, no_contact=NO_CONTACT)
+    # The bulk rows read back exactly as the store's API would have written them.
+    assert pop.store.consumer_contacts([ref('C1')])[ref('C1')].postal_address.line1 == '101 Congress Ave'
+    assert pop.store.get_relationship(relationship_id(7)).consumer_refs == [ref('C7')]
     before = await stack.now()
     for i in OPTED_OUT:
         pop.opt_out(i, before - timedelta(days=90))
