@@ -451,17 +451,7 @@ class PrivacyDocuments:
         done: list[DeliveryRecord] = []
         try:
             for d in records:
-                addressee = contacts[choices[d.relationship_id].addressee or ""]
-                env = Envelope(
-                    recipient_ref=d.delivery_key,
-                    name=addressee.name,
-                    subject=package.subject,
-                    text=package.text,
-                    html=package.html,
-                    email=addressee.email,
-                    message_id=f"<{hashlib.sha256(d.delivery_key.encode()).hexdigest()[:40]}@privacy.noticeflow>",
-                    specimen_sha256=package.documents[0].sha256,
-                )
+                env = email_envelope(d.delivery_key, package, contacts[choices[d.relationship_id].addressee or ""])
                 try:
                     outcome = (await channel.deliver(d.delivery_key, [env])).outcomes[0]
                 except ChannelUnavailableError as exc:
@@ -469,16 +459,34 @@ class PrivacyDocuments:
                     await asyncio.to_thread(self.store.finish_deliveries, done)
                     await asyncio.to_thread(self.store.release_claim, d.delivery_key)
                     raise exc
-                status = {
-                    OutcomeStatus.SENT: DeliveryStatus.SENT,
-                    OutcomeStatus.IN_DOUBT: DeliveryStatus.IN_DOUBT,
-                }.get(outcome.status, DeliveryStatus.FAILED)
-                record = d.model_copy(update={"status": status, "failure": outcome.reason})
+                record = d.model_copy(update={"status": delivery_status(outcome.status), "failure": outcome.reason})
                 await asyncio.to_thread(self.store.finish_deliveries, [record])
                 done.append(record)
         finally:
             await channel.aclose()
         return done
+
+
+def email_envelope(delivery_key: str, package: NoticePackage, addressee: PrivacyConsumer) -> Envelope:
+    """The e-mail of one delivery: the shared rendering, only the envelope personal; the
+    Message-ID is derived from the delivery key, so a retried send is recognisable as the same."""
+    return Envelope(
+        recipient_ref=delivery_key,
+        name=addressee.name,
+        subject=package.subject,
+        text=package.text,
+        html=package.html,
+        email=addressee.email,
+        message_id=f"<{hashlib.sha256(delivery_key.encode()).hexdigest()[:40]}@privacy.noticeflow>",
+        specimen_sha256=package.documents[0].sha256,
+    )
+
+
+def delivery_status(outcome: OutcomeStatus) -> DeliveryStatus:
+    """A channel's outcome as the privacy store records it."""
+    return {OutcomeStatus.SENT: DeliveryStatus.SENT, OutcomeStatus.IN_DOUBT: DeliveryStatus.IN_DOUBT}.get(
+        outcome, DeliveryStatus.FAILED
+    )
 
 
 def package_summary(package: NoticePackage) -> dict[str, object]:
@@ -498,6 +506,8 @@ __all__ = [
     "PrivacyDocuments",
     "check_content",
     "choose_channel",
+    "delivery_status",
+    "email_envelope",
     "notice_citation",
     "package_summary",
 ]

@@ -705,6 +705,8 @@ class PrivacyStore:
                     values["policy_version"] = c.policy_version
                 if c.transaction_completed_at is not None:
                     values["transaction_completed_at"] = c.transaction_completed_at.isoformat()
+                if c.workflow_id is not None:
+                    values["workflow_id"] = c.workflow_id
                 result = conn.execute(
                     update(_RELATIONSHIPS).where(_RELATIONSHIPS.c.relationship_id == c.relationship_id).values(**values)
                 )

@@ -30,6 +30,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import db
 from activities.delivery import (
@@ -41,7 +42,14 @@ from activities.delivery import (
     SmtpChannel,
 )
 from activities.files import safe_name
-from activities.privacy_documents import NoticeLintError, NoticePackage, PrivacyDocuments, choose_channel
+from activities.privacy_documents import (
+    NoticeLintError,
+    NoticePackage,
+    PrivacyDocuments,
+    choose_channel,
+    delivery_status,
+    email_envelope,
+)
 from activities.privacy_store import (
     DeliveryRow,
     NotFoundError,
@@ -54,6 +62,7 @@ from activities.privacy_store import (
 from models.privacy import ConsumerRelationship, DeliveryChannel, NoticeDelivery, NoticeKind
 from models.privacy_lifecycle import (
     DeliveryRecord,
+    PolicyChange,
     DeliveryStatus,
     DisclosureOpening,
     OpeningStatus,
@@ -315,6 +324,8 @@ class RevisedNoticeActivities:
             for d in await self._email(to_email, package, contacts, choices):
                 final[d.delivery_key] = d
 
+        handed_off = await self._hand_off(page, final, req)
+
         counts = FanoutCounts(processed=len(page))
         tally: dict[str, int] = {}
         lines = []
@@ -336,7 +347,7 @@ class RevisedNoticeActivities:
             }
         )
         log.info("revised_notice_batch_delivered", notice_id=req.notice_id, batch_no=req.batch_no,
-                 relationships=len(page), sent=counts.sent, already=already)
+                 relationships=len(page), sent=counts.sent, already=already, handed_off=handed_off)
         return DeliverBatchResult(
             batch_no=req.batch_no,
             after=req.after,
@@ -346,6 +357,32 @@ class RevisedNoticeActivities:
             print_batch=print_batch if any(d.channel is DeliveryChannel.MAIL and d.batch_id == print_batch for d in final.values()) else None,
             digest=_digest(lines),
         )
+
+    async def _hand_off(self, page: list[RelationshipRecord], final: dict[str, DeliveryRecord], req: DeliverBatchInput) -> int:
+        """Tell each relationship whose own lifecycle runs (``workflow_id`` in the store) that the
+        new policy is in force and what its revised notice did: its reasonable opportunity then
+        runs there too, so the relationship's disclosure gate answers for the new disclosure
+        (28 TAC §§ 22.12, 22.14). A lifecycle that has ended is skipped. Signals are idempotent
+        there (same policy version, same notice id), so a retried batch may send them again."""
+        running = [rel for rel in page if rel.workflow_id]
+        if not running:
+            return 0
+        client = activity.client()
+        handed = 0
+        for rel in running:
+            assert rel.workflow_id is not None
+            handle = client.get_workflow_handle(rel.workflow_id)
+            try:
+                await handle.signal("policy_changed", PolicyChange(policy_version=req.new_version))
+                await handle.signal("revised_notice_delivered", final[f"{rel.relationship_id}/{req.notice_id}"])
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
+            handed += 1
+        if handed:
+            activity.heartbeat("handed off")
+        return handed
 
     async def _mail(
         self,
@@ -399,17 +436,7 @@ class RevisedNoticeActivities:
         unwritten: list[DeliveryRecord] = []
         try:
             for index, d in enumerate(records):
-                addressee = contacts[choices[d.relationship_id].addressee]
-                env = Envelope(
-                    recipient_ref=d.delivery_key,
-                    name=addressee.name,
-                    subject=package.subject,
-                    text=package.text,
-                    html=package.html,
-                    email=addressee.email,
-                    message_id=f"<{hashlib.sha256(d.delivery_key.encode()).hexdigest()[:40]}@privacy.noticeflow>",
-                    specimen_sha256=package.documents[0].sha256,
-                )
+                env = email_envelope(d.delivery_key, package, contacts[choices[d.relationship_id].addressee])
                 try:
                     outcome = (await channel.deliver(d.delivery_key, [env])).outcomes[0]
                 except ChannelUnavailableError as exc:
@@ -419,10 +446,7 @@ class RevisedNoticeActivities:
                     for rest in records[index:]:
                         await asyncio.to_thread(self.store.release_claim, rest.delivery_key)
                     raise ApplicationError(str(exc), type="ChannelUnavailable") from None
-                status = {OutcomeStatus.SENT: DeliveryStatus.SENT, OutcomeStatus.IN_DOUBT: DeliveryStatus.IN_DOUBT}.get(
-                    outcome.status, DeliveryStatus.FAILED
-                )
-                result = d.model_copy(update={"status": status, "failure": outcome.reason})
+                result = d.model_copy(update={"status": delivery_status(outcome.status), "failure": outcome.reason})
                 done.append(result)
                 unwritten.append(result)
                 if len(unwritten) >= EMAIL_RECORD_EVERY:

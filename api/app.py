@@ -20,7 +20,7 @@ from api import audit, incidents, privacy, rosters
 from api.auth import Authenticator
 from api.deps import ApiContext
 from api.errors import ApiError, install_handlers
-from api.gateway import STEP_TIMEOUT, IncidentGateway
+from api.gateway import IncidentGateway
 from api.schemas import Health
 from noticeflow.logging import configure_logging, get_logger
 from noticeflow.settings import Settings, get_settings
@@ -38,7 +38,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     client: Client | None = None,
-    step_timeout: float = STEP_TIMEOUT,
+    step_timeout: float | None = None,
 ) -> FastAPI:
     """The incident API for ``settings`` (default: the process settings, with its logging).
 
@@ -55,7 +55,7 @@ def create_app(
             "api_local_dev_auth",
             reason="no NOTICEFLOW_API_TOKENS: requests over loopback act as user 'local', all others are refused",
         )
-    context = ApiContext(settings, IncidentGateway(settings, client, step_timeout=step_timeout), authenticator)
+    context = ApiContext(settings, IncidentGateway(settings, client, step_timeout=step_timeout or settings.api_step_timeout), authenticator)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -178,6 +178,9 @@ class RelationshipStatusChange(NoticeflowModel):
     next_annual_due: dt.date | None = None
     last_annual_notice_on: dt.date | None = None
     transaction_completed_at: AwareDatetime | None = None
+    workflow_id: str | None = Field(
+        None, description="The relationship's own lifecycle workflow, so that other lifecycles can signal it."
+    )
 
 
 # =============================================================================================

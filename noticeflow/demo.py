@@ -26,7 +26,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,6 +107,10 @@ FINDINGS: list[dict[str, Any]] = [
 ]
 
 
+#: A person's part while the demo waits: called with the event's state on every poll.
+Tend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
 class ResponderClient:
     """The incident API as a responder's client sees it: a failed call is a :class:`DemoError`."""
 
@@ -119,12 +123,18 @@ class ResponderClient:
             raise DemoError(f"{method} {path} answered {response.status_code}: {response.text}")
         return response.json()
 
-    async def wait_for(self, path: str, done: Callable[[dict[str, Any]], bool], what: str, timeout: float) -> dict[str, Any]:
+    async def wait_for(
+        self, path: str, done: Callable[[dict[str, Any]], bool], what: str, timeout: float, tend: Tend | None = None
+    ) -> dict[str, Any]:
+        """Poll ``path`` until ``done(state)``; ``tend(state)`` runs on every poll — a person's
+        part, e.g. completing an obligation that waits for one."""
         deadline = time.monotonic() + timeout
         while True:
             state: dict[str, Any] = await self.call("GET", path)
             if done(state):
                 return state
+            if tend is not None:
+                await tend(state)
             if time.monotonic() > deadline:
                 pending = {o["obligation"]["obligation_id"]: o["waiting_for"] for o in state.get("obligations", [])
                            if o["status"] not in RESOLVED}
@@ -152,8 +162,11 @@ def obligations_table(obligations: list[dict[str, Any]]) -> Table:
     return table
 
 
-async def drive_sample_event(api: ResponderClient, incident_id: str, say: Callable[[str], None], timeout: float = 120.0) -> dict[str, Any]:
-    """Take the sample event from intake to closure through the incident API; the final state."""
+async def drive_sample_event(
+    api: ResponderClient, incident_id: str, say: Callable[[str], None], timeout: float = 120.0, tend: Tend | None = None
+) -> dict[str, Any]:
+    """Take the sample event from intake to closure through the incident API; the final state.
+    ``tend`` plays the responder while the notices go out (see :meth:`ResponderClient.wait_for`)."""
     base = f"/incidents/{quote(incident_id)}"
     now = datetime.now(UTC)
     state = await api.call(
@@ -183,7 +196,7 @@ async def drive_sample_event(api: ResponderClient, incident_id: str, say: Callab
     await api.call("POST", f"{base}/consumer-notice/approve", json={"jurisdictions": consumer_states})
     say(f"consumer notice approved for {', '.join(consumer_states)}; the workflows deliver")
 
-    state = await api.wait_for(base, _all_resolved, "every notice delivered", timeout)
+    state = await api.wait_for(base, _all_resolved, "every notice delivered", timeout, tend)
     say("every obligation met, excused or waived")
 
     await api.call("POST", f"{base}/close", json={"summary": "All notices given; the vendor's access is suspended."})

@@ -400,6 +400,7 @@ class DevStack:
             "NOTICEFLOW_CODEC_SERVER_PORT": str(self.settings.codec_server_port),
             "NOTICEFLOW_API_HOST": self.settings.api_host,
             "NOTICEFLOW_API_PORT": str(self.settings.api_port),
+            "NOTICEFLOW_API_STEP_TIMEOUT": str(self.settings.api_step_timeout),
             "NOTICEFLOW_SMTP_HOST": self.settings.smtp_host,
             "NOTICEFLOW_SMTP_PORT": str(self.settings.smtp_port),
             "NOTICEFLOW_SMTP_STARTTLS": str(self.settings.smtp_starttls).lower(),

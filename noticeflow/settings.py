@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     # -- incident API ---------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Incident API bind address.")
     api_port: int = Field(8000, description="Incident API port.")
+    api_step_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds the incident API waits for the worker to complete a step (an update) before "
+        "answering 504 — the step may still be taken; the caller checks the state before repeating it.",
+    )
     api_tokens: dict[str, str] = Field(
         default_factory=dict,
         description="Bearer token → user name of each person allowed to act through the incident API "

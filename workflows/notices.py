@@ -283,6 +283,7 @@ class ProducerNoticeWorkflow(ObligationWorkflow):
             "consumers_with_producer": result.consumers_with_producer,
             "consumers_without_producer": result.consumers_without_producer,
             "unknown_producers": result.unknown_producers,
+            "in_doubt": result.report.in_doubt,
             "documents": [d.sha256 for d in result.documents],
         }
         await self._record("delivered", "delivery", data=data)
@@ -291,7 +292,8 @@ class ProducerNoticeWorkflow(ObligationWorkflow):
         else:
             self._waiting_for = (
                 "a person: some producers could not be notified "
-                f"({result.report.failed} failed, unknown: {', '.join(result.unknown_producers) or 'none'})"
+                f"({result.report.failed} failed, {_in_doubt_words(result.report.in_doubt)}"
+                f"unknown: {', '.join(result.unknown_producers) or 'none'})"
             )
             await self._publish()
 
@@ -331,13 +333,24 @@ class CedingInsurerNoticeWorkflow(ObligationWorkflow):
         await self._record(
             "delivered", "delivery",
             data={"ceding_insurers": len(insurers), "sent": result.report.sent, "failed": result.report.failed,
-                  "documents": [d.sha256 for d in result.documents]},
+                  "in_doubt": result.report.in_doubt, "documents": [d.sha256 for d in result.documents]},
         )
         if result.complete:
             await self._met(workflow.now(), data={"ceding_insurers": len(insurers)})
         else:
-            self._waiting_for = f"a person: {result.report.failed} ceding insurer notice(s) failed"
+            self._waiting_for = (
+                f"a person: {result.report.failed} ceding insurer notice(s) failed"
+                + (f", {_in_doubt_words(result.report.in_doubt)}".rstrip(", ") if result.report.in_doubt else "")
+            )
             await self._publish()
+
+
+def _in_doubt_words(in_doubt: int) -> str:
+    """How a person is told of e-mails a dead worker may or may not have handed to the relay."""
+    if not in_doubt:
+        return ""
+    return (f"{in_doubt} e-mail(s) interrupted while sending, never re-sent automatically — check the relay's "
+            "log for their Message-ID, then complete manually or send again, ")
 
 
 def _commissioner_state(obligation: Obligation) -> str:

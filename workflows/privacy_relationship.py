@@ -346,6 +346,7 @@ class ConsumerRelationshipWorkflow:
                 next_annual_due=self._next_annual_due(),
                 last_annual_notice_on=self._last_annual,
                 transaction_completed_at=self._rel.transaction_completed_at,
+                workflow_id=workflow.info().workflow_id,
             ),
             result_type=int,
             **QUICK,  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from typing import Any
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,27 @@ def _quiet(_: str) -> None:
     pass
 
 
+class Responder:
+    """The person on duty: an obligation left waiting because a dead worker's e-mail may or may
+    not have reached the relay is checked against the relay's log (the mail sink) and completed
+    manually with that evidence — the path ``docs/workflows.md`` describes. It records which."""
+
+    def __init__(self, api: ResponderClient, incident_id: str) -> None:
+        self.api = api
+        self.incident_id = incident_id
+        self.completed: list[str] = []
+
+    async def __call__(self, state: dict[str, Any]) -> None:
+        for o in state["obligations"]:
+            oid = o["obligation"]["obligation_id"]
+            if "interrupted while sending" in o["waiting_for"] and oid not in self.completed:
+                self.completed.append(oid)
+                await self.api.call(
+                    "POST", f"/incidents/{self.incident_id}/obligations/{oid}/complete",
+                    json={"evidence": "Relay log checked: the interrupted message was accepted by the relay."},
+                )
+
+
 def _ledger_of(settings: Settings, incident_id: str) -> list[tuple[str, str]]:
     ledger = Ledger.open(settings.resolved_db_url())
     try:
@@ -52,7 +74,9 @@ def _shape(entries: list[tuple[str, str]], incident_id: str) -> Counter[tuple[st
 
 
 async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
-    settings = throwaway_settings(tmp_path)
+    # Steps that reach the worker while it is dead (or the machine is busy) wait for its
+    # successor instead of answering 504 after the default 30 s.
+    settings = throwaway_settings(tmp_path, api_step_timeout=300)
     services = default_services(settings)
     (mail,) = [s for s in services if isinstance(s, DevMailSink)]
     (worker,) = [s for s in services if isinstance(s, ProcessService) and s.name == "worker"]
@@ -66,7 +90,8 @@ async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(t
             assert mails_per_event > 0
 
             ids = [f"INC-CRASH-{n:02d}" for n in range(EVENTS)]
-            runs = [asyncio.create_task(drive_sample_event(api, i, _quiet, timeout=400)) for i in ids]
+            responders = {i: Responder(api, i) for i in ids}
+            runs = [asyncio.create_task(drive_sample_event(api, i, _quiet, timeout=400, tend=responders[i])) for i in ids]
             # Kill once notices are going out for some events and not yet for all of them.
             deadline = time.monotonic() + 120
             while mail.handler.count < mails_per_event * (1 + EVENTS // 4):
@@ -92,7 +117,12 @@ async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(t
     assert [s["stage"] for s in states] == ["closed"] * EVENTS
     assert {o["status"] for s in states for o in s["obligations"]} <= {"met", "excused", "waived"}
 
-    # Exactly once: every e-mail left once, and each event's ledger has the reference's entries.
+    # A person completed only what the kill left in doubt: at most one send per activity slot of
+    # the dead worker (16), and only producer or ceding-insurer notices or consumer e-mails.
+    assert sum(len(r.completed) for r in responders.values()) <= 16
+
+    # Exactly once: every e-mail left once, and each event's ledger has the reference's entries
+    # (a manual completion is recorded as the same step as an automatic one).
     assert mail.handler.count == mails_per_event * (EVENTS + 1)
     reference = _shape(_ledger_of(settings, reference_id), reference_id)
     assert reference and max(reference.values()) == 1
