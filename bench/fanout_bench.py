@@ -58,9 +58,8 @@ from models.revised_notice import (  # noqa: E402
     revised_notice_id,
     revised_workflow_id,
 )
-from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, free_port  # noqa: E402
+from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, throwaway_settings  # noqa: E402
 from noticeflow.logging import configure_logging  # noqa: E402
-from noticeflow.settings import Settings  # noqa: E402
 from noticeflow.worker import WorkerResources, build_worker  # noqa: E402
 from workflows.revised_notice import RevisedNoticeWorkflow  # noqa: E402
 
@@ -318,16 +317,7 @@ async def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="noticeflow-fanout-") as home:
-        settings = Settings(
-            home=Path(home),
-            temporal_address=f"127.0.0.1:{free_port()}",
-            temporal_ui_port=free_port(),
-            codec_server_port=free_port(),
-            api_port=free_port(),
-            smtp_port=free_port(),
-            npi_digest_key=hashlib.sha256(NPI_KEY).hexdigest(),
-            _env_file=None,  # type: ignore[call-arg]
-        )
+        settings = throwaway_settings(Path(home), npi_digest_key=hashlib.sha256(NPI_KEY).hexdigest())
         async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
             print(f"dev server, {os.cpu_count()} cores, batch {args.batch_size}, {args.batches_per_child} batches per child, "
                   f"1 in {EMAIL_EVERY} by e-mail", flush=True)
