@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/ledger_bench.py
 	$(PY) bench/rules_bench.py
 	$(PY) bench/workflow_bench.py
+	$(PY) bench/fanout_bench.py
 
 clean:
 	rm -rf $(VENV) .noticeflow .pytest_cache
