@@ -186,17 +186,8 @@ class IncidentGateway:
         """Submit one validated update; the workflow's state after it."""
         handle = await self._handle(incident_id)
         try:
-            result: IncidentState = await asyncio.wait_for(handle.execute_update(update, arg), self.step_timeout)
+            result: IncidentState = await run_update(handle, update, arg, self.step_timeout, f"/incidents/{incident_id}")
             return result
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-            raise StepRefused(message) from None
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            raise StepTimedOut(
-                f"the worker did not complete the step within {self.step_timeout:.0f} s; it may still be "
-                f"taken — check GET /incidents/{incident_id} before repeating it"
-            ) from None
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                 await self._refuse_if_finished(incident_id)
@@ -224,6 +215,24 @@ class IncidentGateway:
         if exc.status in _TIMED_OUT:
             return StepTimedOut(f"Temporal did not answer in time for incident {incident_id!r}: {exc.message}")
         return ApiError(f"Temporal refused the request for incident {incident_id!r}: {exc.message}")
+
+
+async def run_update(
+    handle: WorkflowHandle[Any, Any], update: Callable[..., Any], arg: Any, timeout: float, state_path: str
+) -> Any:
+    """Execute one validated update within ``timeout``: a validator's or handler's refusal is a
+    409 carrying its message, a timeout a 504 that points at ``state_path`` (the step may still be
+    taken). RPC errors are left to the caller, which knows what the workflow id stands for."""
+    try:
+        return await asyncio.wait_for(handle.execute_update(update, arg), timeout)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise StepRefused(cause.message if isinstance(cause, ApplicationError) else str(cause or exc)) from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise StepTimedOut(
+            f"the worker did not complete the step within {timeout:.0f} s; it may still be taken — "
+            f"check GET {state_path} before repeating it"
+        ) from None
 
 
 def _short(exc: BaseException) -> str:

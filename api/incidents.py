@@ -23,12 +23,11 @@ from api.schemas import (
     CloseRequest,
     CompletionRequest,
     DeterminationRequest,
-    ErrorBody,
     FindingRequest,
     StartedIncident,
     StartIncidentRequest,
-    ValidationErrorBody,
     WaiverRequest,
+    error_responses,
     reminder_offsets_given,
     to_domain,
 )
@@ -56,15 +55,7 @@ INCIDENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,189}$")
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No or unknown bearer token."},
-    403: {"model": ErrorBody, "description": "The body names another person as the one acting."},
-    404: {"model": ErrorBody, "description": "No such incident."},
-    409: {"model": ErrorBody, "description": "The workflow refused the step; `detail` names the rule."},
-    422: {"model": ValidationErrorBody, "description": "The body is not valid; each field is named."},
-    503: {"model": ErrorBody, "description": "Temporal cannot be reached; nothing was recorded."},
-    504: {"model": ErrorBody, "description": "The worker did not answer in time."},
-}
+ERRORS = error_responses("No such incident.", "The workflow refused the step; `detail` names the rule.")
 
 
 @router.post(

@@ -20,30 +20,22 @@ from temporalio.client import (
     RPCTimeoutOrCancelledError,
     WorkflowHandle,
     WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCStatusCode
 
 from api.deps import Actor, ApiContext, Context
+from api.gateway import run_update
 from api.errors import ActorMismatch, ApiError, StepRefused, StepTimedOut, TemporalUnavailable
-from api.schemas import ErrorBody, ValidationErrorBody
+from api.schemas import error_responses
 from models.privacy import DisclosureDecision
 from models.privacy_lifecycle import GateQuestion, OptOutRequest, RelationshipState
 from workflows.privacy_relationship import ConsumerRelationshipWorkflow, relationship_workflow_id
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No or unknown bearer token."},
-    403: {"model": ErrorBody, "description": "The body names another person as the one acting."},
-    404: {"model": ErrorBody, "description": "No such relationship lifecycle."},
-    409: {"model": ErrorBody, "description": "The workflow refused the step; `detail` names the field and the rule."},
-    422: {"model": ValidationErrorBody, "description": "The body is not valid; each field is named."},
-    503: {"model": ErrorBody, "description": "Temporal cannot be reached; nothing was recorded."},
-    504: {"model": ErrorBody, "description": "The worker did not answer in time."},
-}
+ERRORS = error_responses(
+    "No such relationship lifecycle.", "The workflow refused the step; `detail` names the field and the rule."
+)
 
 
 class RelationshipNotFound(ApiError):
@@ -75,17 +67,8 @@ async def _handle(ctx: ApiContext, relationship_id: str) -> WorkflowHandle[Any, 
 
 async def _step(ctx: ApiContext, relationship_id: str, update: Callable[..., Any], arg: Any) -> Any:
     handle = await _handle(ctx, relationship_id)
-    timeout = ctx.gateway.step_timeout
     try:
-        return await asyncio.wait_for(handle.execute_update(update, arg), timeout)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise StepRefused(cause.message if isinstance(cause, ApplicationError) else str(cause or exc)) from None
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        raise StepTimedOut(
-            f"the worker did not complete the step within {timeout:.0f} s; it may still be taken — "
-            f"check GET /privacy/relationships/{relationship_id} before repeating it"
-        ) from None
+        return await run_update(handle, update, arg, ctx.gateway.step_timeout, f"/privacy/relationships/{relationship_id}")
     except RPCError as exc:
         raise _translate(exc, relationship_id) from None
 

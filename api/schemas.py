@@ -139,3 +139,16 @@ __all__ = [
     "reminder_offsets_given",
     "to_domain",
 ]
+
+
+def error_responses(not_found: str, refused: str) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of a router's routes (OpenAPI ``responses``)."""
+    return {
+        401: {"model": ErrorBody, "description": "No or unknown bearer token."},
+        403: {"model": ErrorBody, "description": "The body names another person as the one acting."},
+        404: {"model": ErrorBody, "description": not_found},
+        409: {"model": ErrorBody, "description": refused},
+        422: {"model": ValidationErrorBody, "description": "The body is not valid; each field is named."},
+        503: {"model": ErrorBody, "description": "Temporal cannot be reached; nothing was recorded."},
+        504: {"model": ErrorBody, "description": "The worker did not answer in time."},
+    }

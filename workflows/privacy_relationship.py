@@ -185,7 +185,7 @@ class ConsumerRelationshipWorkflow:
     async def run(self, inp: RelationshipStart) -> RelationshipState:
         async with self._lock:
             if inp.carry is None:
-                await self._open()
+                await self._begin()
             elif self._policy_version not in self._policies:
                 await self._load_policy(self._policy_version)
         while True:
@@ -284,7 +284,7 @@ class ConsumerRelationshipWorkflow:
         await record(self._stream, type_, step, jurisdiction=self._inp.jurisdiction, citation=citation, actor=actor,
                      data={"relationship_id": self._inp.relationship_id, **(data or {})})
 
-    async def _open(self) -> None:
+    async def _begin(self) -> None:
         inp = self._inp
         if self._rel.established_at is None:
             self._rel = self._rel.model_copy(update={"established_at": workflow.now()})
@@ -647,7 +647,7 @@ class ConsumerRelationshipWorkflow:
     # Updates: opt outs, revocations, relationship facts, returned mail, transactions
     # =========================================================================================
 
-    def _require_open(self, what: str) -> None:
+    def _require_active(self, what: str) -> None:
         if self._stage is RelationshipStage.CLOSED or self._close is not None:
             raise ValueError(f"cannot {what}: the relationship's lifecycle is closed")
 
@@ -694,7 +694,7 @@ class ConsumerRelationshipWorkflow:
 
     @elect_opt_out.validator
     def _validate_opt_out(self, req: OptOutRequest) -> None:
-        self._require_open("record an opt-out")
+        self._require_active("record an opt-out")
         if any(o.election_id == req.election_id for o in self._opt_outs):
             raise ValueError(f"election_id: opt-out {req.election_id!r} is already recorded")
         if req.consumer_ref not in self._inp.consumer_refs:
@@ -732,7 +732,7 @@ class ConsumerRelationshipWorkflow:
 
     @revoke_opt_out.validator
     def _validate_revocation(self, req: RevocationRequest) -> None:
-        self._require_open("revoke an opt-out")
+        self._require_active("revoke an opt-out")
         election = next((o for o in self._opt_outs if o.election_id == req.election_id), None)
         if election is None:
             raise ValueError(f"election_id: no opt-out {req.election_id!r} on this relationship")
@@ -770,7 +770,7 @@ class ConsumerRelationshipWorkflow:
 
     @record_relationship_event.validator
     def _validate_event(self, event: RelationshipEvent) -> None:
-        self._require_open("record a relationship event")
+        self._require_active("record a relationship event")
         if self._stage is not RelationshipStage.CUSTOMER:
             raise ValueError(
                 f"kind: {event.kind} ends a customer relationship ({CITE_FORMER}); this relationship is {self._stage.value}"
@@ -813,7 +813,7 @@ class ConsumerRelationshipWorkflow:
 
     @report_returned_mail.validator
     def _validate_returned(self, returned: ReturnedMail) -> None:
-        self._require_open("record returned mail")
+        self._require_active("record returned mail")
         delivery = next((d for d in self._deliveries if d.notice_id == returned.notice_id), None)
         if delivery is None:
             raise ValueError(f"notice_id: no notice {returned.notice_id!r} was delivered on this relationship")
@@ -846,7 +846,7 @@ class ConsumerRelationshipWorkflow:
 
     @complete_transaction.validator
     def _validate_completion(self, req: CompleteTransaction) -> None:
-        self._require_open("complete the transaction")
+        self._require_active("complete the transaction")
         if self._stage is not RelationshipStage.ISOLATED_TRANSACTION:
             raise ValueError(f"completed_at: only an isolated transaction is completed ({CITE_OPPORTUNITY_ISOLATED}); this is a {self._stage.value}")
         if self._rel.transaction_completed_at is not None:
@@ -869,7 +869,7 @@ class ConsumerRelationshipWorkflow:
 
     @notify_before_disclosure.validator
     def _validate_notify(self, requested_by: str) -> None:
-        self._require_open("give notices")
+        self._require_active("give notices")
         if self._stage is not RelationshipStage.CONSUMER:
             raise ValueError(f"stage: notices before a disclosure are asked for consumers who are not customers; this is a {self._stage.value}")
         if self._initial_notice_on is not None:
@@ -888,7 +888,7 @@ class ConsumerRelationshipWorkflow:
 
     @retry_notices.validator
     def _validate_retry(self, requested_by: str) -> None:
-        self._require_open("retry notices")
+        self._require_active("retry notices")
         if self._blocked is None:
             raise ValueError("notice_blocked: no notice is held; nothing to retry")
 
@@ -899,7 +899,7 @@ class ConsumerRelationshipWorkflow:
 
     @close.validator
     def _validate_close(self, req: CloseRelationship) -> None:
-        self._require_open("close")
+        self._require_active("close")
         if self._stage is RelationshipStage.CUSTOMER:
             raise ValueError(
                 f"stage: a customer relationship is closed only after it ends ({CITE_FORMER}); record the event that ends it first"

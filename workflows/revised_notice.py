@@ -117,7 +117,7 @@ class RevisedNoticeBatchWorkflow:
     async def run(self, inp: BatchChildInput) -> BatchChildResult:
         if inp.mode == "deliver":
             return await self._deliver(inp)
-        return await self._open(inp)
+        return await self._open_batch(inp)
 
     @workflow.query
     def progress(self) -> FanoutCounts:
@@ -181,7 +181,7 @@ class RevisedNoticeBatchWorkflow:
             counts=self._counts, cohorts=cohorts, next_batch_no=batch_no,
         )
 
-    async def _open(self, inp: BatchChildInput) -> BatchChildResult:
+    async def _open_batch(self, inp: BatchChildInput) -> BatchChildResult:
         assert inp.through is not None and inp.as_of is not None
         stream = revised_stream(inp.old_version, inp.new_version)
         cursor = inp.after
