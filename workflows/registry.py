@@ -5,12 +5,9 @@ from __future__ import annotations
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.incident import CybersecurityEventWorkflow
-from workflows.notices import (
-    CedingInsurerNoticeWorkflow,
-    CommissionerNoticeWorkflow,
-    ConsumerNoticeWorkflow,
-    ProducerNoticeWorkflow,
-)
+from workflows.commissioner_notice import CommissionerNoticeWorkflow
+from workflows.consumer_notice import ConsumerNoticeWorkflow
+from workflows.party_notices import CedingInsurerNoticeWorkflow, ProducerNoticeWorkflow
 from workflows.privacy_relationship import ConsumerRelationshipWorkflow
 from workflows.privacy_schedules import AnnualNoticeSweepWorkflow, PrivacyCertificationReminderWorkflow
 from workflows.revised_notice import RevisedNoticeBatchWorkflow, RevisedNoticeWorkflow
