@@ -8,17 +8,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
+from ledger import migrate
 from ledger.store import create_ledger_engine
 
 #: Rows per INSERT statement when loading many rows.
 INSERT_CHUNK = 2000
-#: Distinct from the ledger's lock id: schema creation of the notice tables.
-_SCHEMA_LOCK_ID = 727274101
 
 
 def open_engine(url: str) -> Engine:
@@ -41,11 +39,11 @@ def read(engine: Engine) -> Iterator[Connection]:
 
 
 def ensure_tables(engine: Engine, tables: Sequence[Table]) -> None:
-    with write(engine) as conn:
-        if engine.dialect.name != "sqlite":
-            # Two workers creating the schema at once would collide on PostgreSQL's catalog.
-            conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_ID})"))
-        SQLModel.metadata.create_all(conn, tables=list(tables))
+    """The database at the newest migration (once per engine), holding ``tables``. Tables are
+    made by migrations only (``ledger/migrations``): one declared in code that no migration
+    creates fails here, by name, instead of at its first query."""
+    migrate.ensure_schema(engine)
+    migrate.require_tables(engine, tables)
 
 
 def _insert_ignore_stmt(conn: Connection, table: Table, chunk: Sequence[dict[str, Any]]) -> Any:

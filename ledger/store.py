@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select, text, updat
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from ledger import migrate
 from ledger.canonical import canonical_json
 from ledger.chain import HASHED_FIELDS, entry_hash
 from ledger.errors import LedgerError, StepConflictError
@@ -81,7 +82,6 @@ class TreeHeadRow(SQLModel, table=True):
     sig: str
 
 
-_TABLES = [LedgerEntryRow.__table__, LedgerTipRow.__table__, TreeHeadRow.__table__]
 _ENTRIES = LedgerEntryRow.__table__
 _TIP = LedgerTipRow.__table__
 _HEADS = TreeHeadRow.__table__
@@ -170,11 +170,12 @@ class Ledger:
     # -- schema ---------------------------------------------------------------------------
 
     def _ensure_schema(self) -> None:
+        # Tables come from the migrations (ledger/migrations), never from create_all here.
+        migrate.ensure_schema(self.engine)
         with self._write() as conn:
             if not self._is_sqlite:
-                # Two processes creating the schema at once would collide on PostgreSQL's catalog.
+                # Two processes inserting the first tip row at once: one waits, then finds it.
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274001)"))
-            SQLModel.metadata.create_all(conn, tables=_TABLES)
             if conn.execute(select(_TIP.c.id).where(_TIP.c.id == 1)).first() is None:
                 conn.execute(
                     insert(_TIP).values(id=1, size=0, last_hash=GENESIS_PREV_HASH, last_ts="")

@@ -25,6 +25,7 @@ def _root() -> None:
 
 
 def _register() -> None:
+    from noticeflow import cli_db
     from noticeflow import cli_incident
     from noticeflow import cli_ledger
     from noticeflow import cli_privacy
@@ -32,6 +33,7 @@ def _register() -> None:
     from noticeflow import cli_temporal
 
     app.add_typer(cli_ledger.app, name="ledger")
+    cli_db.register(app)
     cli_incident.register(app)
     cli_rules.register(app)
     cli_temporal.register(app)

@@ -1,0 +1,1 @@
+"""One file per schema revision, ``NNNN_<slug>.py``; revision ids are the four-digit numbers."""
