@@ -1,10 +1,16 @@
 """Keep raw nonpublic personal information out of the ledger.
 
 The ledger is handed to examiners and kept for years; it records *that* NPI was involved
-(digests, counts, categories), never the NPI itself. ``guard_data`` refuses data whose values
-look like Social Security numbers, payment-card or account numbers, or whose keys name an NPI
-field but whose values are not digests. ``npi_digest`` gives the digest to record instead: a
-keyed HMAC, because a plain SHA-256 of a nine-digit SSN is reversed by trying all 10^9 values.
+(digests, counts, categories), never the NPI itself. ``guard_data`` refuses data whose string
+values carry an SSN, a payment card number, an e-mail address, a telephone number or a date of
+birth — as the one detector, ``rules.npi.find_npi``, sees them — or whose keys name an NPI field
+but whose values are not digests. ``npi_digest`` gives the digest to record instead: a keyed
+HMAC, because a plain SHA-256 of a nine-digit SSN is reversed by trying all 10^9 values.
+
+Values under keys that name an actor — ending in ``_by`` (``approved_by``, ``recorded_by``), or
+``ACTOR_KEYS`` (``responder_id``, ``owner``, ``backup``, ``reviewer``) — are user ids, which may be
+e-mail addresses: there an e-mail address is allowed and every other kind still refused. A
+business's contact address (a producer's, a representative's) is not an actor id and is refused.
 """
 
 from __future__ import annotations
@@ -15,9 +21,8 @@ import re
 from typing import Any
 
 from ledger.errors import NPIError
+from rules.npi import describe, find_npi
 
-_SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
-_DIGIT_RUN = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _DIGEST = re.compile(r"^(hmac-sha256|sha256):[0-9a-f]{64}$")
 
 #: Keys whose values must be digests (or redacted) when they appear in ledger data.
@@ -56,33 +61,23 @@ def npi_digest(value: str, key: bytes) -> str:
     return "hmac-sha256:" + hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
-        if i % 2 == 1:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
+#: Keys whose values are user ids (the actor of a step, an assigned responder), not free text.
+ACTOR_KEYS = frozenset({"actor", "responder_id", "owner", "backup", "reviewer"})
+
+
+def _is_actor_key(path: str) -> bool:
+    key = path.rsplit(".", 1)[-1].lower()
+    return key.endswith("_by") or key in ACTOR_KEYS
 
 
 def _check_string(path: str, text: str) -> None:
     if _DIGEST.match(text):
         return
-    if _SSN.search(text):
-        raise NPIError(
-            f"{path}: looks like a Social Security number; record npi_digest(value) or a count, "
-            "never the number (no raw NPI in the ledger)"
-        )
-    for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            raise NPIError(
-                f"{path}: looks like a payment-card or account number; record npi_digest(value), "
-                "never the number (no raw NPI in the ledger)"
-            )
+    actor = _is_actor_key(path)
+    for match in find_npi(text):
+        if actor and match.kind == "email":
+            continue
+        raise NPIError(describe(path, match))
 
 
 def guard_data(value: Any, path: str = "data") -> None:
