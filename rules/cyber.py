@@ -12,40 +12,60 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from models.common import Clock, RuleStatus
-from models.incident import AffectedState, EventSource, IncidentIntake, ReportItemCode
+from models.incident import AffectedState, EventSource, IncidentIntake
 from models.licensee import DeadlinePolicy, LicenseeKind
 from models.obligation import (
     ClockStart,
-    NoticeMethod,
     Obligation,
     ObligationKind,
     ObligationsResult,
     Reason,
     RecipientRole,
-    ReportItem,
-    ReportItemStatus,
-    SubstituteNotice,
-    SubstituteTrigger,
 )
 from rules.calendar import clock_origin, clock_zone, deadline
 from rules.classification import classify_event, involves_consumer_npi
+from rules.consumer_method import (
+    CITE_LAW_ENFORCEMENT,
+    CITE_METHOD,
+    CITE_SUBSTITUTE,
+    apply_law_enforcement_delay,
+    consumer_notice_method,
+    consumer_notice_required,
+    individual_notice_method,
+    substitute_notice_triggers,
+)
 from rules.errors import RuleInputError
 from rules.jurisdictions import (
     CYBER_JURISDICTIONS,
     STATE_NAMES,
     STRICTEST_KNOWN_CLOCK,
-    SUBSTITUTE_NOTICE_CLASS_THRESHOLD,
-    SUBSTITUTE_NOTICE_COST_THRESHOLD_USD,
     CyberJurisdiction,
-    DomicileTrigger,
     Provision,
-    ResidentsTrigger,
+    consumer_notice_citation,
+    describe_unverified,
     jurisdiction_for,
+    needs_counsel_review,
+    tennessee_rule_applied,
 )
+from rules.report_checklist import REPORT_ITEMS, commissioner_report_items
+from rules.triggers import TriggerResult, home_state_trigger, residents_trigger
+
+#: The public names, with those re-exported from the modules split off this one (rules.registry,
+#: rules.report_items and callers name them here).
+__all__ = [
+    "ASSUMING_INSURER_NO_OTHER_NOTICE", "CITE_LAW_ENFORCEMENT", "CITE_METHOD", "CITE_SUBSTITUTE",
+    "NOTICE_METHOD_REVIEW", "REPORT_ITEMS", "RULE_BUSINESS_DAYS", "RULE_DETERMINATION_ASSUMED",
+    "RULE_STRICTEST_CLOCK", "TriggerResult", "applicable_states", "applied_to", "apply_law_enforcement_delay",
+    "assuming_insurer_notices", "commissioner_clock_start", "commissioner_notice", "commissioner_report_items",
+    "compute_obligations", "consumer_notice", "consumer_notice_method", "consumer_notice_required",
+    "home_state_trigger", "individual_notice_method", "join_citations", "no_obligation_reason", "producer_notice",
+    "reported_clock_due", "residents_trigger", "state_law_excluded", "substitute_notice_triggers",
+    "tpsp_clock_start", "weaker_status",
+]  # fmt: skip
 
 _TN = CYBER_JURISDICTIONS["TN"]
 #: Tenn. Code Ann. § 56-2-1006(e)(3): "a licensee acting as assuming insurer has no other notice
@@ -58,9 +78,6 @@ ASSUMING_INSURER_NO_OTHER_NOTICE = Provision(
 )
 
 NOTICE_METHOD_REVIEW = "Notice method"
-CITE_METHOD = "Tenn. Code Ann. § 56-2-1006(c)(1)–(3)"
-CITE_SUBSTITUTE = "Tenn. Code Ann. § 56-2-1006(c)(3)"
-CITE_LAW_ENFORCEMENT = "Tenn. Code Ann. § 56-2-1006(c)"
 
 #: Rule ids of the engine's own interpretations (see rules.registry).
 RULE_STRICTEST_CLOCK = "engine.unverified.strictest_clock"
@@ -123,14 +140,38 @@ def weaker_status(*statuses: RuleStatus) -> RuleStatus:
 
 
 def join_citations(citations: Iterable[str]) -> str:
-    """Join citations, sharing the section: ['§ 56-2-1006(a)(1)', '§ 56-2-1006(d)'] → '§ 56-2-1006(a)(1), (d)'."""
-    groups: dict[str, list[str]] = {}
+    """Join citations, sharing the section: ['§ 56-2-1006(a)(1)', '§ 56-2-1006(d)'] → '§ 56-2-1006(a)(1), (d)'.
+    A trailing "(… section not verified)" mark is kept once per group: 'NAIC #668 § 6(B), (C) (model; …)'."""
+    groups: dict[tuple[str, str], list[str]] = {}
     for cite in citations:
+        mark = ""
+        if needs_counsel_review(cite):
+            at = cite.rfind(" (")
+            cite, mark = cite[:at], cite[at:]
         base, paren, rest = cite.partition("(")
-        suffixes = groups.setdefault(base if paren else cite, [])
+        suffixes = groups.setdefault((base if paren else cite, mark), [])
         if paren and paren + rest not in suffixes:
             suffixes.append(paren + rest)
-    return "; ".join(base + ", ".join(suffixes) for base, suffixes in groups.items())
+    return "; ".join(base + ", ".join(suffixes) + mark for (base, mark), suffixes in groups.items())
+
+
+def applied_to(provision: Provision, state: str) -> Provision:
+    """A Tennessee provision the engine applies to ``state``, whose own section is not verified:
+    the citation says so and the provision counts as an interpretation."""
+    if state == "TN":
+        return provision
+    return replace(
+        provision,
+        citation=tennessee_rule_applied(provision.citation, state),
+        status=weaker_status(provision.status, RuleStatus.INTERPRETATION),
+    )
+
+
+def _flag_unverified_sections(draft: _Draft, state: str, *provisions: Provision | None) -> None:
+    """Counsel review where a provision applied cites only the model (or Tennessee's rule)."""
+    unverified = [p.citation for p in provisions if p is not None and needs_counsel_review(p.citation)]
+    if unverified:
+        draft.flag(describe_unverified(join_citations(unverified), state))
 
 
 def _zone(ctx: _Context, state: str) -> ZoneInfo:
@@ -197,256 +238,6 @@ def _determination_start(ctx: _Context) -> tuple[dt.datetime, ClockStart]:
     return ctx.determined_at, (
         ClockStart.ASSUMED_AT_DISCOVERY if ctx.determination_assumed else ClockStart.DETERMINATION
     )
-
-
-# ============================================================================================
-# Commissioner notice — triggers
-# ============================================================================================
-
-
-@dataclass(frozen=True)
-class TriggerResult:
-    provision: Provision
-    basis: str
-    review: tuple[str, ...] = ()
-
-
-def home_state_trigger(
-    row: CyberJurisdiction, intake: IncidentIntake, affected: AffectedState | None
-) -> TriggerResult | None:
-    """Tenn. Code Ann. § 56-2-1006(a)(1): "(A) The licensee is domiciled in this state, in the case
-    of an insurer, … or this state is the licensee's home state, in the case of an insurance
-    producer …; and (B) The cybersecurity event has a reasonable likelihood of materially harming a
-    consumer residing in this state or a material part of the licensee's normal operations".
-
-    Variants by row: the NAIC model needs (A) only (the broadest reading, applied where a state's
-    wording is not verified); Iowa needs (A) and notice to a government body required or harm.
-    """
-    licensee = intake.licensee
-    if licensee.home_jurisdiction != row.state:
-        return None
-    consumer_harm = affected is not None and affected.consumers > 0 and affected.material_harm_likely
-    harm = consumer_harm or intake.harms_operations
-    government = affected is not None and affected.other_government_notice_required
-    relation = "home state" if licensee.kind is LicenseeKind.PRODUCER else "state of domicile"
-    name = _name(row.state)
-    review: list[str] = []
-    if licensee.kind is LicenseeKind.OTHER:
-        review.append(
-            f"§ 56-2-1006(a)(1) names insurers (domicile) and producers (home state); for a licensee of kind "
-            f"'other' {name} as its state of domicile is assumed."
-        )
-    harm_text = (
-        "a reasonable likelihood of materially harming a consumer residing there"
-        if consumer_harm
-        else "a reasonable likelihood of materially harming a material part of the licensee's normal operations"
-    )
-    if row.domicile_trigger is DomicileTrigger.HOME_STATE_AND_MATERIAL_HARM:
-        if not harm:
-            return None
-        basis = f"{name} is the licensee's {relation} and the event has {harm_text}."
-    elif row.domicile_trigger is DomicileTrigger.HOME_STATE_AND_GOVERNMENT_NOTICE_OR_HARM:
-        if not (harm or government):
-            return None
-        why = harm_text if harm else "a required notice to another government body"
-        basis = f"{name} is the licensee's {relation} and the event involves {why}."
-    else:
-        basis = f"{name} is the licensee's {relation}."
-        if not harm and row.domicile_provision.status is not RuleStatus.VERIFIED:
-            review.append(
-                f"The {row.state} notice arises only under the NAIC model's wording of the home-state trigger "
-                f"(being the {relation} suffices, without material harm); {name}'s exact trigger wording is not "
-                "verified — the broader reading is applied."
-            )
-    return TriggerResult(provision=row.domicile_provision, basis=basis, review=tuple(review))
-
-
-def residents_trigger(row: CyberJurisdiction, intake: IncidentIntake, affected: AffectedState | None) -> TriggerResult | None:
-    """Tenn. Code Ann. § 56-2-1006(a)(2): "The licensee reasonably believes that the nonpublic
-    information of two hundred fifty (250) or more consumers residing in this state is involved in
-    the cybersecurity event and that the cybersecurity event is: (A) A cybersecurity event of which
-    notice must be provided to a government body … pursuant to state or federal law; or (B) A
-    cybersecurity event with a reasonable likelihood of materially harming a consumer residing in
-    this state or a material part of the licensee's normal operations."
-
-    Variant: Virginia reads "≥ 250 residents OR notice required under another law".
-    """
-    if affected is None:
-        return None
-    name = _name(row.state)
-    many = affected.consumers >= row.residents_threshold
-    government = affected.other_government_notice_required
-    harm = (affected.consumers > 0 and affected.material_harm_likely) or intake.harms_operations
-    count = f"{affected.consumers:,} consumers residing in {name}"
-    if row.residents_trigger is ResidentsTrigger.THRESHOLD_OR_GOVERNMENT_NOTICE:
-        if not (many or government):
-            return None
-        if many:
-            basis = f"The nonpublic information of {count} (at least {row.residents_threshold}) is involved."
-        else:
-            basis = f"Notice of the event must be given under another law, and {count} are involved."
-        return TriggerResult(provision=row.residents_provision, basis=basis)
-    if not many or not (government or harm):
-        return None
-    why = (
-        "notice must be given to another government body"
-        if government
-        else "the event has a reasonable likelihood of material harm"
-    )
-    basis = f"The nonpublic information of {count} (at least {row.residents_threshold}) is involved and {why}."
-    return TriggerResult(provision=row.residents_provision, basis=basis)
-
-
-# ============================================================================================
-# Commissioner report items (A)–(N)
-# ============================================================================================
-
-REPORT_ITEMS: tuple[tuple[ReportItemCode, str], ...] = (
-    (ReportItemCode.A, "The date of the cybersecurity event"),
-    (ReportItemCode.B, "How the information was exposed, lost, stolen or breached, incl. the roles of third-party service providers"),
-    (ReportItemCode.C, "How the cybersecurity event was discovered"),
-    (ReportItemCode.D, "Whether lost, stolen or breached information has been recovered, and how"),
-    (ReportItemCode.E, "The identity of the source of the cybersecurity event"),
-    (ReportItemCode.F, "Whether a police report was filed or agencies notified, and when"),
-    (ReportItemCode.G, "The specific types of nonpublic information or data elements acquired without authorization"),
-    (ReportItemCode.H, "The period during which the information system was compromised"),
-    (ReportItemCode.I, "The number of total consumers in this state affected (best estimate, updated in each report)"),
-    (ReportItemCode.J, "The results of an internal review: were automated controls or internal procedures followed"),
-    (ReportItemCode.K, "The efforts to remediate the situation that permitted the event"),
-    (ReportItemCode.L, "A copy of the privacy policy and the steps to identify and notify affected consumers"),
-    (ReportItemCode.M, "A knowledgeable, authorized representative for contact from the commissioner"),
-    (ReportItemCode.N, "A copy of the notice sent to affected consumers, if notice is required under subsection (c)"),
-)  # fmt: skip
-
-
-def commissioner_report_items(
-    intake: IncidentIntake,
-    state: str,
-    consumer_notice_required: bool,
-    provided: Iterable[ReportItemCode] = (),
-) -> list[ReportItem]:
-    """Tenn. Code Ann. § 56-2-1006(b)(1): the licensee "shall provide to the commissioner … as much of
-    the following information as is available: (A) … (N)". Returns the checklist of what is still
-    missing; (G) and (I) come from the intake, (N) applies only where consumer notice is required."""
-    have = set(intake.report_items_provided) | set(provided)
-    affected = intake.affected_in(state)
-    items: list[ReportItem] = []
-    for code, description in REPORT_ITEMS:
-        cite = f"{_TN.report_items.citation}({code.value})" if _TN.report_items else ""
-        status, note = (ReportItemStatus.PROVIDED, None) if code in have else (ReportItemStatus.MISSING, None)
-        if code is ReportItemCode.G and intake.data_elements:
-            status = ReportItemStatus.PROVIDED
-            note = "From the intake: " + ", ".join(e.value for e in intake.data_elements) + "."
-        elif code is ReportItemCode.I:
-            count = affected.consumers if affected else 0
-            status = ReportItemStatus.PROVIDED
-            note = f"Best estimate {count:,}; update this estimate with each subsequent report."
-        elif code is ReportItemCode.N and not consumer_notice_required:
-            status, note = ReportItemStatus.NOT_APPLICABLE, "No consumer notice is required in this state."
-        # Built from the table above and the intake's validated fields: no validation needed.
-        items.append(ReportItem.model_construct(code=code, description=description, citation=cite, status=status, note=note))
-    return items
-
-
-# ============================================================================================
-# Consumer notice
-# ============================================================================================
-
-
-def consumer_notice_required(intake: IncidentIntake, affected: AffectedState) -> bool:
-    """Tenn. Code Ann. § 56-2-1006(c): "Following a determination that a cybersecurity event has
-    occurred and that the cybersecurity event has a reasonable likelihood of materially harming a
-    consumer, a licensee shall notify consumers residing in this state whose nonpublic information
-    has been acquired, or reasonably believed to have been acquired"."""
-    return affected.consumers > 0 and affected.material_harm_likely
-
-
-def substitute_notice_triggers(affected: AffectedState) -> list[SubstituteTrigger]:
-    """Tenn. Code Ann. § 56-2-1006(c)(3): substitute notice "if the licensee demonstrates that the
-    cost of providing notice would exceed two hundred fifty thousand dollars ($250,000), the
-    affected class of subject persons to be notified exceeds five hundred thousand (500,000)
-    persons, or the licensee does not have sufficient contact information"."""
-    triggers: list[SubstituteTrigger] = []
-    if affected.notice_cost_usd is not None and affected.notice_cost_usd > SUBSTITUTE_NOTICE_COST_THRESHOLD_USD:
-        triggers.append(SubstituteTrigger.COST_EXCEEDS_THRESHOLD)
-    if affected.consumers > SUBSTITUTE_NOTICE_CLASS_THRESHOLD:
-        triggers.append(SubstituteTrigger.CLASS_EXCEEDS_THRESHOLD)
-    if affected.without_contact > 0:
-        triggers.append(SubstituteTrigger.INSUFFICIENT_CONTACT_INFORMATION)
-    return triggers
-
-
-def individual_notice_method(affected: AffectedState) -> NoticeMethod:
-    """Tenn. Code Ann. § 56-2-1006(c)(1)–(2): written notice; electronic notice "if the notice
-    provided is consistent with … 15 U.S.C. § 7001, or if the licensee's primary method of
-    communication with the consumer has been by electronic means"."""
-    return NoticeMethod.ELECTRONIC if affected.electronic_primary_channel else NoticeMethod.WRITTEN
-
-
-def consumer_notice_method(affected: AffectedState) -> tuple[NoticeMethod, SubstituteNotice | None, str]:
-    """Choose the method of § 56-2-1006(c)(1)–(3); substitute notice consists of "(A) Email notice,
-    when the licensee has an email address for the consumer; (B) Conspicuous posting of the notice on
-    the licensee's website, if the licensee maintains a website page; and (C) Notification to major
-    statewide media".
-
-    Cost or class size allow substitute notice for the whole class. Missing contact information
-    allows it only for the consumers it concerns; the others get individual notice.
-    """
-    individual = individual_notice_method(affected)
-    triggers = substitute_notice_triggers(affected)
-    cite = CITE_SUBSTITUTE
-    if not triggers:
-        why = (
-            "E-SIGN consent or an electronic primary channel allows electronic notice"
-            if individual is NoticeMethod.ELECTRONIC
-            else "written notice to each consumer"
-        )
-        return individual, None, f"No substitute-notice condition is met: {why}."
-    class_wide = [t for t in triggers if t is not SubstituteTrigger.INSUFFICIENT_CONTACT_INFORMATION]
-    if class_wide or affected.without_contact >= affected.consumers:
-        notice = SubstituteNotice(
-            triggers=triggers,
-            applies_to="all_affected",
-            consumers=affected.consumers,
-            consumers_with_email=affected.with_email,
-            citation=cite,
-        )
-        parts = []
-        if SubstituteTrigger.COST_EXCEEDS_THRESHOLD in triggers:
-            parts.append(f"the cost of notice exceeds ${SUBSTITUTE_NOTICE_COST_THRESHOLD_USD:,.0f}")
-        if SubstituteTrigger.CLASS_EXCEEDS_THRESHOLD in triggers:
-            parts.append(f"the class exceeds {SUBSTITUTE_NOTICE_CLASS_THRESHOLD:,} persons")
-        if not class_wide:
-            parts.append("the licensee lacks sufficient contact information for every affected consumer")
-        return (
-            NoticeMethod.SUBSTITUTE,
-            notice,
-            "Substitute notice for the whole class because " + " and ".join(parts) + ".",
-        )
-    notice = SubstituteNotice(
-        triggers=triggers,
-        applies_to="consumers_without_contact",
-        consumers=affected.without_contact,
-        consumers_with_email=0,
-        individual_method=individual,
-        citation=cite,
-    )
-    return (
-        NoticeMethod.SUBSTITUTE,
-        notice,
-        f"Substitute notice for the {affected.without_contact:,} consumers without sufficient contact "
-        f"information; {individual.value} notice to the other {affected.consumers - affected.without_contact:,}.",
-    )
-
-
-def apply_law_enforcement_delay(due: dt.datetime, intake: IncidentIntake, tz: ZoneInfo) -> tuple[dt.datetime, bool]:
-    """Tenn. Code Ann. § 56-2-1006(c): notice "no later than forty-five (45) days after the
-    determination … unless a longer period of time is required due to the legitimate needs of law
-    enforcement". Only a recorded delay moves the deadline, and only to the delay's end."""
-    until = intake.law_enforcement_delay_until
-    if until is not None and until > due:
-        return until.astimezone(tz), True
-    return due, False
 
 
 # ============================================================================================
@@ -526,12 +317,13 @@ def commissioner_notice(ctx: _Context, row: CyberJurisdiction, consumer_notice_h
             draft.flag(reason)
     start, start_kind = commissioner_clock_start(ctx)
     tpsp = ctx.intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER
-    if tpsp:
-        draft.apply(row.tpsp or _TN.tpsp)
+    tpsp_rule = (row.tpsp or _TN.tpsp) if tpsp else None
+    draft.apply(tpsp_rule)
     if not row.is_verified:
         draft.flag(_unverified_reason(row, "commissioner-notice"))
     draft.apply(row.report_items)
     draft.apply(row.material_updates)
+    _flag_unverified_sections(draft, row.state, tpsp_rule, row.report_items, row.material_updates)
     reported_clock, reported_due = reported_clock_due(ctx, row, start, tpsp)
     return _obligation(
         ctx,
@@ -565,7 +357,7 @@ def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
     else:
         primary = Provision(
             rule_id=RULE_STRICTEST_CLOCK,
-            citation=(row.reported_consumer_rule or row.commissioner).citation,
+            citation=consumer_notice_citation(row.state),
             status=RuleStatus.INTERPRETATION if row.is_verified else RuleStatus.REPORTED,
             clock=STRICTEST_KNOWN_CLOCK,
         )
@@ -591,7 +383,10 @@ def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
     start, start_kind = _determination_start(ctx)
     tz = _zone(ctx, row.state)
     method, substitute, method_basis = consumer_notice_method(affected)
-    draft.apply(_TN.substitute)
+    assert _TN.substitute is not None
+    draft.apply(applied_to(_TN.substitute, row.state))
+    if substitute is not None and row.state != "TN":
+        substitute = substitute.model_copy(update={"citation": tennessee_rule_applied(substitute.citation, row.state)})
     if row.state != "TN":
         draft.flag(
             f"{NOTICE_METHOD_REVIEW} chosen with the thresholds of {CITE_METHOD} "
@@ -619,7 +414,8 @@ def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
     due, delayed = apply_law_enforcement_delay(provisional.due, ctx.intake, tz)
     if not delayed:
         return provisional
-    draft.apply(_TN.law_enforcement_delay)
+    assert _TN.law_enforcement_delay is not None
+    draft.apply(applied_to(_TN.law_enforcement_delay, row.state))
     if row.state != "TN":
         draft.flag(
             f"Law-enforcement delay applied as under {CITE_LAW_ENFORCEMENT}; "
@@ -649,7 +445,7 @@ def producer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
     draft = _Draft(notes=list(row.notes))
     tn_rule = _TN.producer
     assert tn_rule is not None
-    primary = row.producer or tn_rule
+    primary = row.producer or applied_to(tn_rule, row.state)
     for reason in consumer.counsel_review_reasons:
         if not reason.startswith(NOTICE_METHOD_REVIEW):
             draft.flag(reason)
@@ -662,7 +458,7 @@ def producer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedSta
         draft.flag(f"{row.state} producer-notice rule is reported, not verified ({primary.summary}).")
     excused = not affected.producers_of_record_known
     draft.apply(primary)
-    draft.apply(tn_rule)
+    draft.apply(applied_to(tn_rule, row.state))
     return Obligation(
         obligation_id=f"{ctx.intake.incident_id}:{ObligationKind.PRODUCER_NOTICE.value}:{row.state}:producers_of_record",
         kind=ObligationKind.PRODUCER_NOTICE,
@@ -731,7 +527,7 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
         if row.state == "TN":
             primary, clock = tn_specific, tn_rule.clock or STRICTEST_KNOWN_CLOCK
         else:
-            draft.apply(tn_specific)
+            draft.apply(applied_to(tn_specific, row.state))
             primary, clock = row.commissioner, row.commissioner.clock or STRICTEST_KNOWN_CLOCK
             if row.is_verified:
                 draft.flag(
@@ -740,9 +536,11 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
                 )
             else:
                 draft.flag(_unverified_reason(row, "assuming-insurer"))
-        if tpsp:
-            draft.apply(row.tpsp or _TN.tpsp)
-        draft.apply(ASSUMING_INSURER_NO_OTHER_NOTICE)
+        tpsp_rule = (row.tpsp or _TN.tpsp) if tpsp else None
+        draft.apply(tpsp_rule)
+        draft.apply(applied_to(ASSUMING_INSURER_NO_OTHER_NOTICE, row.state))
+        if kind is ObligationKind.COMMISSIONER_NOTICE:
+            _flag_unverified_sections(draft, row.state, tpsp_rule, jurisdiction_for(domicile).report_items)
         reported_clock, reported_due = reported_clock_due(ctx, row, start, tpsp)
         affected = intake.affected_in(row.state)
         who = f"{affected.consumers:,} consumers residing in {_name(row.state)}" if affected else "consumers"
@@ -906,7 +704,9 @@ def compute_obligations(
                 code="assuming_insurer",
                 message="The licensee acts as an assuming insurer: it notifies the ceding insurers and its domicile "
                 "commissioner; the ceding insurers notify consumers.",
-                citation="Tenn. Code Ann. § 56-2-1006(e)(1)(B), (e)(3)",
+                citation=tennessee_rule_applied(
+                    "Tenn. Code Ann. § 56-2-1006(e)(1)(B), (e)(3)", intake.licensee.domicile_state
+                ),
             )
         )
     obligations.sort(key=lambda o: (o.due, o.kind.value, o.jurisdiction, o.recipient_key))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from models.common import Clock, ClockUnit, RuleStatus
 from models.licensee import DeadlinePolicy
+from models.obligation import Reason
 from models.privacy import (
     AccountNumberSharing,
     AccountType,
@@ -34,14 +35,13 @@ from models.privacy import (
     PrivacyPolicyVersion,
     RecipientKind,
 )
-from models.obligation import Reason
 from rules.calendar import add_months_instant, deadline, state_zone
-from rules.relationship import relationship_status
 from rules.jurisdictions import (
     HEALTH_AUTHORIZATION_MAX_MONTHS,
     HEALTH_REVOCATION_EFFECT_DAYS,
     OPT_OUT_REASONABLE_OPPORTUNITY_DAYS,
 )
+from rules.relationship import relationship_status
 
 TAC = "28 TAC"
 CITE_SCOPE = f"{TAC} § 22.1(a)(2)–(3)"
@@ -66,6 +66,13 @@ HEALTH_REVOCATION_CLOCK = Clock(amount=HEALTH_REVOCATION_EFFECT_DAYS, unit=Clock
 #: 00:00 of the next day, so the window is read with next-midnight ends.
 _WINDOW_POLICY = DeadlinePolicy(end_of_day="next_midnight")
 _STRICT_POLICY = DeadlinePolicy()
+
+#: 28 TAC §§ 22.53–22.57 are summarised in JURISDICTIONS.md, but the text of the subsections applied
+#: (§ 22.54(2), § 22.55(c), § 22.56) is neither there nor in the seeds: the rules are reported.
+HEALTH_RULES_REVIEW = (
+    "The health-information rules (28 TAC §§ 22.53–22.57: written authorization, 24 months, revocation within "
+    "15 days) are reported, not verified — their text is not in the seed texts: counsel confirms."
+)
 
 OPT_OUT_DURATION_REVIEW = (
     "How long an opt-out lasts after the relationship ends, and the form of its revocation, are reported, not "
@@ -344,7 +351,7 @@ def health_authorization_status(
 
 def _health_decision(request: DisclosureRequest) -> DisclosureDecision:
     """Health information: written authorization before disclosure (28 TAC §§ 22.53, 22.55(c))."""
-    review: list[str] = []
+    review: list[str] = [HEALTH_RULES_REVIEW]
     reasons: list[Reason] = []
     if request.exception_claimed is not DisclosureException.NONE:
         review.append(
@@ -367,7 +374,7 @@ def _health_decision(request: DisclosureRequest) -> DisclosureDecision:
                 first_allowed_at=auth.signed_at,
                 rule_id="tx.health.authorization",
                 citation=CITE_HEALTH_AUTHORIZATION,
-                status=RuleStatus.VERIFIED,
+                status=RuleStatus.REPORTED,
                 reasons=[*reasons, Reason(code="health.authorized", message=f"Authorization {auth.authorization_id} covers this disclosure.", citation=CITE_HEALTH_AUTHORIZATION)],
                 needs_counsel_review=bool(review),
                 counsel_review_reasons=review,
@@ -379,7 +386,7 @@ def _health_decision(request: DisclosureRequest) -> DisclosureDecision:
                 first_allowed_at=auth.signed_at,
                 rule_id="tx.health.authorization",
                 citation=CITE_HEALTH_AUTHORIZATION,
-                status=RuleStatus.VERIFIED,
+                status=RuleStatus.REPORTED,
                 reasons=reasons,
                 needs_counsel_review=bool(review),
                 counsel_review_reasons=review,
@@ -390,7 +397,7 @@ def _health_decision(request: DisclosureRequest) -> DisclosureDecision:
         first_allowed_at=None,
         rule_id="tx.health.authorization",
         citation=CITE_HEALTH_AUTHORIZATION,
-        status=RuleStatus.VERIFIED,
+        status=RuleStatus.REPORTED,
         reasons=[
             *reasons,
             Reason(
@@ -425,6 +432,22 @@ def policy_describes(
         ):
             return True
     return False
+
+
+def notices_not_describing(request: DisclosureRequest, former_customer: bool) -> list[NoticeDelivery]:
+    """Initial and revised notices the consumer received (§ 22.13) that do not describe this
+    disclosure: with none that does, the disclosure is "other than as described" — § 22.12(a)."""
+    out: list[NoticeDelivery] = []
+    for notice in sorted(request.notices, key=lambda n: n.delivered_at):
+        if notice.kind not in (NoticeKind.INITIAL, NoticeKind.REVISED, NoticeKind.SHORT_FORM_INITIAL):
+            continue
+        if notice.delivered_at > request.as_of or delivery_gives_actual_notice(notice) is not None:
+            continue
+        version = notice.policy_version or request.policy_in_force
+        if policy_describes(request.policy(version), request.npi_category, request.recipient, former_customer):
+            return []
+        out.append(notice)
+    return out
 
 
 @dataclass(frozen=True)
@@ -622,12 +645,36 @@ def decide_disclosure(request: DisclosureRequest) -> DisclosureDecision:
         pending = [p for p in pairs if p.window.disclosure_allowed_from is None]
         for p in pending:
             reasons.extend(p.window.reasons)
+        if_now = deadline(request.as_of, OPT_OUT_OPPORTUNITY, request.jurisdiction, _WINDOW_POLICY, tz)
+        earlier = notices_not_describing(request, former)
+        if not pairs and earlier:
+            # The consumer was told of other disclosures only: this one is "other than as described
+            # in the initial notice" — a revised notice is owed (§ 22.12(a)), not a first one.
+            reasons.append(
+                Reason(
+                    code="revised_notice.owed",
+                    message=f"The notices given ({', '.join(n.notice_id for n in earlier)}) do not describe disclosing "
+                    f"{request.npi_category!r} to {recipient.category!r}: a revised notice, a new opt-out notice and a "
+                    "reasonable opportunity to opt out must come first.",
+                    citation=CITE_REVISED,
+                )
+            )
+            return decision(
+                False,
+                "tx.revised_notice.before_new_disclosure",
+                CITE_REVISED,
+                first_allowed_at=None,
+                first_allowed_if_notified_at_as_of=if_now,
+                required_actions=[
+                    "Deliver a revised notice describing this disclosure with a new opt-out notice (§ 22.12(a)(1)–(2)), "
+                    "then wait out the reasonable opportunity to opt out (§ 22.12(a)(3))."
+                ],
+            )
         missing = []
         if not any(True for _ in pairs):
             missing.append("Deliver an initial (or revised) notice describing this disclosure, with an opt-out notice (§ 22.14(a)(1)–(2)).")
         else:
             missing.append("Complete the isolated transaction, in which the consumer decides whether to opt out (§ 22.14(b)(3)).")
-        if_now = deadline(request.as_of, OPT_OUT_OPPORTUNITY, request.jurisdiction, _WINDOW_POLICY, tz)
         reasons.append(
             Reason(
                 code="notice.missing",
@@ -649,6 +696,8 @@ def decide_disclosure(request: DisclosureRequest) -> DisclosureDecision:
     assert first is not None
     reasons.extend(best.window.reasons)
     kind = "revised" if best.describing.kind is NoticeKind.REVISED else "initial"
+    # A revised notice opens the disclosure under § 22.12(a); an initial one under § 22.14(a).
+    conditions = CITE_REVISED if kind == "revised" else CITE_CONDITIONS
     allowed = request.as_of >= first
     given = (
         f"The {kind} notice {best.describing.notice_id} with its opt-out notice was given"
@@ -664,7 +713,7 @@ def decide_disclosure(request: DisclosureRequest) -> DisclosureDecision:
                 if allowed
                 else f"; the consumer may still opt out: the disclosure may follow from {first.isoformat()}."
             ),
-            citation=CITE_CONDITIONS,
+            citation=conditions,
         )
     )
     rule_id = {
@@ -673,4 +722,4 @@ def decide_disclosure(request: DisclosureRequest) -> DisclosureDecision:
         "electronic_acknowledgement": "tx.opt_out.reasonable_opportunity.electronic",
         "isolated_transaction": "tx.opt_out.reasonable_opportunity.isolated",
     }[best.window.example]
-    return decision(allowed, rule_id, f"{CITE_CONDITIONS}; {best.window.citation}", first_allowed_at=first)
+    return decision(allowed, rule_id, f"{conditions}; {best.window.citation}", first_allowed_at=first)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache
 from types import MappingProxyType
 
 from models.common import Clock, ClockUnit, RuleStatus
@@ -36,7 +36,7 @@ TN_ASSUMING_INSURER_NOTICE_BUSINESS_DAYS = 3
 #: Tenn. Code Ann. § 56-2-1006(a)(2): "two hundred fifty (250) or more consumers residing in this state".
 RESIDENTS_THRESHOLD = 250
 #: Tenn. Code Ann. § 56-2-1006(c)(3): cost "would exceed two hundred fifty thousand dollars ($250,000)".
-SUBSTITUTE_NOTICE_COST_THRESHOLD_USD = Decimal("250000")
+SUBSTITUTE_NOTICE_COST_THRESHOLD_USD = Decimal(250000)
 #: Tenn. Code Ann. § 56-2-1006(c)(3): class "exceeds five hundred thousand (500,000) persons".
 SUBSTITUTE_NOTICE_CLASS_THRESHOLD = 500_000
 #: JURISDICTIONS.md: 3 business days — AL, DE, IA, LA, MD, VA, WI (verified); MO (reported).
@@ -64,6 +64,10 @@ STRICTEST_KNOWN_CLOCK = Clock(amount=STRICTEST_KNOWN_CLOCK_HOURS, unit=ClockUnit
 #: MO, reported from the 2024 bill text: 3 business days, "the day after" the TPSP's notice or
 #: actual knowledge, whichever is sooner.
 MO_REPORTED_COMMISSIONER_NOTICE = Clock(amount=THREE_BUSINESS_DAYS, unit=ClockUnit.BUSINESS_DAYS)
+#: KY, reported: "within three days" (JURISDICTIONS.md: unit unread; read here as calendar days,
+#: the shorter reading — the strictest known clock applies anyway).
+KY_REPORTED_COMMISSIONER_NOTICE_DAYS = 3
+KY_REPORTED_COMMISSIONER_NOTICE = Clock(amount=KY_REPORTED_COMMISSIONER_NOTICE_DAYS, unit=ClockUnit.CALENDAR_DAYS)
 #: NAIC #668 § 6: 72 hours (reported; the model's TPSP deadlines begin on the day after).
 MODEL_REPORTED_COMMISSIONER_NOTICE = Clock(amount=SEVENTY_TWO_HOURS, unit=ClockUnit.HOURS)
 #: 23 NYCRR 500.17: 72 hours (reported; a different regime, listed for later).
@@ -217,10 +221,45 @@ def _p(rule_id: str, citation: str, status: RuleStatus, clock: Clock | None = No
 
 V = RuleStatus.VERIFIED
 R = RuleStatus.REPORTED
-I = RuleStatus.INTERPRETATION  # noqa: E741
+I = RuleStatus.INTERPRETATION
 
 TN_LAW = "Tenn. Code Ann. § 56-2-1006"
-MODEL_LAW = "NAIC Insurance Data Security Model Law (#668) § 6"
+#: Appended to a model section cited for a state whose own section is neither in the seeds nor in
+#: JURISDICTIONS.md: the citation says so, and whatever rests on it needs counsel review.
+MODEL_MARK = "(model; state section not verified)"
+#: NAIC #668 § 6(A): notice to the commissioner (72 hours) — the fallback's law.
+MODEL_LAW = f"NAIC #668 § 6(A) {MODEL_MARK}"
+#: NAIC #668 § 6(B): the items of the commissioner report (= Tenn. Code Ann. § 56-2-1006(b)(1)(A)–(N),
+#: "common to all adopters (verified in several)" — JURISDICTIONS.md).
+MODEL_REPORT_ITEMS = f"NAIC #668 § 6(B) {MODEL_MARK}"
+#: NAIC #668 § 6(C): the continuing duty to update and supplement the report.
+MODEL_MATERIAL_UPDATES = f"NAIC #668 § 6(C) {MODEL_MARK}"
+
+_MODEL_REPORT_ITEMS = Provision(
+    rule_id="model.commissioner_notice.report_items",
+    citation=MODEL_REPORT_ITEMS,
+    status=RuleStatus.INTERPRETATION,
+    summary="Where a state's report-content section is not verified, the commissioner report gives the items of "
+    "the model (the same as Tenn. Code Ann. § 56-2-1006(b)(1)(A)–(N), common to all adopters per "
+    "JURISDICTIONS.md), cites the model as such, and the obligation needs counsel review.",
+)
+_MODEL_MATERIAL_UPDATES = Provision(
+    rule_id="model.commissioner_notice.material_updates",
+    citation=MODEL_MATERIAL_UPDATES,
+    status=RuleStatus.INTERPRETATION,
+    summary="Where a state's own section is not verified, the continuing duty to update and supplement the report "
+    "(common to all adopters per JURISDICTIONS.md) is cited to the model, marked as such.",
+)
+#: NAIC #668 § 6(E) — Tennessee's (d): a third-party service provider's event is the licensee's own.
+_MODEL_TPSP = Provision(
+    rule_id="model.tpsp.clock_start",
+    citation=f"NAIC #668 § 6(E) {MODEL_MARK}",
+    status=RuleStatus.INTERPRETATION,
+    summary="Where a state's section is not verified, a third-party service provider's event counts as the "
+    "licensee's own (common to all adopters, JURISDICTIONS.md) and its clock runs from the provider's notice or "
+    "the licensee's actual knowledge, whichever is sooner — Tennessee's reading, the earlier of the two; the "
+    "obligation needs counsel review.",
+)
 
 # ---- Tennessee: the seed text, every provision verified -------------------------------------
 _TN = CyberJurisdiction(
@@ -348,9 +387,7 @@ def _verified_row(
             law,
             V if residents_verified else I,
         ),
-        report_items=_TN.report_items,
-        material_updates=_TN.material_updates,
-        **extra,  # type: ignore[arg-type]
+        **{"report_items": _MODEL_REPORT_ITEMS, "material_updates": _MODEL_MATERIAL_UPDATES, "tpsp": _MODEL_TPSP, **extra},  # type: ignore[arg-type]
     )
 
 
@@ -396,6 +433,12 @@ _MD = _verified_row(
     "Maryland Insurance Commissioner",
     "Md. Code Ann., Ins. § 33-105",
     THREE_BUSINESS_DAYS_CLOCK,
+    material_updates=_p(
+        "md.commissioner_notice.material_updates",
+        "Md. Code Ann., Ins. § 33-105",
+        V,
+        summary="Continuing duty to update and supplement the notice to the commissioner.",
+    ),
     notes=("MD: continuing duty to update and supplement the notice.",),
 )
 _MI = _verified_row(
@@ -449,6 +492,7 @@ def _reported_row(
     tpsp_day_after: bool,
     rule_prefix: str,
     status: RuleStatus = R,
+    tpsp_law: str | None = None,
     **extra: object,
 ) -> CyberJurisdiction:
     """A row whose clocks are only reported: due = strictest known clock, plus counsel review."""
@@ -471,19 +515,17 @@ def _reported_row(
         tpsp=(
             _p(
                 f"{rule_prefix}.tpsp.day_after",
-                law,
+                tpsp_law or law,
                 R,
                 summary="Reported: deadlines start the day after the TPSP's notice or actual knowledge, whichever is "
                 "sooner.",
             )
             if tpsp_day_after
-            else None
+            else _MODEL_TPSP
         ),
         tpsp_day_after=tpsp_day_after,
-        report_items=_TN.report_items,
-        material_updates=_TN.material_updates,
         reported_clock=reported_clock,
-        **extra,  # type: ignore[arg-type]
+        **{"report_items": _MODEL_REPORT_ITEMS, "material_updates": _MODEL_MATERIAL_UPDATES, **extra},  # type: ignore[arg-type]
     )
 
 
@@ -515,6 +557,21 @@ _MO = _reported_row(
     ),
 )
 
+_KY = _reported_row(
+    "KY",
+    "Kentucky Commissioner of Insurance (through the department's eServices)",
+    "KRS 304.3-750 to 304.3-768",
+    KY_REPORTED_COMMISSIONER_NOTICE,
+    tpsp_day_after=False,
+    rule_prefix="ky",
+    notes=(
+        "KY: the clock is reported as 'within three days'; the unit (calendar or business days) was not read.",
+        "KY: licensees with fewer than 50 employees are reported exempt from the whole act (department page); the "
+        "engine does not apply the exemption: counsel confirms.",
+        "KY: the notice is filed through the department's eServices.",
+    ),
+)
+
 #: NAIC #668 § 6, the fallback for every state not in the table.
 MODEL_FALLBACK = _reported_row(
     "TN",  # placeholder state, replaced per state by ``jurisdiction_for``
@@ -523,6 +580,7 @@ MODEL_FALLBACK = _reported_row(
     MODEL_REPORTED_COMMISSIONER_NOTICE,
     tpsp_day_after=True,
     rule_prefix="model",
+    tpsp_law=f"NAIC #668 § 6(E) {MODEL_MARK}",
 )
 
 _NY = _reported_row(
@@ -540,11 +598,11 @@ _NY = _reported_row(
 
 #: Every listed state. A state not here is read with ``MODEL_FALLBACK``.
 CYBER_JURISDICTIONS: MappingProxyType[str, CyberJurisdiction] = MappingProxyType(
-    {row.state: row for row in (_TN, _MO, _AL, _DE, _IA, _LA, _MD, _MI, _PA, _SC, _VA, _WI, _NY)}
+    {row.state: row for row in (_TN, _MO, _KY, _AL, _DE, _IA, _LA, _MD, _MI, _PA, _SC, _VA, _WI, _NY)}
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def jurisdiction_for(state: str) -> CyberJurisdiction:
     """The table row of ``state``; the NAIC model fallback (reported) for a state not listed."""
     row = CYBER_JURISDICTIONS.get(state)
@@ -555,4 +613,169 @@ def jurisdiction_for(state: str) -> CyberJurisdiction:
         state=state,
         regulator=f"chief insurance regulator of {STATE_NAMES[state]}",
         source="not listed in JURISDICTIONS.md: NAIC model fallback",
+    )
+
+
+# ============================================================================================
+# Citations per jurisdiction
+# ============================================================================================
+#
+# Every ledger entry and document cites the law of the jurisdiction it concerns. A section is
+# named only where the seed texts or JURISDICTIONS.md give it; elsewhere the model's section is
+# cited with MODEL_MARK — "(model; state section not verified)" — and whatever rests on it needs
+# counsel review (``needs_counsel_review``). Where the engine applies Tennessee's verified rule to
+# another state, the citation says so (``tennessee_rule_applied``). The event workflow calls these
+# for its own entries (determination, findings, closure); rules.cyber and the document renderers
+# for obligations and documents.
+
+#: What every unverified citation carries, model or Tennessee's rule applied elsewhere.
+NOT_VERIFIED = "section not verified)"
+
+
+#: The two exclusions from "cybersecurity event", by the values of ``models.lifecycle.Exclusion``.
+EXCLUSION_ENCRYPTED = "encrypted_key_not_compromised"
+EXCLUSION_RETURNED = "returned_or_destroyed_unused"
+
+# ---- sections the seeds give -------------------------------------------------------------------
+
+#: Definition of "cybersecurity event": RSMo § 375.1402(3) is a seed; Tennessee's definitions are in
+#: § 56-2-1003 (the seed § 56-2-1006 defines its terms by "See Tennessee Code 56-2-1003").
+_EVENT_DEFINITION: dict[str, str] = {
+    "MO": "RSMo § 375.1402(3)",
+    "TN": "Tenn. Code Ann. § 56-2-1003",
+}
+#: The exclusions, read in the seed RSMo § 375.1402(3)(a)–(b). Tennessee's wording is not a seed.
+_EVENT_EXCLUSIONS: dict[str, dict[str, str]] = {
+    "MO": {EXCLUSION_ENCRYPTED: "RSMo § 375.1402(3)(a)", EXCLUSION_RETURNED: "RSMo § 375.1402(3)(b)"},
+}
+#: The investigation duties: § 56-2-1006(d)(3) names "the investigation requirements imposed under
+#: § 56-2-1005".
+_INVESTIGATION: dict[str, str] = {"TN": "Tenn. Code Ann. § 56-2-1005"}
+#: Records kept at least five years from the event: "common to all adopters (verified in several)"
+#: per JURISDICTIONS.md, which names no state's section; none is in the seeds.
+_RETENTION: dict[str, str] = {}
+
+MODEL_EVENT_DEFINITION = f"NAIC #668 § 3(D) {MODEL_MARK}"
+MODEL_INVESTIGATION = f"NAIC #668 § 5 {MODEL_MARK}"
+MODEL_RETENTION = f"NAIC #668 § 5(D) {MODEL_MARK}"
+MODEL_CONSUMER_NOTICE = f"NAIC #668 § 6(D) {MODEL_MARK}"
+MODEL_PRODUCER_NOTICE = f"NAIC #668 § 6(G) {MODEL_MARK}"
+
+
+def needs_counsel_review(citation: str) -> bool:
+    """A citation that names no verified section of the state's own law (model, or Tennessee's rule
+    applied elsewhere): what rests on it is confirmed by counsel."""
+    return NOT_VERIFIED in citation
+
+
+def tennessee_rule_applied(citation: str, state: str) -> str:
+    """``citation`` (a Tennessee section) applied to ``state``, whose own section is not verified."""
+    if state == "TN":
+        return citation
+    return f"{citation} (Tennessee's rule applied; {state} {NOT_VERIFIED}"
+
+
+# ---- the event as a whole: the licensee's domicile ---------------------------------------------
+
+
+def event_definition_citation(domicile_state: str) -> str:
+    """The definition of "cybersecurity event" in the domicile's law (the determination's entry)."""
+    return _EVENT_DEFINITION.get(domicile_state, MODEL_EVENT_DEFINITION)
+
+
+def exclusion_citation(domicile_state: str, exclusion: str | None) -> str:
+    """An exclusion from "cybersecurity event" in the domicile's law: the encrypted-information
+    exclusion or the returned-or-destroyed one (``exclusion``: a ``models.lifecycle.Exclusion``);
+    without one, the definition itself."""
+    if exclusion is None:
+        return event_definition_citation(domicile_state)
+    if str(exclusion) not in (EXCLUSION_ENCRYPTED, EXCLUSION_RETURNED):
+        raise ValueError(f"exclusion must be {EXCLUSION_ENCRYPTED!r} or {EXCLUSION_RETURNED!r}, not {exclusion!r}")
+    known = _EVENT_EXCLUSIONS.get(domicile_state, {}).get(str(exclusion))
+    if known is not None:
+        return known
+    if domicile_state in _EVENT_DEFINITION:
+        # The state's definitions section is known, its wording of the exclusion is not.
+        return f"{_EVENT_DEFINITION[domicile_state]} (exclusion as in NAIC #668 § 3(D); state {NOT_VERIFIED}"
+    return MODEL_EVENT_DEFINITION
+
+
+def investigation_citation(domicile_state: str) -> str:
+    """The investigation duties (determine, assess, identify, restore): findings and intake."""
+    return _INVESTIGATION.get(domicile_state, MODEL_INVESTIGATION)
+
+
+def retention_citation(state: str) -> str:
+    """Records of every event kept at least five years from the event (closure's entry)."""
+    return _RETENTION.get(state, MODEL_RETENTION)
+
+
+# ---- per state ---------------------------------------------------------------------------------
+
+
+def report_items_citation(state: str) -> str:
+    """The section listing the commissioner report's items: Tenn. Code Ann. § 56-2-1006(b)(1) for
+    Tennessee; NAIC #668 § 6(B), marked, where the state's own section is not verified."""
+    provision = jurisdiction_for(state).report_items
+    assert provision is not None  # every row carries one
+    return provision.citation
+
+
+def report_item_citation(state: str, code: str) -> str:
+    """One item (A)–(N): its own subdivision where the state's section is verified; otherwise the
+    model's section (the model numbers its items differently, so no letter is appended)."""
+    base = report_items_citation(state)
+    return base if needs_counsel_review(base) else f"{base}({code})"
+
+
+def material_updates_citation(state: str) -> str:
+    """The continuing duty to update and supplement the report (a material update's entry)."""
+    provision = jurisdiction_for(state).material_updates
+    assert provision is not None
+    return provision.citation
+
+
+def tpsp_citation(state: str) -> str:
+    """A third-party service provider's event counts as the licensee's own: Tenn. Code Ann.
+    § 56-2-1006(d), or the state's reported rule, or the model's § 6(E), marked."""
+    provision = jurisdiction_for(state).tpsp
+    assert provision is not None  # every row carries one
+    return provision.citation
+
+
+def consumer_notice_citation(state: str) -> str:
+    """The state's consumer-notice rule: its verified row, its reported rule, or the model."""
+    row = jurisdiction_for(state)
+    if row.consumer is not None and row.is_verified:
+        return row.consumer.citation
+    if row.reported_consumer_rule is not None:
+        return row.reported_consumer_rule.citation
+    return MODEL_CONSUMER_NOTICE
+
+
+def law_enforcement_delay_citation(state: str) -> str:
+    """A documented law-enforcement delay of the consumer notice: Tennessee's (c), applied as such
+    elsewhere."""
+    return tennessee_rule_applied(f"{TN_LAW}(c)", state)
+
+
+def substitute_part_citation(state: str, part: str) -> str:
+    """A part of substitute notice: (A) e-mail, (B) website posting, (C) statewide media —
+    Tenn. Code Ann. § 56-2-1006(c)(3)(A)–(C), applied as such elsewhere."""
+    if part not in ("A", "B", "C"):
+        raise ValueError(f"part must be A, B or C (§ 56-2-1006(c)(3)), not {part!r}")
+    return tennessee_rule_applied(f"{TN_LAW}(c)(3)({part})", state)
+
+
+def producer_notice_citation(state: str) -> str:
+    """Producers of record: the state's rule (verified or reported), else the model's § 6(G)."""
+    provision = jurisdiction_for(state).producer
+    return provision.citation if provision is not None else MODEL_PRODUCER_NOTICE
+
+
+def describe_unverified(citation: str, state: str) -> str:
+    """The counsel-review reason for an entry resting on ``citation``."""
+    return (
+        f"{citation}: {STATE_NAMES.get(state, state)}'s own section is neither in the seed texts nor in "
+        "JURISDICTIONS.md; counsel confirms the state's law."
     )

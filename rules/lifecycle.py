@@ -17,13 +17,17 @@ from rules.classification import (
     encrypted_exclusion_applies,
     returned_or_destroyed_exclusion_applies,
 )
+from rules.jurisdictions import MODEL_RETENTION
 
-#: NAIC Insurance Data Security Model Law #668 § 5(E), adopted by every state in JURISDICTIONS.md:
-#: records of every cybersecurity event are kept at least five years from the event.
+#: Records of every cybersecurity event are kept at least five years from the event: "common to all
+#: adopters (verified in several)" per JURISDICTIONS.md; NAIC #668 § 5(D). No state's own section is
+#: in the seeds, so the entries cite ``rules.jurisdictions.retention_citation(state)``: the model,
+#: marked as such.
 RECORDS_RETENTION_YEARS = 5
-CITE_RETENTION = "NAIC Model Law #668 § 5(E)"
+CITE_RETENTION = MODEL_RETENTION
 #: The consumer-notice clock runs from the determination; only a documented law-enforcement
-#: request extends it.
+#: request extends it. Tennessee's section; for another state use
+#: ``rules.jurisdictions.law_enforcement_delay_citation(state)``.
 CITE_LAW_ENFORCEMENT_DELAY = "Tenn. Code Ann. § 56-2-1006(c)"
 
 
@@ -107,8 +111,9 @@ def describe_changes(before: IncidentIntake, after: IncidentIntake) -> list[str]
 
 
 def retain_until(event_at: dt.datetime, closed_at: dt.datetime) -> dt.datetime:
-    """Keep the records at least five years from the event (NAIC #668 § 5(E)); counted from
-    closure, which is never earlier, so that the whole record is covered."""
+    """Keep the records at least five years from the event (NAIC #668 § 5(D); the states' own
+    sections are not verified — ``retention_citation``); counted from closure, which is never
+    earlier, so that the whole record is covered."""
     return add_months_instant(max(event_at, closed_at), 12 * RECORDS_RETENTION_YEARS)
 
 

@@ -18,7 +18,16 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from models.common import RuleStatus
-from rules import calendar, classification, cyber, disclosure, privacy_notices, relationship
+from rules import (
+    calendar,
+    classification,
+    cyber,
+    disclosure,
+    jurisdictions,
+    lifecycle,
+    privacy_notices,
+    relationship,
+)
 from rules.jurisdictions import CYBER_JURISDICTIONS, MODEL_FALLBACK, Provision
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,7 +60,7 @@ def verifies(*rule_ids: str) -> Callable[[F], F]:
     return mark
 
 
-V, R, I = RuleStatus.VERIFIED, RuleStatus.REPORTED, RuleStatus.INTERPRETATION  # noqa: E741
+V, R, I = RuleStatus.VERIFIED, RuleStatus.REPORTED, RuleStatus.INTERPRETATION
 
 _FUNCTIONS_BY_PROVISION: dict[str, tuple[Callable[..., Any], ...]] = {
     "commissioner_notice.deadline": (cyber.commissioner_notice, calendar.deadline),
@@ -119,7 +128,7 @@ def _table_rules() -> list[Rule]:
             summary = provision.summary or _TRIGGER_SUMMARIES.get(provision.rule_id, "")
             citation = provision.citation
             if provision.rule_id == "model.commissioner_notice.triggers":
-                citation = "NAIC Insurance Data Security Model Law (#668) § 6A(1)–(2)"
+                citation = "NAIC #668 § 6(A)(1)–(2) (model wording; state section not verified)"
             seen[provision.rule_id] = Rule(
                 rule_id=provision.rule_id,
                 citation=citation,
@@ -156,6 +165,18 @@ _EXPLICIT: tuple[Rule, ...] = (
     Rule("tn.ceding_insurer_notice.no_other_notice", cyber.ASSUMING_INSURER_NO_OTHER_NOTICE.citation,
          cyber.ASSUMING_INSURER_NO_OTHER_NOTICE.summary, V, (cyber.compute_obligations, cyber.assuming_insurer_notices),
          source="seed: Tenn. Code Ann. § 56-2-1006"),
+    Rule("model.records.retention", jurisdictions.MODEL_RETENTION,
+         "Records of every cybersecurity event are kept at least five years from the event (counted from closure, "
+         "never earlier); no state's own section is in the seeds, so the model is cited, marked.",
+         R, (lifecycle.retain_until, jurisdictions.retention_citation), source="JURISDICTIONS.md (common to all adopters)"),
+    Rule("engine.citations.jurisdiction", "JURISDICTIONS.md; the seed texts",
+         "Every entry and document cites the law of the jurisdiction it concerns: the state's section where the seeds "
+         "or JURISDICTIONS.md give it; otherwise the model's (or Tennessee's, when the engine applies it), marked "
+         "'section not verified', with counsel review.", I,
+         (jurisdictions.report_items_citation, jurisdictions.event_definition_citation, jurisdictions.exclusion_citation,
+          jurisdictions.investigation_citation, jurisdictions.consumer_notice_citation,
+          jurisdictions.substitute_part_citation, cyber.applied_to, cyber.commissioner_report_items),
+         source="engine"),
     # ---- engine interpretations ---------------------------------------------------------------
     Rule(cyber.RULE_STRICTEST_CLOCK, "JURISDICTIONS.md (engine policy)",
          "Unverified, reported or unlisted clocks: the strictest known clock (72 hours) applies and the obligation "
@@ -213,15 +234,21 @@ _EXPLICIT: tuple[Rule, ...] = (
          "provider that cannot initiate charges, an identified affinity program, a consumer reporting agency, or "
          "an encrypted number without the key.",
          V, (disclosure.account_number_disclosure,), source="seed: 28 TAC § 22.16"),
+    # 28 TAC §§ 22.53–22.57: JURISDICTIONS.md summarises them, but the subsections' text is neither
+    # there nor in the seed (28 TAC §§ 22.1–22.26): reported, and every decision asks for counsel.
     Rule("tx.health.authorization", disclosure.CITE_HEALTH_AUTHORIZATION,
-         "Health information is disclosed only under a written authorization received before the disclosure.",
-         V, (disclosure.decide_disclosure,), source="JURISDICTIONS.md"),
+         "Health information is disclosed only under a written authorization received before the disclosure; "
+         "reported, not verified: counsel review.",
+         R, (disclosure.decide_disclosure,), source="JURISDICTIONS.md (summary; section text not in the seeds)"),
     Rule("tx.health.authorization_24_months", f"{disclosure.CITE_HEALTH_DURATION}(A)",
-         "An authorization is valid at most 24 months from signature.",
-         V, (disclosure.health_authorization_status,), table="HEALTH_AUTHORIZATION_MAX_MONTHS", source="JURISDICTIONS.md"),
+         "An authorization is valid at most 24 months from signature; reported, not verified.",
+         R, (disclosure.health_authorization_status,), table="HEALTH_AUTHORIZATION_MAX_MONTHS",
+         source="JURISDICTIONS.md (summary; section text not in the seeds)"),
     Rule("tx.health.revocation", f"{disclosure.CITE_HEALTH_REVOCATION}(a), (e)",
-         "An authorization is revocable at any time; the revocation is carried out within 15 days of receipt.",
-         V, (disclosure.health_authorization_status,), table="HEALTH_REVOCATION_EFFECT_DAYS", source="JURISDICTIONS.md"),
+         "An authorization is revocable at any time; the revocation is carried out within 15 days of receipt; "
+         "reported, not verified.",
+         R, (disclosure.health_authorization_status,), table="HEALTH_REVOCATION_EFFECT_DAYS",
+         source="JURISDICTIONS.md (summary; section text not in the seeds)"),
     # ---- privacy: notices ---------------------------------------------------------------------
     Rule("tx.revised_notice.required", "28 TAC § 22.12(b)(1)–(3)",
          "A revised notice is required before disclosing a new category of information, to a new category of "

@@ -110,7 +110,7 @@ def test_privacy_decide_example(runner: CliRunner) -> None:
     assert code == 0 and out is not None
     assert out["allowed"] is False
     assert out["first_allowed_at"] == "2025-08-08T00:00:00-05:00"
-    assert out["citation"] == "28 TAC § 22.14(a); 28 TAC § 22.14(b)(1)"
+    assert out["citation"] == "28 TAC § 22.12(a); 28 TAC § 22.14(b)(1)"  # a revised notice opens it: § 22.12
 
 
 @verifies("tx.revised_notice.required")

@@ -56,9 +56,13 @@ def test_delaware_consumer_notice_within_60_days() -> None:
     notice = only(result, CONSUMER, "DE")
     assert notice.due.isoformat() == "2025-05-06T23:59:59.999999-04:00"
     assert notice.rule_id == "de.consumer_notice.deadline"
-    # The clock is verified; only the method thresholds borrowed from Tennessee need confirming.
-    assert notice.status.value == "verified"
+    # The clock is verified; only the method thresholds borrowed from Tennessee need confirming, and the
+    # citation says they are Tennessee's: an interpretation for Delaware.
+    assert notice.status.value == "interpretation"
     assert len(notice.counsel_review_reasons) == 1 and "substitute-notice rule" in notice.counsel_review_reasons[0]
+    assert notice.citation == (
+        "18 Del. C. §§ 8601–8611; Tenn. Code Ann. § 56-2-1006(c)(1)–(3) (Tennessee's rule applied; DE section not verified)"
+    )
 
 
 @verifies("tn.consumer_notice.method")

@@ -188,6 +188,60 @@ def test_new_disclosure_waits_for_the_revised_notice_22_12_a() -> None:
     assert third.rule_id == "tx.revised_notice.before_new_disclosure" and not third.allowed
 
 
+@verifies("tx.revised_notice.before_new_disclosure")
+def test_disclosure_refused_because_a_revised_notice_is_owed_cites_22_12_not_22_14_a() -> None:
+    """The consumer holds an initial notice (v1) that does not describe the disclosure the policy in force (v2)
+    now allows: what is owed is a revised notice — "other than as described in the initial notice … unless
+    (1) … a clear and conspicuous revised notice" (28 TAC § 22.12(a)) — not a first notice under § 22.14(a)."""
+    initial = notice("N1", "initial", "2024-03-02T12:00:00-06:00", version="v1")
+    owed = decide_disclosure(request(category="consumer report information", notices=[initial]))
+    assert not owed.allowed and owed.rule_id == "tx.revised_notice.before_new_disclosure"
+    assert owed.citation == "28 TAC § 22.12(a)"
+    assert [r.code for r in owed.reasons][-1] == "revised_notice.owed" and owed.reasons[-1].citation == "28 TAC § 22.12(a)"
+    assert "N1" in owed.reasons[-1].message
+    assert owed.required_actions == [
+        "Deliver a revised notice describing this disclosure with a new opt-out notice (§ 22.12(a)(1)–(2)), "
+        "then wait out the reasonable opportunity to opt out (§ 22.12(a)(3))."
+    ]
+    assert owed.first_allowed_if_notified_at_as_of == ts("2025-08-25T00:00:00-05:00")
+    # Given, and waiting out the reasonable opportunity: still § 22.12(a), with the window's § 22.14(b)(1).
+    revised = notice("N2", "revised", "2025-07-08T12:00:00-05:00", version="v2")
+    waiting = decide_disclosure(request(category="consumer report information", notices=[initial, revised]))
+    assert waiting.citation == "28 TAC § 22.12(a); 28 TAC § 22.14(b)(1)"
+    assert "22.14(a)" not in waiting.citation
+    # Without any notice at all, the first notice is what is owed: § 22.14(a).
+    first = decide_disclosure(request(category="consumer report information", notices=[]))
+    assert first.citation == "28 TAC § 22.14(a)" and first.rule_id == "tx.disclosure.conditions"
+
+
+@verifies("tx.health.authorization", "tx.health.authorization_24_months", "tx.health.revocation")
+def test_health_rules_are_reported_not_verified_and_ask_for_counsel_22_53_to_22_57() -> None:
+    """JURISDICTIONS.md summarises 28 TAC §§ 22.53–22.57, but the subsections' text is in neither it nor the
+    seed (28 TAC §§ 22.1–22.26): such a rule is reported, not verified."""
+    from rules.disclosure import HEALTH_RULES_REVIEW
+    from rules.registry import RULES
+
+    for rule_id in ("tx.health.authorization", "tx.health.authorization_24_months", "tx.health.revocation"):
+        assert RULES[rule_id].status.value == "reported", rule_id
+    auth = {"authorization_id": "HA-1", "signed_at": "2025-07-01T10:00:00-05:00"}
+    for authorizations in ([], [auth]):
+        decision = decide_disclosure(request(information_type="health", notices=[], authorizations=authorizations))
+        assert decision.status.value == "reported"
+        assert decision.needs_counsel_review and HEALTH_RULES_REVIEW in decision.counsel_review_reasons
+
+
+def test_only_rules_whose_section_text_is_read_are_verified() -> None:
+    """Health-authorization subsections (§§ 22.53–22.57) are outside the seed's §§ 22.1–22.26; NAIC model
+    sections are cited only as such."""
+    from rules.registry import RULES
+
+    for rule in RULES.values():
+        if rule.status.value != "verified":
+            continue
+        assert not any(f"22.5{n}" in rule.citation for n in range(3, 8)), rule.rule_id
+        assert "NAIC" not in rule.citation and "not verified" not in rule.citation, rule.rule_id
+
+
 @verifies("tx.revised_notice.before_new_disclosure", "tx.revised_notice.required")
 def test_former_customer_needs_a_notice_describing_former_customer_disclosures_22_12_b_3() -> None:
     relationship = {"consumer_ref": "c", "is_customer": True, "no_longer_policyholder_on": "2025-01-31"}
@@ -336,7 +390,7 @@ def test_health_representative_signature_and_claimed_exceptions_ask_for_counsel(
     auth = {"authorization_id": "HA-1", "signed_at": "2025-07-01T10:00:00-05:00", "signed_by": "legal_representative"}
     decision = decide_disclosure(request(information_type="health", notices=[], authorizations=[auth], exception="other_exception"))
     assert decision.allowed and decision.needs_counsel_review
-    assert len(decision.counsel_review_reasons) == 2
+    assert len(decision.counsel_review_reasons) == 3  # the reported health rules, the signer, the exception
 
 
 def test_request_naming_an_unknown_policy_version_is_rejected() -> None:
