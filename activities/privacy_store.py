@@ -41,22 +41,17 @@ order), lists as JSON.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine, Index, func, select, update
 from sqlmodel import Field, SQLModel
 
 from activities import db
+from activities.sealing import Sealer
 from ledger.canonical import canonical_json
 from models.privacy import (
     ConsumerRelationship,
@@ -103,56 +98,23 @@ class ConflictError(PrivacyStoreError):
 # Contact data at rest
 # =============================================================================================
 
-_HKDF_INFO = b"noticeflow/privacy-contact/v1"
-_AAD_PREFIX = b"noticeflow/privacy-contact/v1|"
+#: The sealing purpose of contact data (HKDF info and associated-data prefix): unchanged since v1,
+#: so contacts sealed before keep opening.
+CONTACT_PURPOSE = "noticeflow/privacy-contact/v1"
 
 
-class ContactCipher:
-    """AES-256-GCM for contact data at rest.
-
-    Keys are derived with HKDF-SHA256 (info ``noticeflow/privacy-contact/v1``) from the payload
-    codec's keyring, so they rotate with it: the newest key seals, every key opens, and each
-    sealed value names its key id. The derivation separates the two uses: a contact sealed here
-    is not a Temporal payload and cannot be opened as one. Associated data binds the sealed
-    value to its ``consumer_ref`` and key id.
-    """
+class ContactCipher(Sealer):
+    """AES-256-GCM for contact data at rest (``activities/sealing.py``): keys derived from the
+    payload codec's keyring for the purpose ``noticeflow/privacy-contact/v1``, so a contact sealed
+    here is not a Temporal payload and cannot be opened as one; the ``consumer_ref`` is bound as
+    associated data, so a sealed contact cannot be moved to another consumer."""
 
     def __init__(self, keyring: CodecKeyring) -> None:
-        self._keys: dict[str, AESGCM] = {}
-        self._current = ""
-        for index, (key_id, key) in enumerate(zip(keyring.key_ids, keyring.keys, strict=True)):
-            derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(key)
-            self._keys[key_id] = AESGCM(derived)
-            if index == 0:
-                self._current = key_id
+        super().__init__(keyring, CONTACT_PURPOSE, what="contact data of a consumer", bound_to="consumer", error=PrivacyStoreError)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ContactCipher:
         return cls(load_keyring(settings))
-
-    @property
-    def key_id(self) -> str:
-        return self._current
-
-    def seal(self, consumer_ref: str, plaintext: bytes) -> tuple[str, str]:
-        nonce = os.urandom(12)
-        sealed = self._keys[self._current].encrypt(nonce, plaintext, _AAD_PREFIX + f"{self._current}|{consumer_ref}".encode())
-        return self._current, base64.b64encode(nonce + sealed).decode("ascii")
-
-    def open(self, consumer_ref: str, key_id: str, blob: str) -> bytes:
-        aes = self._keys.get(key_id)
-        if aes is None:
-            raise PrivacyStoreError(
-                f"contact data of a consumer was sealed under codec key {key_id!r}, which is not configured; "
-                "add that key (after the current one) to NOTICEFLOW_CODEC_KEY or codec.key"
-            )
-        raw = base64.b64decode(blob)
-        try:
-            return aes.decrypt(raw[:12], raw[12:], _AAD_PREFIX + f"{key_id}|{consumer_ref}".encode())
-        except InvalidTag:
-            raise PrivacyStoreError(
-                "sealed contact data failed authentication: it was altered or moved to another consumer"
-            ) from None
 
 
 # =============================================================================================
@@ -466,7 +428,7 @@ def _chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence
 
 class PrivacyStore:
     """Data access for the privacy lifecycles. Blocking: call from a worker thread
-    (``asyncio.to_thread``) inside activities. Creates its tables on first use."""
+    (``asyncio.to_thread``) inside activities. Brings the database to the newest migration on first use."""
 
     def __init__(self, engine: Engine, cipher: ContactCipher) -> None:
         self.engine = engine

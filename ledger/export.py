@@ -29,7 +29,10 @@ from ledger.verify import Problem, VerifyReport, verify_against_earlier_head, ve
 from models.ledger import TreeHead
 
 BUNDLE_FORMAT = "noticeflow-ledger-bundle/1"
-BUNDLE_FILES = ("entries.jsonl", "keys.json", "tree_head.json", "proofs.jsonl", "report.html", "VERIFY.md")
+BUNDLE_FILES = (
+    "entries.jsonl", "keys.json", "tree_head.json", "proofs.jsonl", "privilege_log.json", "report.html", "VERIFY.md",
+)
+PRIVILEGE_LOG_FORMAT = "noticeflow-privilege-log/1"
 
 _env = Environment(loader=PackageLoader("ledger", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -44,6 +47,35 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def privilege_log_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The privilege-log line of a ledger entry whose text is withheld, or None.
+
+    A privileged step (a privileged finding, counsel's notes, the (J) internal review) is ledgered
+    with ``data.privileged = true`` and its marker ``data.privilege`` (basis, the field withheld,
+    the digest of the sealed text, the sealed document's id — ``models/privileged.py``); the text
+    itself was never ledgered, so the bundle lists the entry here instead of any content."""
+    data = entry.get("data") or {}
+    if data.get("privileged") is not True:
+        return None
+    marker = data.get("privilege") if isinstance(data.get("privilege"), dict) else {}
+    digest = marker.get("digest") or next(
+        (v for k, v in sorted(data.items()) if isinstance(v, str) and k.endswith(("_sha256", "_digest"))), None
+    )
+    return {
+        "seq": entry["seq"],
+        "ts": entry["ts"],
+        "stream": entry["stream"],
+        "type": entry["type"],
+        "actor": entry["actor"],
+        "withheld": marker.get("withheld"),
+        "digest": digest,
+        "digest_scheme": marker.get("digest_scheme"),
+        "privilege_basis": marker.get("basis") or "not stated",
+        "sealed_document": marker.get("sealed_document") or data.get("sealed_document"),
+        "status": "withheld",
+    }
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,7 @@ def export_bundle(ledger: Ledger, out: Path, keyring: Keyring, where: EntryFilte
         tree = None if complete else MerkleTree(list(_take(ledger.leaf_hashes(), head.tree_size)))
         count, streams, types, jurisdictions = 0, Counter(), Counter(), Counter()
         timeline: list[dict[str, Any]] = []
+        privilege_log: list[dict[str, Any]] = []
         with open(staging / "entries.jsonl", "w", encoding="utf-8") as entries_fh, open(
             staging / "proofs.jsonl", "w", encoding="utf-8"
         ) as proofs_fh:
@@ -93,6 +126,8 @@ def export_bundle(ledger: Ledger, out: Path, keyring: Keyring, where: EntryFilte
                         )
                     )
                 count += 1
+                if (withheld := privilege_log_entry(entry)) is not None:
+                    privilege_log.append(withheld)
                 streams[entry["stream"]] += 1
                 types[entry["type"]] += 1
                 jurisdictions[entry["jurisdiction"] or "—"] += 1
@@ -101,6 +136,9 @@ def export_bundle(ledger: Ledger, out: Path, keyring: Keyring, where: EntryFilte
 
         (staging / "keys.json").write_text(json.dumps(keyring.public_keys_json(), indent=2) + "\n", "utf-8")
         (staging / "tree_head.json").write_text(json.dumps(head.model_dump(), indent=2) + "\n", "utf-8")
+        (staging / "privilege_log.json").write_text(
+            json.dumps({"format": PRIVILEGE_LOG_FORMAT, "entries": privilege_log}, indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
         context = {
             "generated_at": utc_now(),
             "filter": where.to_json(),
@@ -114,6 +152,7 @@ def export_bundle(ledger: Ledger, out: Path, keyring: Keyring, where: EntryFilte
             "truncated_report": count > len(timeline),
             "report_row_limit": REPORT_ROW_LIMIT,
             "keys": keyring.public_keys_json(),
+            "privilege_log": privilege_log,
         }
         (staging / "report.html").write_text(_env.get_template("report.html.j2").render(**context), "utf-8")
         (staging / "VERIFY.md").write_text(_env.get_template("VERIFY.md.j2").render(**context), "utf-8")
