@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from activities.document_facts import FactError, check_free_text, licensee_zone
 from activities.files import write_atomically
 from ledger.canonical import canonical_json
 from models.incident import DataElement, EventSource, IncidentIntake, ReportItemCode
-from models.lifecycle import EventAmendment, Finding, FindingKind
 from models.notice import (
     CedingInsurer,
     CommissionerReport,
@@ -36,28 +37,25 @@ from models.notice import (
     RenderCommissionerReportInput,
     ReportChange,
     ReportItemAvailability,
-    ReportItemContent,
     RosterSummary,
 )
-from models.obligation import NoticeMethod, Obligation, ObligationKind, ReportItemStatus
+from models.obligation import NoticeMethod, Obligation, ObligationKind
 
 # State names have one home in the rules' jurisdiction table (pure data, no I/O).
-from rules.jurisdictions import STATE_NAMES
+from rules.jurisdictions import (
+    STATE_NAMES,
+    TN_LAW,
+    material_updates_citation,
+    report_items_citation,
+    tennessee_rule_applied,
+)
+
+# What each report item says and whether it is answered has one home, shared with closure.
+from rules.report_items import NOT_YET_AVAILABLE, PARTLY_AVAILABLE  # noqa: F401 — how an item is shown, re-exported
+from rules.report_items import ReportSources, report_item_contents
+from rules.npi import NpiFound, guard_text
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
-
-#: How an item the event has not yet supplied is shown: § 56-2-1006(b)(1) asks for "as much of the
-#: following information as is available", and (b)(2) for "material updates or supplements".
-NOT_YET_AVAILABLE = "Not yet available — will be supplemented."
-PARTLY_AVAILABLE = "Partly available — the rest will be supplemented."
-
-#: Which report items a finding supplies when the responder did not say (docs/delivery.md).
-DEFAULT_FINDING_ITEMS: dict[FindingKind, tuple[ReportItemCode, ...]] = {
-    FindingKind.NATURE_AND_SCOPE: (ReportItemCode.B,),
-    FindingKind.NPI_INVOLVED: (ReportItemCode.G,),
-    FindingKind.SECURITY_RESTORED: (ReportItemCode.K,),
-    FindingKind.TPSP_INVESTIGATION_CONFIRMED: (ReportItemCode.B,),
-}
 
 #: Data elements in the words a consumer notice uses (RSMo § 375.1402(12)).
 DATA_ELEMENT_WORDS: dict[DataElement, str] = {
@@ -76,6 +74,22 @@ _EXT = {"application/json": "json", "text/html": "html", "text/plain": "txt"}
 
 class DocumentError(ValueError):
     """A document cannot be rendered from what was given."""
+
+
+#: What responders write into the notices (``NoticeContent``). The contact, the representative
+#: (item (M)) and the URLs are structured fields a notice must carry; they are not guarded.
+NOTICE_FREE_TEXT = ("what_happened", "information_involved", "what_we_are_doing", "what_you_can_do", "services_offered", "signatory")
+
+
+def guard_free_text(fields: Iterable[tuple[str, str | None]]) -> None:
+    """Refuse to render a document whose free text carries raw NPI (``rules.npi``): the
+    ``DocumentError`` names the field and the kind, never the value."""
+    for name, text in fields:
+        if text:
+            try:
+                guard_text(name, text)
+            except NpiFound as exc:
+                raise DocumentError(str(exc)) from None
 
 
 # =============================================================================================
@@ -158,107 +172,6 @@ def paragraphs(text: str) -> list[str]:
 # =============================================================================================
 
 
-def _item_statements_from_event(
-    code: ReportItemCode, findings: Sequence[Finding], amendments: Sequence[EventAmendment]
-) -> list[str]:
-    out: list[str] = []
-    for finding in findings:
-        codes = finding.report_items or DEFAULT_FINDING_ITEMS.get(finding.kind, ())
-        if code in codes:
-            out.append(finding.summary)
-    for amendment in amendments:
-        if code in amendment.report_items_provided:
-            out.append(amendment.summary)
-    return out
-
-
-def _method_words(method: NoticeMethod | None) -> str:
-    return {
-        NoticeMethod.WRITTEN: "written notice",
-        NoticeMethod.ELECTRONIC: "electronic notice",
-        NoticeMethod.SUBSTITUTE: "substitute notice (e-mail where known, website posting, statewide media)",
-        None: "notice",
-    }[method]
-
-
-def _intake_facts(
-    code: ReportItemCode,
-    req: RenderCommissionerReportInput,
-    roster: RosterSummary | None,
-) -> tuple[list[str], bool]:
-    """What the intake and the obligations already say about an item, and whether that answers it."""
-    intake, state = req.intake, req.obligation.jurisdiction
-    tpsp = intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER
-    if code is ReportItemCode.A:
-        facts = [f"The event was discovered on {_instant(intake.discovered_at)}."]
-        if intake.tpsp_notified_at:
-            facts.append(f"The third-party service provider notified the licensee on {_instant(intake.tpsp_notified_at)}.")
-        return facts, False
-    if code is ReportItemCode.B and tpsp:
-        return [
-            "The event occurred in an information system maintained by a third-party service provider of the "
-            "licensee; the licensee treats it as its own (Tenn. Code Ann. § 56-2-1006(d)(1))."
-        ], False
-    if code is ReportItemCode.C:
-        if tpsp and intake.tpsp_notified_at:
-            facts = [f"The licensee's third-party service provider notified the licensee on {_instant(intake.tpsp_notified_at)}."]
-            if intake.actual_knowledge_at:
-                facts.append(f"The licensee otherwise gained actual knowledge on {_instant(intake.actual_knowledge_at)}.")
-            return facts, True
-        return [f"Discovered by the licensee on {_instant(intake.discovered_at)}."], False
-    if code is ReportItemCode.D and intake.returned_or_destroyed_unused:
-        return ["The information was returned or destroyed without having been used or released."], True
-    if code is ReportItemCode.F:
-        facts = []
-        delays = [a for a in req.amendments if a.law_enforcement_delay_until and a.law_enforcement_basis]
-        for a in delays:
-            assert a.law_enforcement_delay_until is not None
-            facts.append(
-                f"Law enforcement asked that consumer notice be delayed until {_instant(a.law_enforcement_delay_until)}: "
-                f"{a.law_enforcement_basis}"
-            )
-        if not delays and intake.law_enforcement_delay_until:
-            facts.append(f"Law enforcement asked that consumer notice be delayed until {_instant(intake.law_enforcement_delay_until)}.")
-        return facts, False
-    if code is ReportItemCode.G and intake.data_elements:
-        words = "; ".join(DATA_ELEMENT_WORDS[e] for e in intake.data_elements)
-        if not intake.encrypted:
-            enc = "The information was not encrypted."
-        elif intake.key_compromised:
-            enc = "The information was encrypted, and the encryption key was also acquired, released or used."
-        else:
-            enc = "The information was encrypted and the key was not acquired, released or used."
-        return [f"Data elements involved: {words}.", enc], True
-    if code is ReportItemCode.I:
-        row = intake.affected_in(state)
-        facts = [f"Best estimate: {row.consumers if row else 0:,} consumers residing in {state_name(state)} are affected."]
-        if roster is not None and state in roster.by_state:
-            facts.append(f"{roster.by_state[state].consumers:,} of them are on the notification roster so far.")
-        facts.append("This estimate is updated with each subsequent report.")
-        return facts, True
-    if code is ReportItemCode.L:
-        facts = []
-        policy = req.content.privacy_policy_url if req.content else None
-        if policy:
-            facts.append(f"The licensee's privacy policy: {policy}")
-        facts.append(
-            "The licensee identifies affected consumers from the systems involved and keeps a notification roster "
-            "per state of residence."
-        )
-        for o in sorted(req.consumer_obligations, key=lambda o: (o.due, o.jurisdiction)):
-            facts.append(
-                f"Consumers residing in {state_name(o.jurisdiction)}: {_method_words(o.method)} "
-                f"no later than {_instant(o.due)} ({o.citation})."
-            )
-        return facts, bool(policy)
-    if code is ReportItemCode.M and req.content and req.content.representative:
-        r = req.content.representative
-        return [f"{r.name}, {r.title} — {r.email}, {r.phone}."], True
-    if code is ReportItemCode.N and req.consumer_notice_documents:
-        return [f"Copy of the {d.kind.value.replace('_', ' ')} sent to consumers: sha256 {d.sha256}." for d in req.consumer_notice_documents], True
-    return [], False
-
-
 def build_commissioner_report(
     req: RenderCommissionerReportInput,
     roster: RosterSummary | None = None,
@@ -267,46 +180,35 @@ def build_commissioner_report(
 ) -> CommissionerReport:
     """One version of the report of § 56-2-1006(b)(1)(A)–(N), with what changed since ``previous``."""
     ob = req.obligation
+    guard_free_text(
+        [
+            *((f"findings[{i}].report_statement", f.report_statement) if f.privileged else (f"findings[{i}].summary", f.summary)
+              for i, f in enumerate(req.findings)),
+            *((f"amendments[{i}].summary", a.summary) for i, a in enumerate(req.amendments)),
+            *((f"amendments[{i}].law_enforcement_basis", a.law_enforcement_basis) for i, a in enumerate(req.amendments)),
+            *((f"reported_changes[{i}]", text) for i, text in enumerate(req.reported_changes)),
+            *((f"obligation.report_items[{i}].note", c.note) for i, c in enumerate(ob.report_items)),
+        ]
+    )
     if ob.kind is not ObligationKind.COMMISSIONER_NOTICE:
         raise DocumentError(f"{ob.obligation_id} is a {ob.kind.value} obligation; a commissioner report needs a commissioner_notice")
     if not ob.report_items:
         raise DocumentError(f"{ob.obligation_id} lists no report items (§ 56-2-1006(b)(1)); recompute its obligations")
-    items: list[ReportItemContent] = []
-    for checklist in ob.report_items:
-        code = checklist.code
-        if checklist.status is ReportItemStatus.NOT_APPLICABLE:
-            items.append(
-                ReportItemContent(
-                    code=code,
-                    description=checklist.description,
-                    citation=checklist.citation,
-                    status=ReportItemAvailability.NOT_APPLICABLE,
-                    note=checklist.note,
-                )
-            )
-            continue
-        from_event = _item_statements_from_event(code, req.findings, req.amendments)
-        facts, answered = _intake_facts(code, req, roster)
-        statements = [*facts, *from_event]
-        note: str | None = None
-        if from_event or answered:
-            status = ReportItemAvailability.AVAILABLE
-        elif facts:
-            status, note = ReportItemAvailability.PARTIAL, PARTLY_AVAILABLE
-        else:
-            status, note = ReportItemAvailability.NOT_YET_AVAILABLE, NOT_YET_AVAILABLE
-            if checklist.status is ReportItemStatus.PROVIDED:
-                note = "Gathered by responders but not yet entered — will be supplemented."
-        items.append(
-            ReportItemContent(
-                code=code,
-                description=checklist.description,
-                citation=checklist.citation,
-                status=status,
-                statements=statements,
-                note=note,
-            )
-        )
+    # What each item says and whether it is answered: decided in rules/report_items.py, where
+    # closure asks the same question.
+    items = report_item_contents(
+        ob,
+        ReportSources(
+            intake=req.intake,
+            findings=req.findings,
+            amendments=req.amendments,
+            not_applicable=req.not_applicable,
+            content=req.content,
+            consumer_obligations=req.consumer_obligations,
+            consumer_notice_documents={ob.jurisdiction: req.consumer_notice_documents},
+            roster_consumers={state: counts.consumers for state, counts in roster.by_state.items()} if roster else {},
+        ),
+    )
     estimate_row = req.intake.affected_in(ob.jurisdiction)
     report = CommissionerReport(
         incident_id=req.intake.incident_id,
@@ -390,6 +292,8 @@ def render_commissioner_report(store: DocumentStore, report: CommissionerReport)
         json_sha256=json_ref.sha256,
         state_name=state_name(report.jurisdiction),
         statuses=_STATUS_WORDS,
+        items_citation=report_items_citation(report.jurisdiction),
+        updates_citation=material_updates_citation(report.jurisdiction),
     )
     html_ref = store.put(DocumentKind.COMMISSIONER_REPORT, html.encode("utf-8"), "text/html", report.citation)
     return json_ref, html_ref
@@ -419,11 +323,28 @@ DEFAULT_WHAT_WE_ARE_DOING = (
     "We are investigating the incident and taking steps to protect your information and to prevent this from "
     "happening again. We are notifying insurance regulators as the law requires."
 )
+#: What an insurer tells a business (producer of record, ceding insurer) it is doing, when the
+#: licensee wrote nothing: the consumer text speaks to the consumer ("your information").
+DEFAULT_WHAT_WE_ARE_DOING_BUSINESS = (
+    "We are investigating the incident, taking steps to secure the information involved and to prevent this from "
+    "happening again, and notifying the insurance regulators as the law requires."
+)
+
+#: Data elements in the words a notice to a business uses about its clients.
+CLIENT_ELEMENT_WORDS: dict[DataElement, str] = {
+    **DATA_ELEMENT_WORDS,
+    DataElement.HEALTH: "health information (about their health, health care or payment for health care)",
+}
+
+#: Free text claiming that something travels with the notice (item 10 of issue 9): allowed only
+#: when the delivery really carries an enclosure or attachment.
+_ENCLOSURE_CLAIM = re.compile(r"\b(enclosed|enclosures?|attached|attachments?)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class NoticeText:
-    """Everything a consumer notice says, whatever its channel."""
+    """Everything a consumer notice says, whatever its channel; and what a notice to a business
+    (producer of record, ceding insurer) says about the same event."""
 
     licensee_name: str
     state: str
@@ -442,46 +363,127 @@ class NoticeText:
     method_basis: str | None
     notice_page_url: str | None
     extra: dict[str, str] = field(default_factory=dict)
+    #: To a business about its clients: what happened, from the recorded facts only.
+    business_what_happened: list[str] = field(default_factory=list)
+    business_what_we_are_doing: list[str] = field(default_factory=list)
+    client_information: list[str] = field(default_factory=list)
+    #: The licensee's free text as rendered, by ``NoticeContent`` field (for the enclosure check).
+    free_text: tuple[tuple[str, str], ...] = ()
+
+
+def _when_known(intake: IncidentIntake) -> tuple[datetime, str]:
+    """The first moment the licensee knew, and how — in the licensee's own zone."""
+    zone = licensee_zone(intake)
+    if intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER:
+        if intake.tpsp_notified_at and (not intake.actual_knowledge_at or intake.tpsp_notified_at <= intake.actual_knowledge_at):
+            return intake.tpsp_notified_at.astimezone(zone), "provider"
+        if intake.actual_knowledge_at:
+            return intake.actual_knowledge_at.astimezone(zone), "knowledge"
+    return intake.discovered_at.astimezone(zone), "discovered"
 
 
 def _default_what_happened(intake: IncidentIntake) -> str:
+    """Written from the recorded facts: every date is the intake's, in the licensee's zone."""
     who = intake.licensee.name
-    if intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER:
-        when = intake.tpsp_notified_at or intake.actual_knowledge_at or intake.discovered_at
+    when, how = _when_known(intake)
+    if how == "provider":
         text = (
             f"On {_date(when)}, a service provider that maintains information for {who} told us that an unauthorized "
             "person had gained access to its systems. Information about some of our customers may have been acquired."
         )
+    elif how == "knowledge":
+        text = (
+            f"On {_date(when)}, {who} learned that an unauthorized person had gained access to the systems of a service "
+            "provider that maintains information for us. Information about some of our customers may have been acquired."
+        )
     else:
         text = (
-            f"On {_date(intake.discovered_at)}, {who} discovered that an unauthorized person had gained access to our "
+            f"On {_date(when)}, {who} discovered that an unauthorized person had gained access to our "
             "systems. Information about some of our customers may have been acquired."
         )
     if intake.determined_at:
-        text += f" On {_date(intake.determined_at)} we determined that the incident may involve your information."
+        text += f" On {_date(intake.determined_at.astimezone(licensee_zone(intake)))} we determined that the incident may involve your information."
     return text
 
 
+def _business_what_happened(intake: IncidentIntake) -> str:
+    """What happened, told to a business about its clients — from the recorded facts only."""
+    zone = licensee_zone(intake)
+    when, how = _when_known(intake)
+    source = {
+        "provider": "a service provider that maintains information for us told us",
+        "knowledge": "we learned that a service provider that maintains information for us had found",
+        "discovered": "we discovered",
+    }[how]
+    text = f"On {_date(when)}, {source} that an unauthorized person had gained access to the systems holding it."
+    if intake.determined_at:
+        text += (
+            f" On {_date(intake.determined_at.astimezone(zone))} we determined that this is a cybersecurity event "
+            "involving the nonpublic information of policyholders."
+        )
+    return text
+
+
+def _filled(content: NoticeContent, intake: IncidentIntake, name: str) -> str | None:
+    """A free-text field with its placeholders filled; its dates and counts checked against the facts."""
+    text = getattr(content, name)
+    if not text:
+        return None
+    try:
+        return check_free_text(f"content.{name}", text, intake, _date)
+    except FactError as exc:
+        raise DocumentError(str(exc)) from None
+
+
 def notice_text(ob: Obligation, intake: IncidentIntake, content: NoticeContent, as_of: datetime, citation: str) -> NoticeText:
+    """What the notices of ``ob`` say. Every date comes from the intake (its determination
+    included), in the licensee's zone; a date or count in the licensee's free text that the facts
+    do not record is refused (``activities.document_facts``)."""
+    guard_free_text((f"content.{name}", getattr(content, name)) for name in NOTICE_FREE_TEXT)
+    filled = {name: _filled(content, intake, name) for name in _CHECKED_FIELDS}
     consumer_elements = [e for e in intake.data_elements if e is not DataElement.BUSINESS]
     return NoticeText(
         licensee_name=intake.licensee.name,
         state=ob.jurisdiction,
         state_name=state_name(ob.jurisdiction),
-        as_of=as_of,
+        as_of=as_of.astimezone(licensee_zone(intake)),
         subject=f"Notice of a data security incident — {intake.licensee.name}",
-        what_happened=paragraphs(content.what_happened or _default_what_happened(intake)),
-        information_involved=[] if content.information_involved else [DATA_ELEMENT_WORDS[e] for e in consumer_elements],
-        information_text=content.information_involved,
-        what_we_are_doing=paragraphs(content.what_we_are_doing or DEFAULT_WHAT_WE_ARE_DOING),
-        services_offered=paragraphs(content.services_offered) if content.services_offered else [],
-        what_you_can_do=paragraphs(content.what_you_can_do or DEFAULT_WHAT_YOU_CAN_DO),
+        what_happened=paragraphs(filled["what_happened"] or _default_what_happened(intake)),
+        information_involved=[] if filled["information_involved"] else [DATA_ELEMENT_WORDS[e] for e in consumer_elements],
+        information_text=filled["information_involved"],
+        what_we_are_doing=paragraphs(filled["what_we_are_doing"] or DEFAULT_WHAT_WE_ARE_DOING),
+        services_offered=paragraphs(filled["services_offered"]) if filled["services_offered"] else [],
+        what_you_can_do=paragraphs(filled["what_you_can_do"] or DEFAULT_WHAT_YOU_CAN_DO),
         contact=content.contact,
         signatory=content.signatory,
         citation=citation,
         method_basis=ob.method_basis,
         notice_page_url=content.notice_page_url,
+        business_what_happened=paragraphs(_business_what_happened(intake)),
+        business_what_we_are_doing=paragraphs(filled["what_we_are_doing"] or DEFAULT_WHAT_WE_ARE_DOING_BUSINESS),
+        client_information=[CLIENT_ELEMENT_WORDS[e] for e in consumer_elements],
+        free_text=tuple((name, value) for name, value in filled.items() if value),
     )
+
+
+#: The free-text fields whose dates, counts and placeholders are checked.
+_CHECKED_FIELDS = ("what_happened", "information_involved", "what_we_are_doing", "what_you_can_do", "services_offered")
+#: Which free text each kind of notice shows.
+_CONSUMER_FIELDS = _CHECKED_FIELDS
+_BUSINESS_FIELDS = ("what_we_are_doing",)
+
+
+def _no_false_enclosure(text: NoticeText, carried: Sequence[str], medium: str, fields: Sequence[str]) -> None:
+    """A notice claims an enclosure only when its delivery carries one (``carried``)."""
+    if carried:
+        return
+    for name, value in text.free_text:
+        match = _ENCLOSURE_CLAIM.search(value) if name in fields else None
+        if match:
+            raise DocumentError(
+                f"content.{name} says {match.group(0)!r}, but the {medium} carries no enclosure or attachment: "
+                "write the instructions into the text itself (e.g. a web address and how to enroll)"
+            )
 
 
 #: Who a specimen is addressed to: the copy of record never names a consumer.
@@ -489,13 +491,22 @@ SPECIMEN_NAME = "[Name of the consumer]"
 SPECIMEN_ADDRESS = PostalAddress(line1="[Address line]", city="[City]", region="[State]", postal_code="[ZIP]")
 
 
-def render_consumer_letter(text: NoticeText, name: str | None = None, address: PostalAddress | None = None) -> str:
-    """A print-ready letter (HTML, US Letter, window-envelope address block)."""
+def render_consumer_letter(
+    text: NoticeText,
+    name: str | None = None,
+    address: PostalAddress | None = None,
+    enclosures: Sequence[str] = (),
+) -> str:
+    """A print-ready letter (HTML, US Letter, window-envelope address block). ``enclosures``:
+    what the print job really puts in the envelope with it; the letter lists them, and claims
+    nothing enclosed without them."""
+    _no_false_enclosure(text, enclosures, "letter", _CONSUMER_FIELDS)
     return render_template(
         "consumer_letter.html.j2",
         t=text,
         name=name or SPECIMEN_NAME,
         address_lines=(address or SPECIMEN_ADDRESS).lines(),
+        enclosures=list(enclosures),
     )
 
 
@@ -506,20 +517,24 @@ class EmailBody:
     html: str
 
 
-def render_consumer_email(text: NoticeText, name: str | None = None) -> EmailBody:
+def render_consumer_email(text: NoticeText, name: str | None = None, attachments: Sequence[str] = ()) -> EmailBody:
+    """``attachments``: the files really attached to the message (none by default)."""
+    _no_false_enclosure(text, attachments, "e-mail", _CONSUMER_FIELDS)
     name = name or SPECIMEN_NAME
     return EmailBody(
         subject=text.subject,
-        text=render_template("consumer_email.txt.j2", t=text, name=name),
-        html=render_template("consumer_email.html.j2", t=text, name=name),
+        text=render_template("consumer_email.txt.j2", t=text, name=name, attachments=list(attachments)),
+        html=render_template("consumer_email.html.j2", t=text, name=name, attachments=list(attachments)),
     )
 
 
 def render_website_posting(text: NoticeText) -> str:
+    _no_false_enclosure(text, (), "website posting", _CONSUMER_FIELDS)
     return render_template("website_posting.html.j2", t=text)
 
 
 def render_media_notice(text: NoticeText, outlets: Sequence[str]) -> tuple[str, str]:
+    _no_false_enclosure(text, (), "media notice", _CONSUMER_FIELDS)
     return (
         render_template("media_notice.html.j2", t=text, outlets=list(outlets)),
         render_template("media_notice.txt.j2", t=text, outlets=list(outlets)),
@@ -536,6 +551,28 @@ def store_email(store: DocumentStore, body: EmailBody, citation: str) -> list[Do
 # =============================================================================================
 # Producers of record, § 56-2-1006(f); ceding insurers, § 56-2-1006(e)
 # =============================================================================================
+#
+# These notices speak to a business about its clients: how many, in which state, what happened
+# (from the recorded facts), what the insurer is doing, that the clients receive their own notice
+# (or, for a ceding insurer, that it gives it), and whom to contact. No consumer-addressed text
+# ("your Social Security number", credit monitoring "at no cost to you") goes to a business.
+
+_METHOD_WORDS = {NoticeMethod.WRITTEN: "by letter", NoticeMethod.ELECTRONIC: "by e-mail"}
+
+
+def _how_clients_are_notified(consumer_notice: Obligation | None) -> str | None:
+    """How the consumer notice reaches the clients, in a business's words."""
+    if consumer_notice is None or consumer_notice.method is None:
+        return None
+    if consumer_notice.method is not NoticeMethod.SUBSTITUTE:
+        return _METHOD_WORDS[consumer_notice.method]
+    sub = consumer_notice.substitute_notice
+    if sub is not None and sub.applies_to == "consumers_without_contact" and sub.individual_method is not None:
+        return (
+            f"{_METHOD_WORDS[sub.individual_method]}, and those we cannot reach by a notice on our website and in the "
+            "statewide media"
+        )
+    return "by e-mail where we have an address, a notice on our website and notice in the statewide media"
 
 
 def render_producer_notice(
@@ -544,13 +581,20 @@ def render_producer_notice(
     producer: Producer | None,
     consumers: int | None,
     consumer_notice_due: datetime | None,
+    consumer_notice: Obligation | None = None,
+    attachments: Sequence[str] = (),
 ) -> EmailBody:
+    """To a producer of record about its clients. ``consumer_notice``: the state's consumer_notice
+    obligation, whose method the notice describes; ``attachments``: files really attached."""
+    _no_false_enclosure(text, attachments, "e-mail", _BUSINESS_FIELDS)
     context = {
         "t": text,
         "ob": ob,
         "producer_name": producer.name if producer else "[Name of the producer of record]",
         "consumers": consumers,
         "consumer_notice_due": consumer_notice_due,
+        "method_words": _how_clients_are_notified(consumer_notice),
+        "attachments": list(attachments),
     }
     return EmailBody(
         subject=f"Notice to producers of record: data security incident at {text.licensee_name}",
@@ -559,14 +603,26 @@ def render_producer_notice(
     )
 
 
-def render_ceding_insurer_notice(ob: Obligation, intake: IncidentIntake, text: NoticeText, insurer: CedingInsurer | None) -> EmailBody:
+def render_ceding_insurer_notice(
+    ob: Obligation,
+    intake: IncidentIntake,
+    text: NoticeText,
+    insurer: CedingInsurer | None,
+    attachments: Sequence[str] = (),
+) -> EmailBody:
+    _no_false_enclosure(text, attachments, "e-mail", _BUSINESS_FIELDS)
+    zone = licensee_zone(intake)
     context = {
         "t": text,
         "ob": ob,
         "intake": intake,
+        "discovered_on": _date(intake.discovered_at.astimezone(zone)),
+        "determined_on": _date(intake.determined_at.astimezone(zone)) if intake.determined_at else None,
         "insurer_name": insurer.name if insurer else "[Name of the ceding insurer]",
         "affected": [(state_name(r.state), r.consumers) for r in sorted(intake.affected, key=lambda r: r.state) if r.consumers],
-        "data_elements": [DATA_ELEMENT_WORDS[e] for e in intake.data_elements],
+        "data_elements": [CLIENT_ELEMENT_WORDS[e] for e in intake.data_elements],
+        "attachments": list(attachments),
+        "consumer_duty_citation": tennessee_rule_applied(f"{TN_LAW}(e)(1)(B), (e)(2)(B)", ob.jurisdiction),
     }
     return EmailBody(
         subject=f"Notice of a cybersecurity event from {intake.licensee.name} (assuming insurer)",

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from activities.documents import (
     NOT_YET_AVAILABLE,
+    DocumentError,
     DocumentStore,
     build_commissioner_report,
     load_commissioner_report,
@@ -96,23 +97,30 @@ def test_consumer_estimate_item_i_comes_from_the_current_per_state_counts(
     assert report.consumers_by_state["MO"] == 2100
 
 
-def test_findings_and_amendments_supply_items(intake: IncidentIntake, obligations: dict[str, Obligation]) -> None:
+def test_findings_and_amendments_supply_the_items_they_name_56_2_1006_b_1(
+    intake: IncidentIntake, obligations: dict[str, Obligation]
+) -> None:
     findings = [
-        Finding(kind=FindingKind.NATURE_AND_SCOPE, summary="Credential phishing at the claims vendor.", recorded_by="IR lead"),
+        Finding(kind=FindingKind.NATURE_AND_SCOPE, summary="Credential phishing at the claims vendor.", recorded_by="IR lead",
+                report_items=[ReportItemCode.B]),
         Finding(
             kind=FindingKind.SECURITY_RESTORED,
             summary="Vendor rotated credentials and enforced MFA on 2025-11-28.",
             recorded_by="IR lead",
-            report_items=[ReportItemCode.K, ReportItemCode.H],
+            report_items=[ReportItemCode.K],
         ),
+        Finding(kind=FindingKind.COMPROMISE_PERIOD, summary="Compromised from 2025-11-18 to 2025-11-22.", recorded_by="IR lead",
+                report_items=[ReportItemCode.H]),
     ]
     amendments = [
         EventAmendment(recorded_by="IR lead", summary="Attacker identified as a known ransomware affiliate.", report_items_provided=[ReportItemCode.E])
     ]
     report = build_commissioner_report(_report_input(intake, obligations, findings=findings, amendments=amendments))
     item = {i.code.value: i for i in report.items}
-    assert item["B"].status is ReportItemAvailability.AVAILABLE  # nature and scope supplies (B) by default
+    assert item["B"].status is ReportItemAvailability.AVAILABLE
     assert "Credential phishing at the claims vendor." in item["B"].statements
+    assert item["C"].statements == ["The licensee's third-party service provider notified the licensee on 2025-11-26T09:15-06:00."]
+    assert "Vendor rotated credentials and enforced MFA on 2025-11-28." not in item["H"].statements
     assert item["H"].status is ReportItemAvailability.AVAILABLE and item["K"].status is ReportItemAvailability.AVAILABLE
     assert item["E"].statements == ["Attacker identified as a known ransomware affiliate."]
 
@@ -176,7 +184,7 @@ def test_rendering_is_content_addressed_and_repeatable(
 
 
 def test_html_escapes_what_responders_write(intake: IncidentIntake, obligations: dict[str, Obligation], store: DocumentStore) -> None:
-    findings = [Finding(kind=FindingKind.NATURE_AND_SCOPE, summary="<script>alert(1)</script> & more", recorded_by="x")]
+    findings = [Finding(kind=FindingKind.NATURE_AND_SCOPE, summary="<script>alert(1)</script> & more", recorded_by="x", report_items=["B"])]
     report = build_commissioner_report(_report_input(intake, obligations, findings=findings))
     html = store.read(render_commissioner_report(store, report)[1]).decode()
     assert "<script>" not in html
@@ -196,7 +204,7 @@ def test_consumer_letter_is_personalised_escaped_and_carries_what_a_notice_needs
     assert "Dear Pat &lt;O&#39;Neil&gt;," in letter
     assert "5 Main &amp; 2nd<br>Joplin, MO 64801" in letter
     assert "Social Security number" in letter and "1-800-555-0134" in letter
-    assert f"under {ob.citation}." in letter and "residents of Missouri" in letter
+    assert f"under {ob.citation}.".replace("'", "&#39;") in letter and "residents of Missouri" in letter
     assert "24 months of credit monitoring" in letter
 
 
@@ -241,3 +249,69 @@ def test_ceding_insurer_notice_states_who_must_notify_consumers_56_2_1006_e(
     assert "(e)(1)(B)" in body.text and "Tennessee: 18,400" in body.text
     assert re.search(r"<li>Missouri: 2,100</li>", body.html)
     assert DocumentKind.CEDING_INSURER_NOTICE.value == "ceding_insurer_notice"
+
+
+# -- no raw NPI in a document (issue 9 item 8) -----------------------------------------------------
+
+SSN_SPELLINGS = ["078-05-1120", "078.05.1120", "078 05 1120", "078-05-1120x"]
+
+RENDERS = {
+    "consumer_letter": lambda ob, text: render_consumer_letter(text),
+    "consumer_email": lambda ob, text: render_consumer_email(text),
+    "website_posting": lambda ob, text: render_website_posting(text),
+    "media_notice": lambda ob, text: render_media_notice(text, ["The Tennessean"]),
+    "producer_notice": lambda ob, text: render_producer_notice(ob, text, None, None, ob.due),
+}
+
+
+@pytest.mark.parametrize("ssn", SSN_SPELLINGS)
+@pytest.mark.parametrize("document", sorted(RENDERS))
+def test_an_ssn_typed_into_what_happened_stops_every_notice_naming_the_field(
+    intake: IncidentIntake, obligations: dict[str, Obligation], content: NoticeContent, document: str, ssn: str
+) -> None:
+    kind = "producer_notice" if document == "producer_notice" else "consumer_notice"
+    ob = obligation(obligations, kind, "TN")
+    leaked = content.model_copy(update={"what_happened": f"An intruder copied records, e.g. SSN {ssn}, from a file share."})
+    with pytest.raises(DocumentError, match=r"^content\.what_happened: looks like a Social Security number") as refused:
+        RENDERS[document](ob, notice_text(ob, intake, leaked, AS_OF, ob.citation))
+    assert ssn not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "kind"),
+    [
+        ("what_we_are_doing", "Call our investigator at 615-555-0188.", "telephone number"),
+        ("services_offered", "Enrol with code for jane.doe@mail.example.", "e-mail address"),
+        ("information_involved", "John Smith, 04/12/1961, and others.", "date of birth"),
+        ("what_you_can_do", "Cancel card 4111 1111 1111 1111.", "payment card number"),
+    ],
+)
+def test_npi_in_any_free_text_of_the_notice_content_is_refused_naming_the_field(
+    intake: IncidentIntake, obligations: dict[str, Obligation], content: NoticeContent, field: str, text: str, kind: str
+) -> None:
+    ob = obligation(obligations, "consumer_notice", "MO")
+    with pytest.raises(DocumentError, match=rf"^content\.{field}: looks like an? {kind}"):
+        notice_text(ob, intake, content.model_copy(update={field: text}), AS_OF, ob.citation)
+
+
+def test_the_representative_and_the_contact_are_not_free_text_and_reach_the_documents_56_2_1006_b_1_m(
+    intake: IncidentIntake, obligations: dict[str, Obligation], content: NoticeContent, store: DocumentStore
+) -> None:
+    ob = obligation(obligations, "consumer_notice", "TN")
+    letter = render_consumer_letter(notice_text(ob, intake, content, AS_OF, ob.citation))
+    assert "1-800-555-0134" in letter
+    report = build_commissioner_report(_report_input(intake, obligations, content=content))
+    (m,) = [i for i in report.items if i.code is ReportItemCode.M]
+    assert "dana.whitfield@cumberland.example" in m.statements[0] and "615-555-0199" in m.statements[0]
+
+
+def test_an_ssn_in_a_finding_stops_the_commissioner_report_naming_the_finding(
+    intake: IncidentIntake, obligations: dict[str, Obligation]
+) -> None:
+    findings = [
+        Finding(kind=FindingKind.NATURE_AND_SCOPE, summary="Ransomware on the claims server.", recorded_by="x", report_items=["B"]),
+        Finding(kind=FindingKind.NPI_INVOLVED, summary="Records such as 078.05.1120 were in the export.", recorded_by="x",
+                report_items=["G"]),
+    ]
+    with pytest.raises(DocumentError, match=r"^findings\[1\]\.summary: looks like a Social Security number"):
+        build_commissioner_report(_report_input(intake, obligations, findings=findings))
