@@ -12,13 +12,20 @@ relies on it:
   the caller claims each recipient before sending and never sends a claimed recipient again.
 
 The regulator portal is the true external boundary and is pluggable (:class:`RegulatorPortal`);
-the default files each submission into an outbox for the compliance team to upload.
+the default files each submission into an outbox for the compliance team to upload, and reads the
+regulator's acknowledgement from ``<submission id>.ack.json`` beside it.
+
+**Sent is not received.** Every channel returns its evidence of sending — the relay's reply to
+DATA with its queue id, the print vendor's mailing manifest digest, the portal's receipt — which
+the tracker keeps per recipient (:func:`sent_evidence`). Confirmation comes later and elsewhere:
+a regulator's acknowledgement, or no hard bounce within the bounce window.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -36,16 +43,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
-import fcntl
 import structlog
+from pydantic import ValidationError
 
 from activities.files import replace_directory, safe_name, write_atomically
-from models.notice import DeliveryChannelName, DocumentRef, FailureKind, PostalAddress, RegulatorReceipt
+from models.notice import (
+    DeliveryChannelName,
+    DocumentRef,
+    FailureKind,
+    PostalAddress,
+    RegulatorAcknowledgement,
+    RegulatorReceipt,
+    SentEvidence,
+)
 from noticeflow.settings import Settings
 
 log = structlog.get_logger("noticeflow.delivery")
 
 _ADDRESS_IN_TEXT = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+#: Postfix "queued as 4F2A1", Exim "id=1rX…", Sendmail "… Message accepted for delivery" (none).
+_QUEUE_ID = re.compile(r"\bqueued as ([A-Za-z0-9._-]+)|\bid=([A-Za-z0-9._-]+)", re.IGNORECASE)
 
 MANIFEST_COLUMNS = (
     "sequence",
@@ -66,6 +83,12 @@ MANIFEST_COLUMNS = (
 def redact_addresses(text: str) -> str:
     """Servers quote the refused address in their reply; failures are recorded without it."""
     return _ADDRESS_IN_TEXT.sub("<recipient>", text)
+
+
+def relay_queue_id(reply: str | None) -> str | None:
+    """The relay's queue id in its reply to DATA, when it names one."""
+    match = _QUEUE_ID.search(reply or "")
+    return (match.group(1) or match.group(2)) if match else None
 
 
 READY_FILE = "READY"
@@ -106,12 +129,36 @@ class Outcome:
     kind: FailureKind | None = None
     reason: str | None = None
     document_sha256: str | None = None
+    #: The server's reply to a message it accepted, e.g. "250 2.0.0 Ok: queued as 4F1A2B3C".
+    relay_reply: str | None = None
+    #: When the relay accepted it / the batch was written (the channel's clock).
+    sent_at: datetime | None = None
+    #: host:port of the relay that accepted it.
+    relay: str | None = None
+
+
+def sent_evidence(outcome: Outcome, channel: DeliveryChannelName, *, message_id: str | None = None,
+                  manifest_sha256: str | None = None) -> SentEvidence:
+    """One sent recipient's evidence: the queue id, or the Message-ID, relay and reply when the
+    relay named no queue id; a letter's mailing-manifest digest."""
+    return SentEvidence(
+        recipient_ref=outcome.recipient_ref,
+        channel=channel,
+        sent_at=outcome.sent_at or datetime.now(UTC),
+        queue_id=relay_queue_id(outcome.relay_reply),
+        message_id=message_id,
+        relay=outcome.relay,
+        relay_reply=outcome.relay_reply,
+        manifest_sha256=manifest_sha256,
+    )
 
 
 @dataclass
 class BatchOutcome:
     outcomes: list[Outcome]
     location: str | None = None  # relative to the outbox: print batch dir, posting, media notice
+    #: Print batches: the SHA-256 of the mailing manifest handed to the vendor (the letters' sent evidence).
+    manifest_sha256: str | None = None
 
 
 @runtime_checkable
@@ -129,6 +176,18 @@ class DeliveryChannel(Protocol):
 # =============================================================================================
 
 
+class _RelaySession(smtplib.SMTP):
+    """An SMTP session that keeps the relay's reply to each message (``sendmail`` drops it): the
+    relay's queue id is the evidence that it took the message."""
+
+    last_reply: str | None = None
+
+    def data(self, msg: str | bytes) -> tuple[int, bytes]:
+        code, reply = super().data(msg)
+        self.last_reply = f"{code} {reply.decode('utf-8', 'replace')}".strip()
+        return code, reply
+
+
 class SmtpChannel:
     """One SMTP connection, opened on first use and reused; smtplib runs on a worker thread."""
 
@@ -138,12 +197,12 @@ class SmtpChannel:
     def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
         self._settings = settings
         self._timeout = timeout
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _RelaySession | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _RelaySession:
         s = self._settings
         try:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self._timeout)
+            smtp = _RelaySession(s.smtp_host, s.smtp_port, timeout=self._timeout)
             smtp.ehlo()
             if s.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
@@ -172,6 +231,7 @@ class SmtpChannel:
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
+        smtp.last_reply = None
         try:
             smtp.send_message(self._message(env))
         except smtplib.SMTPRecipientsRefused as exc:
@@ -190,7 +250,14 @@ class SmtpChannel:
             # HELO/EHLO refused, an extension missing: raised before the message was handed over.
             self._drop()
             raise ChannelUnavailableError(f"the SMTP relay refused the session: {type(exc).__name__}") from None
-        return Outcome(env.recipient_ref, OutcomeStatus.SENT)
+        reply = smtp.last_reply
+        return Outcome(
+            env.recipient_ref,
+            OutcomeStatus.SENT,
+            relay_reply=redact_addresses(reply)[:300] if reply else None,
+            sent_at=datetime.now(UTC),
+            relay=f"{self._settings.smtp_host}:{self._settings.smtp_port}",
+        )
 
     def _refused(self, env: Envelope, code: int, reply: bytes | str, kind: FailureKind) -> Outcome:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
@@ -285,7 +352,7 @@ class PrintBatchChannel:
                         env.specimen_sha256 or "",
                     )
                 )
-                outcomes.append(Outcome(env.recipient_ref, OutcomeStatus.SENT, document_sha256=digest))
+                outcomes.append(Outcome(env.recipient_ref, OutcomeStatus.SENT, document_sha256=digest, sent_at=datetime.now(UTC)))
             manifest_bytes = manifest.getvalue().encode("utf-8")
             (staging / "manifest.csv").write_bytes(manifest_bytes)
             summary = {
@@ -309,7 +376,11 @@ class PrintBatchChannel:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return BatchOutcome(outcomes, location=str((final / "manifest.csv").relative_to(self.outbox_dir)))
+        return BatchOutcome(
+            outcomes,
+            location=str((final / "manifest.csv").relative_to(self.outbox_dir)),
+            manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+        )
 
     async def deliver(self, batch_id: str, envelopes: Sequence[Envelope]) -> BatchOutcome:
         return await asyncio.to_thread(self._write, batch_id, envelopes)
@@ -456,6 +527,10 @@ class SubmissionRejectedError(Exception):
     """The portal refused the submission; retrying the same submission will not help."""
 
 
+class AcknowledgementUnreadableError(Exception):
+    """The regulator's acknowledgement is there but cannot be read (the message says why)."""
+
+
 @runtime_checkable
 class RegulatorPortal(Protocol):
     name: str
@@ -464,16 +539,62 @@ class RegulatorPortal(Protocol):
         """File ``submission``; the same ``submission_id`` twice must not file twice."""
         ...
 
+    async def acknowledgement(self, jurisdiction: str, submission_id: str) -> RegulatorAcknowledgement | None:
+        """The regulator's acknowledgement of a filing, with its reference number; None while it
+        has not come. Raises :class:`AcknowledgementUnreadableError` for one that cannot be read."""
+        ...
+
+
+#: Reference prefix of the dev outbox's simulated acknowledgements.
+SIMULATED_REFERENCE_PREFIX = "SIM-"
+
 
 class OutboxPortal:
     """``outbox/regulators/<state>/<submission id>/``: the documents, ``submission.json`` and
     ``receipt.json``, for the compliance team to file in the commissioner's portal or by e-mail
-    in the format the commissioner directs (§ 56-2-1006(b)(1))."""
+    in the format the commissioner directs (§ 56-2-1006(b)(1)).
+
+    The regulator's acknowledgement is read from ``<state>/<submission id>.ack.json`` — put there
+    by whoever receives it (``{"reference": …, "received_at": …}``, optionally ``recorded_by``
+    and ``evidence_sha256``). With ``simulate_acks`` (``NOTICEFLOW_OUTBOX_SIMULATE_ACKS``, demo
+    and dev only) the outbox writes a simulated one, reference ``SIM-…`` and marked simulated,
+    the first time a filing's acknowledgement is asked for."""
 
     name = "outbox"
 
-    def __init__(self, outbox_dir: Path) -> None:
+    def __init__(self, outbox_dir: Path, *, simulate_acks: bool = False) -> None:
         self.root = outbox_dir / "regulators"
+        self.simulate_acks = simulate_acks
+
+    def ack_path(self, jurisdiction: str, submission_id: str) -> Path:
+        return self.root / jurisdiction / f"{safe_name(submission_id)}.ack.json"
+
+    def _acknowledgement(self, jurisdiction: str, submission_id: str) -> RegulatorAcknowledgement | None:
+        path = self.ack_path(jurisdiction, submission_id)
+        if not path.exists():
+            if not self.simulate_acks or not (self.root / jurisdiction / safe_name(submission_id) / "receipt.json").exists():
+                return None
+            simulated = RegulatorAcknowledgement(
+                reference=SIMULATED_REFERENCE_PREFIX + hashlib.sha256(submission_id.encode()).hexdigest()[:10].upper(),
+                received_at=datetime.now(UTC),
+                recorded_by=f"portal:{self.name} (simulated)",
+                simulated=True,
+            )
+            write_atomically(path, (simulated.model_dump_json(indent=2, exclude_none=True) + "\n").encode("utf-8"))
+        try:
+            raw = json.loads(path.read_text("utf-8"))
+            if not isinstance(raw, dict):
+                raise TypeError("not a JSON object")
+            raw.setdefault("recorded_by", f"portal:{self.name}")
+            return RegulatorAcknowledgement.model_validate(raw)
+        except (ValueError, TypeError) as exc:  # a ValidationError is a ValueError
+            detail = "; ".join(
+                f"{'.'.join(str(x) for x in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
+            ) if isinstance(exc, ValidationError) else str(exc)
+            raise AcknowledgementUnreadableError(f"{path.name}: {detail[:300]}") from None
+
+    async def acknowledgement(self, jurisdiction: str, submission_id: str) -> RegulatorAcknowledgement | None:
+        return await asyncio.to_thread(self._acknowledgement, jurisdiction, submission_id)
 
     def _submit(self, sub: RegulatorSubmission) -> RegulatorReceipt:
         final = self.root / sub.jurisdiction / safe_name(sub.submission_id)

@@ -9,7 +9,13 @@ activity. Every activity is idempotent under retries:
   recipient is never sent the same notice on the same channel again (``activities/tracking.py``);
 * consumer rosters are delivered in batches, each recorded in ``notice_delivery_batches`` when
   done, with a heartbeat after each, so a retry resumes at the first unfinished batch;
-* a regulator submission has a stable id per obligation and version, and its receipt is stored.
+* a regulator submission has a stable id per obligation and version, and its receipt is stored;
+  its acknowledgement, once the regulator gives one, too.
+
+Sent is not received: a sent e-mail or letter keeps the channel's evidence in the tracker (the
+relay's queue id, the mailing manifest's digest); the workflows confirm it later — a regulator's
+acknowledgement (``check_regulator_acknowledgements``), no hard bounce within the bounce window
+(``confirm_deliveries``).
 
 Register with the worker::
 
@@ -20,8 +26,10 @@ Register with the worker::
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -29,6 +37,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import db
+from activities.consumer_evidence import ConsumerEvidenceActivities
 from activities.delivery import (
     ChannelUnavailableError,
     DeliveryChannel,
@@ -36,36 +45,33 @@ from activities.delivery import (
     MediaChannel,
     OutboxPortal,
     OutcomeStatus,
-    PortalUnavailableError,
     PrintBatchChannel,
     RegulatorPortal,
-    RegulatorSubmission,
     SmtpChannel,
-    SubmissionRejectedError,
     WebsiteChannel,
+    sent_evidence,
 )
 from activities.documents import (
     DocumentError,
     DocumentStore,
     NoticeText,
-    build_commissioner_report,
-    load_commissioner_report,
     notice_text,
     render_ceding_insurer_notice,
-    render_commissioner_report,
     render_consumer_email,
     render_consumer_letter,
     render_media_notice,
-    render_producer_notice,
     render_website_posting,
     store_email,
 )
 from activities.files import safe_name
+from activities.producer_delivery import ProducerDelivery
+from activities.regulator import RegulatorActivities
 from activities.roster import RosterNotFoundError, RosterStore
 from activities.tracking import (
     COVERED,
     FAILED,
     NONE,
+    RETURNED,
     SENT,
     SUBSTITUTE,
     UNREACHABLE,
@@ -76,27 +82,27 @@ from models.lifecycle import DeliveryCounts
 from models.notice import (
     CedingInsurerNoticeInput,
     CedingInsurerNoticeResult,
-    CommissionerReportResult,
     ConsumerContact,
     ConsumerNoticeInput,
     ConsumerNoticeResult,
+    DeliveryConfirmationInput,
+    DeliveryConfirmationResult,
+    DeliveryFailure,
     DeliveryReport,
     DocumentKind,
     DocumentRef,
     FailureKind,
     ProducerNoticeInput,
     ProducerNoticeResult,
-    RegulatorReceipt,
-    RenderCommissionerReportInput,
-    ReportItemAvailability,
     ReturnedNoticesInput,
     ReturnedNoticesResult,
     RosterSummary,
     RosterSummaryInput,
-    SubmitToRegulatorInput,
+    SentEvidence,
 )
 from models.obligation import NoticeMethod, Obligation, ObligationKind
 from noticeflow.settings import Settings
+from rules.jurisdictions import substitute_part_citation
 
 log = structlog.get_logger("noticeflow.notices")
 
@@ -150,13 +156,35 @@ def _message_id(obligation_id: str, ref: str, mail_from: str) -> str:
 
 
 def _part_citation(ob: Obligation, part: str) -> str:
-    base = ob.substitute_notice.citation if ob.substitute_notice else ob.citation
-    return f"{base}({part})"
+    # The state's own section for the part, or Tennessee's, marked as applied (rules.jurisdictions).
+    return substitute_part_citation(ob.jurisdiction, part)
+
+
+def _email_evidence(outcome: Any, env: Envelope) -> dict[str, SentEvidence] | None:
+    """A sent e-mail's evidence: the relay's queue id, or its Message-ID, relay and reply."""
+    if outcome.status is not OutcomeStatus.SENT:
+        return None
+    return {env.recipient_ref: sent_evidence(outcome, "email", message_id=env.message_id)}
 
 
 class _Retryable(ApplicationError):
     def __init__(self, message: str, type_: str) -> None:
         super().__init__(message, type=type_, non_retryable=False)
+
+
+def _refuses_bad_documents(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A document refused before it is rendered (NPI in the licensee's text, a stated date the
+    record does not hold) fails the activity for good: retrying renders the same text again. The
+    obligation then waits for a person, with the field named."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except DocumentError as exc:
+            raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
+
+    return wrapper
 
 
 def _invalid(message: str) -> ApplicationError:
@@ -181,18 +209,36 @@ class NoticeActivities:
         self.rosters = RosterStore(self.engine)
         self.tracker = DeliveryTracker(self.engine)
         self.store = DocumentStore(settings.documents_dir)
-        self.portal: RegulatorPortal = portal or OutboxPortal(settings.outbox_dir)
+        self.portal: RegulatorPortal = portal or OutboxPortal(settings.outbox_dir, simulate_acks=settings.outbox_simulate_acks)
+        self.regulator = RegulatorActivities(self.rosters, self.tracker, self.store, self.portal)
+        self.consumer_evidence = ConsumerEvidenceActivities(self.tracker, settings.bounce_window_days)
         self._email_channel = email_channel or (lambda: SmtpChannel(settings))
+
+    # The commissioner's activities live in ``activities/regulator.py``; named here as before.
+    @property
+    def render_commissioner_report(self) -> Callable[..., Any]:
+        return self.regulator.render_commissioner_report
+
+    @property
+    def submit_to_regulator(self) -> Callable[..., Any]:
+        return self.regulator.submit_to_regulator
+
+    @property
+    def check_regulator_acknowledgements(self) -> Callable[..., Any]:
+        return self.regulator.check_regulator_acknowledgements
 
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.render_commissioner_report,
             self.submit_to_regulator,
+            self.check_regulator_acknowledgements,
             self.render_and_deliver_consumer_notice,
             self.deliver_producer_notice,
             self.deliver_ceding_insurer_notice,
             self.roster_summary,
             self.record_returned_notices,
+            self.confirm_deliveries,
+            self.consumer_evidence.consumer_notice_evidence,
         ]
 
     def close(self) -> None:
@@ -207,89 +253,10 @@ class NoticeActivities:
         except RosterNotFoundError as exc:
             raise ApplicationError(str(exc), type="RosterNotFound", non_retryable=True) from None
 
-    # -- commissioner --------------------------------------------------------------------------------
-
-    @activity.defn(name="render_commissioner_report")
-    async def render_commissioner_report(self, req: RenderCommissionerReportInput) -> CommissionerReportResult:
-        """Tenn. Code Ann. § 56-2-1006(b)(1)(A)–(N), and each material update under (b)(2)."""
-        return await asyncio.to_thread(self._render_commissioner_report, req)
-
-    def _render_commissioner_report(self, req: RenderCommissionerReportInput) -> CommissionerReportResult:
-        roster = None
-        if req.roster_id:
-            try:
-                roster = self.rosters.roster_summary(req.roster_id)
-            except RosterNotFoundError:
-                roster = None  # (I) still has the intake's best estimate
-        try:
-            previous = load_commissioner_report(self.store, req.previous) if req.previous else None
-            report = build_commissioner_report(req, roster, previous, req.previous.sha256 if req.previous else None)
-            json_ref, html_ref = render_commissioner_report(self.store, report)
-        except DocumentError as exc:
-            raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
-        log.info(
-            "commissioner_report_rendered",
-            obligation_id=req.obligation.obligation_id,
-            version=report.version,
-            sha256=json_ref.sha256,
-            changes=len(report.changes),
-        )
-        return CommissionerReportResult(
-            obligation_id=report.obligation_id,
-            jurisdiction=report.jurisdiction,
-            version=report.version,
-            material_update=report.material_update,
-            json_document=json_ref,
-            html_document=html_ref,
-            available=[i.code for i in report.items if i.status is ReportItemAvailability.AVAILABLE],
-            not_yet_available=[
-                i.code
-                for i in report.items
-                if i.status in (ReportItemAvailability.PARTIAL, ReportItemAvailability.NOT_YET_AVAILABLE)
-            ],
-            changes=report.changes,
-            consumer_estimate=report.consumer_estimate,
-        )
-
-    @activity.defn(name="submit_to_regulator")
-    async def submit_to_regulator(self, req: SubmitToRegulatorInput) -> RegulatorReceipt:
-        """File the report with the commissioner through the portal adapter; once per version."""
-        submission_id = f"{safe_name(req.obligation_id)}-v{req.version}"
-        existing = await asyncio.to_thread(self.tracker.receipt, submission_id)
-        if existing is not None:
-            return existing
-        try:
-            files = tuple(self.store.path_of(d) for d in req.documents)
-            for d in req.documents:
-                await asyncio.to_thread(self.store.read, d)  # present and unaltered
-        except DocumentError as exc:
-            raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
-        submission = RegulatorSubmission(
-            submission_id=submission_id,
-            obligation_id=req.obligation_id,
-            jurisdiction=req.jurisdiction,
-            recipient_name=req.recipient_name,
-            version=req.version,
-            documents=tuple(req.documents),
-            files=files,
-        )
-        try:
-            receipt = await self.portal.submit(submission)
-        except PortalUnavailableError as exc:
-            raise _Retryable(f"regulator portal unavailable for {req.jurisdiction}: {exc}", "PortalUnavailable") from None
-        except SubmissionRejectedError as exc:
-            raise ApplicationError(
-                f"the {req.jurisdiction} portal rejected submission {submission_id}: {exc}",
-                type="SubmissionRejected",
-                non_retryable=True,
-            ) from None
-        stored = await asyncio.to_thread(self.tracker.save_receipt, req.obligation_id, receipt)
-        log.info("regulator_submission_filed", obligation_id=req.obligation_id, submission_id=submission_id, portal=stored.portal)
-        return stored
-
     # -- consumers ---------------------------------------------------------------------------------
 
     @activity.defn(name="render_and_deliver_consumer_notice")
+    @_refuses_bad_documents
     async def render_and_deliver_consumer_notice(self, req: ConsumerNoticeInput) -> ConsumerNoticeResult:
         """Tenn. Code Ann. § 56-2-1006(c): notice to every consumer of the obligation's state on the
         roster by the method the rules chose; substitute notice as its three parts (c)(3)(A)–(C)."""
@@ -305,7 +272,7 @@ class NoticeActivities:
         try:
             if ob.method is NoticeMethod.SUBSTITUTE:
                 await run.publish_substitute_parts()
-            if req.round == 0:
+            if run.initial:
                 await run.initial_round()
             else:
                 await run.follow_up_round()
@@ -338,59 +305,54 @@ class NoticeActivities:
         )
         return ReturnedNoticesResult(recorded=recorded, unknown=len(set(req.recipient_refs)) - recorded)
 
+    @activity.defn(name="confirm_deliveries")
+    async def confirm_deliveries(self, req: DeliveryConfirmationInput) -> DeliveryConfirmationResult:
+        """At the end of the bounce window: the recipients whose notice is still ``sent`` (no hard
+        bounce came back — confirmed), and those recorded ``returned`` meanwhile, with the reason."""
+        refs = list(dict.fromkeys(req.recipient_refs))
+        rows = await asyncio.to_thread(self.tracker.outcomes_of, req.delivery_key, req.channel, refs)
+        confirmed: list[str] = []
+        returned: list[DeliveryFailure] = []
+        missing: list[str] = []
+        for ref in refs:
+            status, kind, reason = rows.get(ref, (None, None, None))
+            if status == SENT:
+                confirmed.append(ref)
+            elif status == RETURNED:
+                returned.append(DeliveryFailure(
+                    recipient_ref=ref, channel=req.channel, kind=FailureKind(kind or FailureKind.BOUNCED.value),
+                    reason=reason or "",
+                ))
+            else:
+                missing.append(ref)
+        return DeliveryConfirmationResult(confirmed=confirmed, returned=returned, missing=missing)
+
     # -- producers of record, ceding insurers ------------------------------------------------------
 
     @activity.defn(name="deliver_producer_notice")
+    @_refuses_bad_documents
     async def deliver_producer_notice(self, req: ProducerNoticeInput) -> ProducerNoticeResult:
-        """Tenn. Code Ann. § 56-2-1006(f): notify the producers of record of the affected consumers,
-        if known, no later than the consumer notice."""
-        ob = req.obligation
-        if ob.kind is not ObligationKind.PRODUCER_NOTICE:
-            raise _invalid(f"{ob.obligation_id} is not a producer_notice obligation")
-        try:
-            counts = await asyncio.to_thread(self.rosters.producer_counts, req.roster_id, ob.jurisdiction)
-        except RosterNotFoundError as exc:
-            raise ApplicationError(str(exc), type="RosterNotFound", non_retryable=True) from None
-        text = notice_text(ob, req.intake, req.content, req.as_of, ob.citation)
-        specimen = render_producer_notice(ob, text, None, None, ob.due)
-        docs = [
-            self.store.put(DocumentKind.PRODUCER_NOTICE, specimen.text.encode(), "text/plain", ob.citation),
-            self.store.put(DocumentKind.PRODUCER_NOTICE, specimen.html.encode(), "text/html", ob.citation),
-        ]
-        directory = {p.producer_id: p for p in req.producers}
-        known = sorted(pid for pid in counts if pid is not None and pid in directory)
-        unknown = sorted(pid for pid in counts if pid is not None and pid not in directory)
-        envelopes = []
-        for pid in known:
-            body = render_producer_notice(ob, text, directory[pid], counts[pid], ob.due)
-            envelopes.append(
-                Envelope(
-                    recipient_ref=pid,
-                    name=directory[pid].name,
-                    subject=body.subject,
-                    text=body.text,
-                    html=body.html,
-                    email=directory[pid].email,
-                    message_id=_message_id(ob.obligation_id, pid, self.settings.mail_from),
-                    specimen_sha256=docs[0].sha256,
-                )
-            )
-        await self._send_emails(ob.obligation_id, envelopes)
-        report = await asyncio.to_thread(self._report, ob.obligation_id, "email", [d.sha256 for d in docs])
-        with_producer = sum(n for pid, n in counts.items() if pid is not None)
-        log.info("producer_notice_delivered", obligation_id=ob.obligation_id, sent=report.sent, failed=report.failed)
-        return ProducerNoticeResult(
-            obligation_id=ob.obligation_id,
-            documents=docs,
-            report=report,
-            producers_notified=report.sent,
-            consumers_with_producer=with_producer,
-            consumers_without_producer=counts.get(None, 0),
-            unknown_producers=unknown,
-            complete=report.sent == len(known) and not unknown,
+        """Tenn. Code Ann. § 56-2-1006(f): notify the producers of record of the state's affected
+        consumers, if known, no later than the consumer notice — one e-mail per producer per event
+        (``activities/producer_delivery.py``)."""
+        run = ProducerDelivery(
+            rosters=self.rosters,
+            tracker=self.tracker,
+            store=self.store,
+            email_channel=self._email_channel,
+            message_id=lambda key, ref: _message_id(key, ref, self.settings.mail_from),
+            req=req,
         )
+        result = await run.run()
+        # The relay's evidence for each producer notified: what the workflow records as sent.
+        evidence = await asyncio.to_thread(self.tracker.sent_evidence, run.key, "email", result.notified)
+        return result.model_copy(update={
+            "delivery_key": run.key, "sent": [evidence[p] for p in result.notified if p in evidence],
+            "bounce_window": timedelta(days=self.settings.bounce_window_days),
+        })
 
     @activity.defn(name="deliver_ceding_insurer_notice")
+    @_refuses_bad_documents
     async def deliver_ceding_insurer_notice(self, req: CedingInsurerNoticeInput) -> CedingInsurerNoticeResult:
         """Tenn. Code Ann. § 56-2-1006(e): an assuming insurer notifies the affected ceding insurers."""
         ob = req.obligation
@@ -422,12 +384,17 @@ class NoticeActivities:
             )
         await self._send_emails(key, envelopes)
         report = await asyncio.to_thread(self._report, key, "email", [d.sha256 for d in docs])
+        codes = sorted({i.naic_code for i in req.ceding_insurers})
+        evidence = await asyncio.to_thread(self.tracker.sent_evidence, key, "email", codes)
         log.info("ceding_insurer_notice_delivered", obligation_id=ob.obligation_id, sent=report.sent, failed=report.failed)
         return CedingInsurerNoticeResult(
             obligation_id=ob.obligation_id,
             documents=docs,
             report=report,
-            complete=report.sent == len({i.naic_code for i in req.ceding_insurers}),
+            complete=all(c in evidence for c in codes),
+            delivery_key=key,
+            sent=[evidence[c] for c in codes if c in evidence],
+            bounce_window=timedelta(days=self.settings.bounce_window_days),
         )
 
     # -- shared ------------------------------------------------------------------------------------
@@ -456,6 +423,7 @@ class NoticeActivities:
                         obligation_id,
                         "email",
                         [(env.recipient_ref, outcome.status.value, outcome.kind.value if outcome.kind else None, outcome.reason, env.specimen_sha256)],
+                        evidence=_email_evidence(outcome, env),
                     )
                 if n % HEARTBEAT_EVERY == 0:
                     activity.heartbeat({"obligation_id": obligation_id, "round": round_, "batch": batch_no, "emails": n})
@@ -495,6 +463,8 @@ class _ConsumerRun:
         self.email_text: NoticeText | None = None
         self.email: DeliveryChannel | None = None
         self.postal = PrintBatchChannel(owner.settings.outbox_dir)
+        #: Read the whole roster (round 0, or a corrected roster), not only earlier failures.
+        self.initial = req.round == 0 or req.whole_roster
 
     # -- documents ---------------------------------------------------------------------------------
 
@@ -555,7 +525,9 @@ class _ConsumerRun:
         outcome = await channel.deliver(self.oid, [env])
         o = outcome.outcomes[0]
         await asyncio.to_thread(
-            self.tracker.record, self.oid, channel.name, [(ref, o.status.value, None, o.reason, o.document_sha256)], outcome.location
+            self.tracker.record, self.oid, channel.name, [(ref, o.status.value, None, o.reason, o.document_sha256)], outcome.location,
+            # When the channel took the posting / media notice: part of the notice's evidence of sending.
+            evidence={ref: sent_evidence(o, channel.name)} if o.status is OutcomeStatus.SENT else None,
         )
 
     # -- rounds --------------------------------------------------------------------------------------
@@ -613,7 +585,7 @@ class _ConsumerRun:
     ) -> None:
         round_ = self.req.round
         deferred_before = self.deferred
-        if round_ == 0:
+        if self.initial:
             handled = await asyncio.to_thread(self.tracker.attempts, self.oid, [c.consumer_ref for c in page])
             todo = [c for c in page if c.consumer_ref not in handled]
         else:
@@ -676,6 +648,12 @@ class _ConsumerRun:
             "postal",
             [(o.recipient_ref, o.status.value, o.kind.value if o.kind else None, o.reason, o.document_sha256) for o in outcome.outcomes],
             outcome.location,
+            # The print vendor's mailing manifest listing the letter is its evidence of sending.
+            evidence={
+                o.recipient_ref: sent_evidence(o, "postal", manifest_sha256=outcome.manifest_sha256)
+                for o in outcome.outcomes
+                if o.status is OutcomeStatus.SENT
+            },
         )
 
     def _letters(self, refs: list[str], known: dict[str, ConsumerContact]) -> tuple[list[Envelope], list[str]]:
@@ -739,6 +717,7 @@ class _ConsumerRun:
                     self.oid,
                     "email",
                     [(ref, outcome.status.value, outcome.kind.value if outcome.kind else None, outcome.reason, specimen)],
+                    evidence=_email_evidence(outcome, env),
                 )
             if n % HEARTBEAT_EVERY == 0:
                 activity.heartbeat({"obligation_id": self.oid, "round": self.req.round, "batch": batch_no, "emails": n})
@@ -770,6 +749,14 @@ class _ConsumerRun:
         returned = sum(t.returned for c, t in totals.items() if c in ("email", "postal"))
         unreachable, unreachable_omitted = self.tracker.failures(self.oid, [NONE], MAX_FAILURES_LISTED)
         unreachable_count = len(unreachable) + unreachable_omitted
+        website_posted = media_notified = None
+        if self.ob.method is NoticeMethod.SUBSTITUTE:
+            state = self.ob.jurisdiction
+            # (C) is "notification to major statewide media": a notice addressed to no outlet is none.
+            sent = self.tracker.status_of(self.oid, "media", f"media:{state}") == SENT
+            media_notified = sent and bool(self.req.media_outlets)
+            if self.req.content.notice_page_url is not None:
+                website_posted = self.tracker.status_of(self.oid, "website", f"website:{state}") == SENT
         return ConsumerNoticeResult(
             obligation_id=self.oid,
             jurisdiction=self.ob.jurisdiction,
@@ -788,4 +775,8 @@ class _ConsumerRun:
             complete=consumers.outstanding == 0
             and consumers.in_doubt == 0
             and consumers.notified + consumers.covered >= count,
+            roster_without_contact=on_roster.without_contact if on_roster else 0,
+            roster_sha256=summary.content_sha256,
+            website_posted=website_posted,
+            media_notified=media_notified,
         )

@@ -349,3 +349,22 @@ class RosterStore:
                 .group_by(_CONTACTS.c.producer_of_record)
             ).all()
         return {r[0]: int(r[1]) for r in rows}
+
+    def producer_counts_by_state(self, roster_id: str, states: Sequence[str]) -> dict[str, dict[str | None, int]]:
+        """Affected consumers per state of ``states`` and producer of record (None: not known):
+        what one e-mail to a producer owed notice under several states' obligations tells it."""
+        generation = self._current_generation(roster_id)
+        with db.read(self.engine) as conn:
+            rows = conn.execute(
+                select(_CONTACTS.c.state, _CONTACTS.c.producer_of_record, func.count())
+                .where(
+                    _CONTACTS.c.roster_id == roster_id,
+                    _CONTACTS.c.generation == generation,
+                    _CONTACTS.c.state.in_(list(states)),
+                )
+                .group_by(_CONTACTS.c.state, _CONTACTS.c.producer_of_record)
+            ).all()
+        counts: dict[str, dict[str | None, int]] = {state: {} for state in states}
+        for state, producer, count in rows:
+            counts[state][producer] = int(count)
+        return counts

@@ -13,18 +13,30 @@ retried or concurrent activity attempt that finds the row never sends that messa
 
 Batches of a delivery round are recorded by (obligation, round, batch) when every recipient in
 them has an outcome, with the last consumer_ref of the batch, so a retry resumes after them.
+
+A ``sent`` row keeps the channel's evidence of sending (``sent_at``, ``evidence``: the relay's
+queue id — or Message-ID, relay and reply —, the mailing manifest's digest): sent is not yet
+received; a bounce within the bounce window turns it ``returned``. A regulator filing keeps its
+receipt and, once it comes, the regulator's acknowledgement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
 from sqlalchemy import Engine, and_, bindparam, case, delete, func, select, update
 from sqlmodel import Field, SQLModel
 
 from activities import db
-from models.notice import DeliveryFailure, FailureKind, RegulatorReceipt
+from models.notice import (
+    DeliveryFailure,
+    FailureKind,
+    RegulatorAcknowledgement,
+    RegulatorReceipt,
+    SentEvidence,
+)
 
 CLAIMED, SENT, FAILED, RETURNED, IN_DOUBT, COVERED, UNREACHABLE = (
     "claimed",
@@ -54,6 +66,9 @@ class NoticeDeliveryRow(SQLModel, table=True):
     document_sha256: str | None = None
     location: str | None = None
     updated_at: str
+    #: When the channel took it (relay accepted, batch written), and its evidence (JSON of SentEvidence).
+    sent_at: str | None = None
+    evidence: str | None = None
 
 
 class NoticeBatchRow(SQLModel, table=True):
@@ -73,6 +88,7 @@ class RegulatorSubmissionRow(SQLModel, table=True):
     submission_id: str = Field(primary_key=True)
     obligation_id: str = Field(index=True)
     receipt: str  # JSON of RegulatorReceipt
+    acknowledgement: str | None = None  # JSON of RegulatorAcknowledgement, once the regulator gave one
 
 
 _D = NoticeDeliveryRow.__table__
@@ -90,6 +106,16 @@ class Attempt:
     recipient_ref: str
     channel: str
     status: str
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    recipient_ref: str
+    status: str
+    sent_at: str | None
+    evidence: str | None  # JSON of SentEvidence
+    location: str | None
+    document_sha256: str | None
 
 
 @dataclass
@@ -153,10 +179,31 @@ class DeliveryTracker:
         channel: str,
         outcomes: Sequence[tuple[str, str, str | None, str | None, str | None]],
         location: str | None = None,
+        *,
+        evidence: Mapping[str, SentEvidence] | None = None,
     ) -> None:
-        """Set the outcome of claimed rows: (ref, status, failure_kind, reason, document_sha256)."""
+        """Set the outcome of claimed rows: (ref, status, failure_kind, reason, document_sha256),
+        with the channel's evidence of sending for the refs in ``evidence``."""
         if not outcomes:
             return
+        if evidence:
+            with_evidence = [o for o in outcomes if o[0] in evidence]
+            self._record(obligation_id, channel, [o for o in outcomes if o[0] not in evidence], location)
+            self._record(obligation_id, channel, with_evidence, location, evidence)
+        else:
+            self._record(obligation_id, channel, outcomes, location)
+
+    def _record(
+        self,
+        obligation_id: str,
+        channel: str,
+        outcomes: Sequence[tuple[str, str, str | None, str | None, str | None]],
+        location: str | None,
+        evidence: Mapping[str, SentEvidence] | None = None,
+    ) -> None:
+        if not outcomes:
+            return
+        extra = {"sent_at": bindparam("b_sent_at"), "evidence": bindparam("b_evidence")} if evidence else {}
         stmt = (
             update(_D)
             .where(
@@ -171,6 +218,7 @@ class DeliveryTracker:
                 document_sha256=bindparam("b_sha"),
                 location=bindparam("b_location"),
                 updated_at=bindparam("b_now"),
+                **extra,
             )
         )
         now = _now()
@@ -188,8 +236,57 @@ class DeliveryTracker:
             }
             for ref, status, kind, reason, sha in outcomes
         ]
+        if evidence:
+            for row in params:
+                ev = evidence[row["b_ref"]]
+                row["b_sent_at"] = ev.sent_at.isoformat()
+                row["b_evidence"] = ev.model_dump_json(exclude_none=True)
         with db.write(self.engine) as conn:
             conn.execute(stmt, params)
+
+    def sent_evidence(self, obligation_id: str, channel: str, refs: Sequence[str]) -> dict[str, SentEvidence]:
+        """The evidence of sending of those of ``refs`` whose notice is ``sent`` on ``channel``."""
+        out: dict[str, SentEvidence] = {}
+        with db.read(self.engine) as conn:
+            for start in range(0, len(refs), 500):
+                rows = conn.execute(
+                    select(_D.c.recipient_ref, _D.c.evidence).where(
+                        _D.c.obligation_id == obligation_id,
+                        _D.c.channel == channel,
+                        _D.c.status == SENT,
+                        _D.c.evidence.is_not(None),
+                        _D.c.recipient_ref.in_(list(refs[start : start + 500])),
+                    )
+                ).all()
+                out.update({r.recipient_ref: SentEvidence.model_validate_json(r.evidence) for r in rows})
+        return out
+
+    def outcomes_of(self, obligation_id: str, channel: str, refs: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
+        """(status, failure_kind, reason) of each of ``refs`` that has a row on ``channel``."""
+        out: dict[str, tuple[str, str | None, str | None]] = {}
+        with db.read(self.engine) as conn:
+            for start in range(0, len(refs), 500):
+                rows = conn.execute(
+                    select(_D.c.recipient_ref, _D.c.status, _D.c.failure_kind, _D.c.reason).where(
+                        _D.c.obligation_id == obligation_id,
+                        _D.c.channel == channel,
+                        _D.c.recipient_ref.in_(list(refs[start : start + 500])),
+                    )
+                ).all()
+                out.update({r.recipient_ref: (r.status, r.failure_kind, r.reason) for r in rows})
+        return out
+
+    def rows_page(self, obligation_id: str, channel: str, after: str | None, limit: int) -> list[DeliveryRow]:
+        """Rows on ``channel`` in ``recipient_ref`` order after ``after``: what the consumer notice's
+        evidence of sending is read from (``activities/consumer_evidence.py``)."""
+        query = select(_D.c.recipient_ref, _D.c.status, _D.c.sent_at, _D.c.evidence, _D.c.location, _D.c.document_sha256).where(
+            _D.c.obligation_id == obligation_id, _D.c.channel == channel
+        )
+        if after is not None:
+            query = query.where(_D.c.recipient_ref > after)
+        with db.read(self.engine) as conn:
+            rows = conn.execute(query.order_by(_D.c.recipient_ref).limit(limit)).all()
+        return [DeliveryRow(r.recipient_ref, r.status, r.sent_at, r.evidence, r.location, r.document_sha256) for r in rows]
 
     def claimed_in_batch(self, obligation_id: str, channel: str, round_: int, batch_no: int) -> list[str]:
         with db.read(self.engine) as conn:
@@ -222,6 +319,22 @@ class DeliveryTracker:
                 )
             )
         return max(result.rowcount, 0)
+
+    def mark_in_doubt_if_claimed(self, obligation_id: str, channel: str, ref: str) -> bool:
+        """One recipient's e-mail still ``claimed`` after its sender had time to finish: the
+        attempt died mid-send. Only a ``claimed`` row changes — an outcome recorded meanwhile stays."""
+        with db.write(self.engine) as conn:
+            result = conn.execute(
+                update(_D)
+                .where(_D.c.obligation_id == obligation_id, _D.c.channel == channel, _D.c.recipient_ref == ref, _D.c.status == CLAIMED)
+                .values(
+                    status=IN_DOUBT,
+                    failure_kind=FailureKind.IN_DOUBT.value,
+                    reason="interrupted while sending; not re-sent automatically",
+                    updated_at=_now(),
+                )
+            )
+        return result.rowcount > 0
 
     def mark_returned(self, obligation_id: str, channel: str, refs: Sequence[str], reason: str) -> int:
         kind = FailureKind.BOUNCED if channel == "email" else FailureKind.RETURNED
@@ -261,6 +374,16 @@ class DeliveryTracker:
             return conn.execute(
                 select(_D.c.status).where(_D.c.obligation_id == obligation_id, _D.c.channel == channel, _D.c.recipient_ref == ref)
             ).scalar()
+
+    def outcome_of(self, obligation_id: str, channel: str, ref: str) -> tuple[str, str | None] | None:
+        """(status, reason) of one recipient's row, or None when it has none."""
+        with db.read(self.engine) as conn:
+            row = conn.execute(
+                select(_D.c.status, _D.c.reason).where(
+                    _D.c.obligation_id == obligation_id, _D.c.channel == channel, _D.c.recipient_ref == ref
+                )
+            ).first()
+        return None if row is None else (row.status, row.reason)
 
     def follow_up_candidates(self, obligation_id: str, after: str | None, limit: int) -> list[str]:
         """Consumers with no notice sent, pending or in doubt, and none covered by substitute
@@ -391,3 +514,18 @@ class DeliveryTracker:
         stored = self.receipt(receipt.submission_id)
         assert stored is not None
         return stored
+
+    def acknowledgement(self, submission_id: str) -> RegulatorAcknowledgement | None:
+        with db.read(self.engine) as conn:
+            text = conn.execute(select(_S.c.acknowledgement).where(_S.c.submission_id == submission_id)).scalar()
+        return RegulatorAcknowledgement.model_validate_json(text) if text else None
+
+    def save_acknowledgement(self, submission_id: str, ack: RegulatorAcknowledgement) -> RegulatorAcknowledgement:
+        """Keep the first acknowledgement of a filing; a later one does not replace it."""
+        with db.write(self.engine) as conn:
+            conn.execute(
+                update(_S)
+                .where(_S.c.submission_id == submission_id, _S.c.acknowledgement.is_(None))
+                .values(acknowledgement=ack.model_dump_json())
+            )
+        return self.acknowledgement(submission_id) or ack

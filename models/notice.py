@@ -9,6 +9,7 @@ needs it; no model below that a workflow sees carries one.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -33,7 +34,8 @@ from models.content import (
     Sha256,
 )
 from models.lifecycle import DeliveryCounts, EventAmendment, Finding
-from models.obligation import NoticeMethod, Obligation
+from models.obligation import NoticeMethod, Obligation, SubstituteTrigger
+from models.steps import ReportItemNotApplicable
 
 CONSUMER_REF_PATTERN = r"^hmac-sha256:[0-9a-f]{64}$"
 ConsumerRef = Annotated[str, Field(pattern=CONSUMER_REF_PATTERN, description="npi_digest of the licensee's consumer id.")]
@@ -194,6 +196,9 @@ class RenderCommissionerReportInput(NoticeflowModel):
         default_factory=list, description="Copies of the notices sent to consumers in this state: item (N)."
     )
     content: NoticeContent | None = Field(None, description="Representative (M) and privacy policy (L).")
+    not_applicable: list[ReportItemNotApplicable] = Field(
+        default_factory=list, description="Items responders marked not applicable, with the reason (all states or this one)."
+    )
     roster_id: str | None = Field(None, pattern=ROSTER_ID_PATTERN)
     version: int = Field(1, ge=1)
     previous: DocumentRef | None = Field(None, description="The JSON of the previous version; required when version > 1.")
@@ -249,6 +254,77 @@ class RegulatorReceipt(NoticeflowModel):
     portal: str = Field(description="The adapter that made the submission.")
     reference: str | None = Field(None, description="The portal's own confirmation number, if it gives one.")
 
+    def sent_evidence(self) -> dict[str, object]:
+        """What a ``commissioner_notice.sent`` entry keeps of the filing: ids and digests."""
+        return {
+            "channel": "regulator_portal",
+            "portal": self.portal,
+            "submission_id": self.submission_id,
+            "submitted_at": self.submitted_at.isoformat(),
+            "document_sha256": self.document_sha256,
+            "portal_reference": self.reference,
+        }
+
+
+#: A regulator's reference number: letters, digits and ``. _ : / # -`` (no spaces to hide NPI in).
+ACK_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,99}$"
+
+
+class RegulatorAcknowledgement(NoticeflowModel):
+    """A commissioner's acknowledgement that a filing was received, with its reference number:
+    what confirms a commissioner notice — the filing alone is only *sent*. It comes from the
+    portal (``RegulatorPortal.acknowledgement``, polled) or is recorded by a person
+    (``record_acknowledgement`` on the commissioner-notice workflow)."""
+
+    reference: str = Field(pattern=ACK_REFERENCE_PATTERN, description="The regulator's reference number for the filing.")
+    received_at: AwareDatetime = Field(description="When the regulator received the filing, as its acknowledgement states.")
+    recorded_by: str = Field(min_length=1, max_length=200, description="A person's id, or `portal:<adapter>`.")
+    evidence_sha256: Sha256 | None = Field(
+        None, description="The acknowledgement itself (e-mail, portal page), kept in the document store."
+    )
+    version: int | None = Field(
+        None, ge=1, description="The filing acknowledged: 1 the initial report, n > 1 an updated one. None: the oldest "
+        "filing not yet acknowledged."
+    )
+    simulated: bool = Field(
+        False, description="Written by the dev outbox's simulation (NOTICEFLOW_OUTBOX_SIMULATE_ACKS), not by a regulator."
+    )
+
+    def confirmation_evidence(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "acknowledgement_reference": self.reference,
+            "received_at": self.received_at.isoformat(),
+            "recorded_by": self.recorded_by,
+            "evidence_sha256": self.evidence_sha256,
+        }
+        if self.simulated:
+            data["simulated"] = "simulated by the dev outbox (NOTICEFLOW_OUTBOX_SIMULATE_ACKS): no regulator acknowledged it"
+        return data
+
+
+
+class AcknowledgeFiling(NoticeflowModel):
+    """A person records a commissioner's acknowledgement of one obligation's filing (an e-mail or
+    a portal page received outside noticeflow); the event routes it to the obligation's workflow."""
+
+    obligation_id: str = Field(min_length=1, max_length=300)
+    acknowledgement: RegulatorAcknowledgement
+
+class AcknowledgementQuery(NoticeflowModel):
+    """Ask the portal whether the regulator acknowledged these filings."""
+
+    jurisdiction: StateCode = Field(description="The commissioner's state the filings went to.")
+    submission_ids: list[str] = Field(min_length=1)
+
+
+class AcknowledgementsFound(NoticeflowModel):
+    acknowledgements: dict[str, RegulatorAcknowledgement] = Field(
+        default_factory=dict, description="submission_id → its acknowledgement, for those acknowledged."
+    )
+    unreadable: dict[str, str] = Field(
+        default_factory=dict, description="submission_id → why its acknowledgement could not be read."
+    )
+
 
 # =============================================================================================
 # Deliveries
@@ -263,6 +339,25 @@ class FailureKind(StrEnum):
     REJECTED = "rejected"  # the server refused the message itself
     NO_CONTACT = "no_contact"  # no address for any channel the method allows
     IN_DOUBT = "in_doubt"  # interrupted mid-send: not re-sent automatically, to never send twice
+
+
+class SentEvidence(NoticeflowModel):
+    """The channel's evidence that one recipient's notice was sent. An e-mail: the relay's queue id
+    from its reply to DATA ("250 2.0.0 Ok: queued as 4F2A1"), or — a relay that names none — the
+    Message-ID, the relay and its reply. A letter: the digest of the print vendor's mailing
+    manifest listing it. Ids and digests only: no address, no name."""
+
+    recipient_ref: str = Field(description="consumer_ref digest; producer_id or NAIC code for businesses.")
+    channel: DeliveryChannelName
+    sent_at: AwareDatetime = Field(description="When the relay accepted the message, or the batch was handed over.")
+    queue_id: str | None = None
+    message_id: str | None = None
+    relay: str | None = Field(None, description="host:port of the relay that accepted it.")
+    relay_reply: str | None = Field(None, description="The relay's reply to DATA, addresses removed.")
+    manifest_sha256: Sha256 | None = None
+
+    def ledger_data(self) -> dict[str, object]:
+        return {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
 
 
 class DeliveryFailure(NoticeflowModel):
@@ -302,6 +397,11 @@ class ConsumerNoticeInput(NoticeflowModel):
     )
     batch_size: int = Field(500, ge=1, le=10_000)
     media_outlets: list[str] = Field(default_factory=list, description="Major statewide media to send (c)(3)(C) notice to.")
+    whole_roster: bool = Field(
+        False,
+        description="Read the whole roster as round 0 does, in a later round: a corrected roster was attached, "
+        "and every consumer on it not yet reached is notified (nobody already notified is sent it again).",
+    )
 
 
 class ConsumerNoticeResult(NoticeflowModel):
@@ -321,7 +421,70 @@ class ConsumerNoticeResult(NoticeflowModel):
         default_factory=list, description="Consumers no channel the method allows can reach (channel 'none')."
     )
     unreachable_omitted: int = 0
-    complete: bool = Field(description="Every consumer notified or covered by substitute notice.")
+    complete: bool = Field(
+        description="Every consumer of the state on the roster notified or covered by substitute notice. Not yet "
+        "the obligation met: the workflow reconciles the roster with the state's estimate (ConsumerNoticeReconciliation)."
+    )
+    roster_without_contact: int = Field(0, description="Consumers of the state on the roster with neither e-mail nor postal address.")
+    roster_sha256: Sha256 | None = Field(None, description="The roster generation delivered to (RosterSummary.content_sha256).")
+    website_posted: bool | None = Field(
+        None, description="(c)(3)(B) posting made; None when not substitute notice or the licensee has no website page."
+    )
+    media_notified: bool | None = Field(None, description="(c)(3)(C) notice to major statewide media made; None when not substitute notice.")
+
+
+class SubstituteGround(NoticeflowModel):
+    """The ground of Tenn. Code Ann. § 56-2-1006(c)(3) that allowed substitute notice, with its figures."""
+
+    triggers: list[SubstituteTrigger]
+    applies_to: str = Field(description="'all_affected' (cost or class size) or 'consumers_without_contact'.")
+    citation: str
+    estimated_cost_usd: str | None = Field(None, description="The estimated cost of notice in the state (intake), as text.")
+    cost_threshold_usd: str
+    affected_class: int = Field(description="The class of affected consumers residing in the state (current estimate).")
+    class_threshold: int
+    without_contact: int = Field(description="Affected consumers without sufficient contact information (intake).")
+    without_contact_on_roster: int = Field(description="Consumers of the state on the roster with neither e-mail nor postal address.")
+    website_posted: bool | None = Field(description="(B) posted; None where the licensee maintains no website page.")
+    media_notified: bool = Field(description="(C) major statewide media notified.")
+
+
+class ReconciliationOutcome(StrEnum):
+    #: Every affected consumer (the estimate) is on the roster and notified or covered.
+    RECONCILED = "reconciled"
+    #: Substitute notice for the whole class covers every affected consumer not notified individually.
+    COVERED_BY_SUBSTITUTE = "covered_by_substitute"
+    #: More consumers on the roster than the estimate, every one notified or covered: (I) should be revised.
+    ROSTER_EXCEEDS_ESTIMATE = "roster_exceeds_estimate"
+    #: Fewer consumers on the roster than the estimate: a corrected roster or a revised estimate is needed.
+    ROSTER_SHORT = "roster_short"
+    #: Consumers on the roster not reached (bounced, returned, no channel) or in doubt.
+    DELIVERIES_OUTSTANDING = "deliveries_outstanding"
+    #: Substitute notice without its website posting or media notice made.
+    SUBSTITUTE_INCOMPLETE = "substitute_incomplete"
+
+
+class ConsumerNoticeReconciliation(NoticeflowModel):
+    """A state's consumer notice reconciled with the state's affected count (Tenn. Code Ann. § 56-2-1006(c)):
+    the figures every ``consumer_notice.delivered`` / ``.met`` entry carries."""
+
+    jurisdiction: StateCode
+    estimate: int = Field(ge=0, description="The state's current best estimate of affected consumers (item (I)).")
+    estimate_revised_from: int | None = Field(None, description="The intake's estimate, when a reconciliation step revised it.")
+    on_roster: int = Field(ge=0)
+    notified: int = Field(ge=0, description="Consumers sent an individual notice (e-mail or letter) the relay or vendor accepted.")
+    covered_by_substitute: int = Field(ge=0, description="Affected consumers reached by website posting and media notice only.")
+    not_reached: int = Field(0, ge=0, description="Affected consumers neither notified nor covered (roster shortfall included).")
+    outstanding_on_roster: int = Field(0, ge=0)
+    in_doubt: int = Field(0, ge=0)
+    substitute: SubstituteGround | None = None
+    outcome: ReconciliationOutcome
+    met: bool
+    shortfall: str | None = Field(None, description="What is short, for a person: None when met.")
+
+    def ledger_data(self) -> dict[str, object]:
+        """The figures as ledger data (counts and ids only, no NPI)."""
+        return self.model_dump(mode="json", exclude={"jurisdiction"})
 
 
 class ProducerNoticeInput(NoticeflowModel):
@@ -334,16 +497,34 @@ class ProducerNoticeInput(NoticeflowModel):
 
 
 class ProducerNoticeResult(NoticeflowModel):
+    """One state's producer notice: which producers of record its affected consumers on the roster
+    have, and which of them were notified. A producer owed notice under several states' obligations
+    gets one e-mail per event; every one of those obligations lists it."""
+
     obligation_id: str
+    jurisdiction: StateCode
     documents: list[DocumentRef]
-    report: DeliveryReport
-    producers_notified: int
+    report: DeliveryReport = Field(description="E-mails to this state's producers only (sent under any state's obligation).")
+    producers: list[str] = Field(description="producer_ids of the producers of record of the state's consumers on the roster.")
+    notified: list[str] = Field(description="Of those, the producers whose notice the mail relay accepted.")
+    failed: list[str] = Field(default_factory=list, description="Refused by the relay (bounced or rejected).")
+    in_doubt: list[str] = Field(default_factory=list, description="Interrupted mid-send: never re-sent automatically.")
+    unknown_producers: list[str] = Field(description="producer_ids on the roster missing from the directory.")
+    consumers: int = Field(description="Consumers of the state on the roster.")
     consumers_with_producer: int
     consumers_without_producer: int = Field(
         description="No current producer-of-record information: the insurer is excused for them (§ 56-2-1006(f))."
     )
-    unknown_producers: list[str] = Field(description="producer_ids on the roster missing from the directory.")
-    complete: bool
+    roster_sha256: Sha256 | None = Field(None, description="The roster generation read (RosterSummary.content_sha256).")
+    complete: bool = Field(
+        description="Every producer of record of the state's consumers on the roster notified, none unknown, and the "
+        "roster lists at least one consumer of the state."
+    )
+    delivery_key: str = Field("", description="The key the event's producer e-mails are tracked under.")
+    sent: list[SentEvidence] = Field(default_factory=list, description="The relay's evidence for each producer notified.")
+    bounce_window: timedelta = Field(
+        timedelta(days=3), description="How long a hard bounce may still come back (NOTICEFLOW_BOUNCE_WINDOW_DAYS)."
+    )
 
 
 class CedingInsurerNoticeInput(NoticeflowModel):
@@ -359,19 +540,42 @@ class CedingInsurerNoticeResult(NoticeflowModel):
     documents: list[DocumentRef]
     report: DeliveryReport
     complete: bool
+    delivery_key: str = Field("", description="The key its e-mails are tracked under (one per event and recipient group).")
+    sent: list[SentEvidence] = Field(default_factory=list, description="The relay's evidence for each insurer notified.")
+    bounce_window: timedelta = Field(
+        timedelta(days=3), description="How long a hard bounce may still come back (NOTICEFLOW_BOUNCE_WINDOW_DAYS)."
+    )
 
 
 class RosterSummaryInput(NoticeflowModel):
     roster_id: str = Field(pattern=ROSTER_ID_PATTERN)
 
 
+#: A recipient in the delivery store: a consumer's digest, or a business's id (producer id, NAIC code).
+RecipientRef = Annotated[str, Field(pattern=r"^(hmac-sha256:[0-9a-f]{64}|[A-Za-z0-9][A-Za-z0-9._:-]{0,99})$")]
+
+
 class ReturnedNoticesInput(NoticeflowModel):
     """Bounces that arrive after sending, and mail the vendor reports returned."""
 
-    obligation_id: str
+    obligation_id: str = Field(description="The obligation id, or the delivery key the notices were tracked under.")
     channel: Literal["email", "postal"]
-    recipient_refs: list[ConsumerRef] = Field(min_length=1)
+    recipient_refs: list[RecipientRef] = Field(min_length=1)
     reason: str = Field(min_length=1, max_length=500)
+
+
+class DeliveryConfirmationInput(NoticeflowModel):
+    """At the end of the bounce window: which of these recipients' notices are still sent, which came back."""
+
+    delivery_key: str
+    channel: Literal["email", "postal"] = "email"
+    recipient_refs: list[RecipientRef] = Field(min_length=1)
+
+
+class DeliveryConfirmationResult(NoticeflowModel):
+    confirmed: list[str] = Field(description="Still sent: no hard bounce or return recorded.")
+    returned: list[DeliveryFailure] = Field(default_factory=list, description="Bounced or returned, with the reason.")
+    missing: list[str] = Field(default_factory=list, description="No sent delivery on record (never sent, failed, in doubt).")
 
 
 class ReturnedNoticesResult(NoticeflowModel):
@@ -380,6 +584,8 @@ class ReturnedNoticesResult(NoticeflowModel):
 
 
 __all__ = [
+    "AcknowledgementQuery",
+    "AcknowledgementsFound",
     "CedingInsurer",
     "CedingInsurerNoticeInput",
     "CedingInsurerNoticeResult",
@@ -387,8 +593,11 @@ __all__ = [
     "CommissionerReportResult",
     "ConsumerContact",
     "ConsumerNoticeInput",
+    "ConsumerNoticeReconciliation",
     "ConsumerNoticeResult",
     "DeliveryChannelName",
+    "DeliveryConfirmationInput",
+    "DeliveryConfirmationResult",
     "DeliveryFailure",
     "DeliveryReport",
     "DocumentKind",
@@ -400,6 +609,8 @@ __all__ = [
     "Producer",
     "ProducerNoticeInput",
     "ProducerNoticeResult",
+    "ReconciliationOutcome",
+    "RegulatorAcknowledgement",
     "RegulatorReceipt",
     "RenderCommissionerReportInput",
     "ReportChange",
@@ -411,6 +622,8 @@ __all__ = [
     "RosterSummary",
     "RosterSummaryInput",
     "RosterUploadRow",
+    "SentEvidence",
     "StateRosterCounts",
     "SubmitToRegulatorInput",
+    "SubstituteGround",
 ]

@@ -3,6 +3,7 @@ against a real SMTP server and a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections import Counter
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import producer_delivery
 from activities.delivery import (
     BatchOutcome,
     Envelope,
@@ -582,9 +584,112 @@ async def test_producers_of_record_are_notified_once_with_their_client_counts_56
     bodies = {m["To"]: m.get_body(("plain",)).get_content() for m in smtp_server.recorder.messages()}
     assert "2 of your clients residing in Tennessee" in bodies["p1@agency.example"]
     assert "1 of your clients residing in Tennessee" in bodies["p2@agency.example"]
-    assert (result.producers_notified, result.consumers_with_producer, result.consumers_without_producer) == (2, 4, 1)
-    assert result.unknown_producers == ["P-9"] and not result.complete
+    assert (result.notified, result.consumers, result.consumers_with_producer, result.consumers_without_producer) == (
+        ["P-1", "P-2"], 5, 4, 1
+    )
+    assert result.producers == ["P-1", "P-2", "P-9"] and result.unknown_producers == ["P-9"] and not result.complete
     assert again == result
+
+
+def _producer_request(
+    obligations: dict[str, Obligation], state: str, intake: IncidentIntake, content: NoticeContent, producers: list[Producer]
+) -> ProducerNoticeInput:
+    return ProducerNoticeInput(
+        obligation=obligation(obligations, "producer_notice", state), intake=intake, content=content, roster_id=ROSTER,
+        producers=producers, as_of=AS_OF,
+    )
+
+
+PRODUCERS = [
+    Producer(producer_id="P-1001", name="Volunteer Insurance Agency", email="p1001@agency.example"),
+    Producer(producer_id="P-1002", name="Bluegrass Brokers", email="p1002@agency.example"),
+    Producer(producer_id="P-1003", name="First State Agency", email="p1003@agency.example"),
+]
+
+
+async def test_a_producer_owed_notice_under_two_states_gets_one_email_naming_both_and_both_obligations_list_it_56_2_1006_f(
+    notices: NoticeActivities,
+    smtp_server: SmtpServer,
+    intake: IncidentIntake,
+    obligations: dict[str, Obligation],
+    content: NoticeContent,
+    roster_store: RosterStore,
+) -> None:
+    roster_store.store_roster(
+        ROSTER,
+        [
+            make_contact(0, "TN", producer="P-1001"),
+            make_contact(1, "TN", producer="P-1002"),
+            make_contact(2, "KY", producer="P-1002"),
+            make_contact(3, "KY", producer="P-1002"),
+            make_contact(4, "DE", producer="P-1003"),
+        ],
+    )
+    env, _ = environment()
+    # The event's producer obligations run concurrently, as the event workflow starts them.
+    tn, ky, de = await asyncio.gather(
+        *(env.run(notices.deliver_producer_notice, _producer_request(obligations, s, intake, content, PRODUCERS)) for s in ("TN", "KY", "DE"))
+    )
+    assert Counter(smtp_server.recorder.recipients()) == {
+        "p1001@agency.example": 1, "p1002@agency.example": 1, "p1003@agency.example": 1
+    }
+    assert (tn.producers, tn.notified, tn.complete) == (["P-1001", "P-1002"], ["P-1001", "P-1002"], True)
+    assert (ky.producers, ky.notified, ky.complete) == (["P-1002"], ["P-1002"], True)
+    assert (de.producers, de.notified, de.complete) == (["P-1003"], ["P-1003"], True)
+    bodies = {m["To"]: m.get_body(("plain",)).get_content() for m in smtp_server.recorder.messages()}
+    assert "3 of your clients residing in Kentucky and Tennessee" in bodies["p1002@agency.example"]
+    assert "1 of your clients residing in Tennessee." in bodies["p1001@agency.example"]
+    assert "1 of your clients residing in Delaware" in bodies["p1003@agency.example"]
+    again = await env.run(notices.deliver_producer_notice, _producer_request(obligations, "KY", intake, content, PRODUCERS))
+    assert again.notified == ["P-1002"] and len(smtp_server.recorder.recipients()) == 3
+
+
+async def test_a_producer_notice_refused_for_one_state_is_not_notified_for_the_other_either_56_2_1006_f(
+    notices: NoticeActivities,
+    smtp_server: SmtpServer,
+    intake: IncidentIntake,
+    obligations: dict[str, Obligation],
+    content: NoticeContent,
+    roster_store: RosterStore,
+) -> None:
+    roster_store.store_roster(ROSTER, [make_contact(0, "TN", producer="P-1002"), make_contact(1, "KY", producer="P-1002")])
+    smtp_server.recorder.refuse.add("p1002@agency.example")
+    env, _ = environment()
+    tn = await env.run(notices.deliver_producer_notice, _producer_request(obligations, "TN", intake, content, PRODUCERS))
+    ky = await env.run(notices.deliver_producer_notice, _producer_request(obligations, "KY", intake, content, PRODUCERS))
+    for result in (tn, ky):
+        assert (result.notified, result.failed, result.complete) == ([], ["P-1002"], False)
+        assert result.report.failures[0].recipient_ref == "P-1002" and result.report.failures[0].kind is FailureKind.BOUNCED
+    assert smtp_server.recorder.recipients() == []
+
+
+async def test_a_producer_email_interrupted_mid_send_is_in_doubt_for_every_state_and_never_resent_56_2_1006_f(
+    settings: Settings,
+    smtp_server: SmtpServer,
+    intake: IncidentIntake,
+    obligations: dict[str, Obligation],
+    content: NoticeContent,
+    roster_store: RosterStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(producer_delivery, "CLAIM_SETTLE_SECONDS", 0.5)
+    roster_store.store_roster(ROSTER, [make_contact(0, "TN", producer="P-1002"), make_contact(1, "KY", producer="P-1002")])
+    crashing = NoticeActivities(settings, email_channel=lambda: CrashingEmail(settings, crash_at=1, after_send=True))
+    try:
+        with pytest.raises(RuntimeError):
+            await environment()[0].run(crashing.deliver_producer_notice, _producer_request(obligations, "TN", intake, content, PRODUCERS))
+    finally:
+        crashing.close()
+    retry = NoticeActivities(settings)
+    try:
+        env, _ = environment()
+        ky = await env.run(retry.deliver_producer_notice, _producer_request(obligations, "KY", intake, content, PRODUCERS))
+        tn = await env.run(retry.deliver_producer_notice, _producer_request(obligations, "TN", intake, content, PRODUCERS))
+    finally:
+        retry.close()
+    assert smtp_server.recorder.recipients() == ["p1002@agency.example"], "sent once, by the interrupted attempt"
+    for result in (tn, ky):
+        assert (result.notified, result.in_doubt, result.complete) == ([], ["P-1002"], False)
 
 
 async def test_ceding_insurers_are_notified_once_for_every_state_obligation_56_2_1006_e(

@@ -97,6 +97,23 @@ def test_iter_contacts_pages_one_state_in_consumer_ref_order(roster_store: Roste
     assert refs == sorted(c.consumer_ref for c in contacts if c.state == "TN")
 
 
+def test_producer_counts_per_state_count_each_states_clients_of_each_producer_56_2_1006_f(roster_store: RosterStore) -> None:
+    roster_store.store_roster(
+        "r",
+        [
+            make_contact(1, "TN", producer="P-1"),
+            make_contact(2, "TN", producer="P-1"),
+            make_contact(3, "TN"),
+            make_contact(1, "KY", producer="P-1"),
+            make_contact(2, "KY", producer="P-2"),
+            make_contact(1, "MO", producer="P-3"),
+        ],
+    )
+    counts = roster_store.producer_counts_by_state("r", ["KY", "TN", "DE"])
+    assert counts == {"TN": {"P-1": 2, None: 1}, "KY": {"P-1": 1, "P-2": 1}, "DE": {}}
+    assert counts["TN"] == roster_store.producer_counts("r", "TN")
+
+
 def test_unknown_roster_is_a_clear_error(roster_store: RosterStore) -> None:
     with pytest.raises(RosterNotFoundError, match="no roster 'nope' has been uploaded"):
         roster_store.roster_summary("nope")

@@ -1,0 +1,172 @@
+"""Filing with the commissioner (Tenn. Code Ann. § 56-2-1006(b)) and reading the regulator's
+acknowledgement.
+
+* ``render_commissioner_report`` — the report, items (A)–(N), and each material update;
+* ``submit_to_regulator`` — the filing through the portal adapter, once per version; its receipt
+  is the evidence the notice was *sent*;
+* ``check_regulator_acknowledgements`` — the regulator's acknowledgements that have come, with
+  their reference numbers: what *confirms* the filing. Polled by the commissioner-notice workflow
+  with a durable timer between polls; a person may record one instead.
+
+``NoticeActivities`` (``activities/notices.py``) builds one and registers its activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.delivery import (
+    AcknowledgementUnreadableError,
+    PortalUnavailableError,
+    RegulatorPortal,
+    RegulatorSubmission,
+    SubmissionRejectedError,
+)
+from activities.documents import (
+    DocumentError,
+    DocumentStore,
+    build_commissioner_report,
+    load_commissioner_report,
+    render_commissioner_report,
+)
+from activities.files import safe_name
+from activities.roster import RosterNotFoundError, RosterStore
+from activities.tracking import DeliveryTracker
+from models.notice import (
+    AcknowledgementQuery,
+    AcknowledgementsFound,
+    CommissionerReportResult,
+    RegulatorAcknowledgement,
+    RegulatorReceipt,
+    RenderCommissionerReportInput,
+    ReportItemAvailability,
+    SubmitToRegulatorInput,
+)
+from rules.npi import npi_problem
+
+log = structlog.get_logger("noticeflow.notices")
+
+
+def _portal_unavailable(jurisdiction: str, exc: Exception) -> ApplicationError:
+    """Retried with back-off: the portal may take the request later."""
+    return ApplicationError(f"regulator portal unavailable for {jurisdiction}: {exc}", type="PortalUnavailable", non_retryable=False)
+
+
+class RegulatorActivities:
+    def __init__(self, rosters: RosterStore, tracker: DeliveryTracker, store: DocumentStore, portal: RegulatorPortal) -> None:
+        self.rosters, self.tracker, self.store, self.portal = rosters, tracker, store, portal
+
+    @activity.defn(name="render_commissioner_report")
+    async def render_commissioner_report(self, req: RenderCommissionerReportInput) -> CommissionerReportResult:
+        """Tenn. Code Ann. § 56-2-1006(b)(1)(A)–(N), and each material update under (b)(2)."""
+        return await asyncio.to_thread(self._render_commissioner_report, req)
+
+    def _render_commissioner_report(self, req: RenderCommissionerReportInput) -> CommissionerReportResult:
+        roster = None
+        if req.roster_id:
+            try:
+                roster = self.rosters.roster_summary(req.roster_id)
+            except RosterNotFoundError:
+                roster = None  # (I) still has the intake's best estimate
+        try:
+            previous = load_commissioner_report(self.store, req.previous) if req.previous else None
+            report = build_commissioner_report(req, roster, previous, req.previous.sha256 if req.previous else None)
+            json_ref, html_ref = render_commissioner_report(self.store, report)
+        except DocumentError as exc:
+            raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
+        log.info(
+            "commissioner_report_rendered",
+            obligation_id=req.obligation.obligation_id,
+            version=report.version,
+            sha256=json_ref.sha256,
+            changes=len(report.changes),
+        )
+        return CommissionerReportResult(
+            obligation_id=report.obligation_id,
+            jurisdiction=report.jurisdiction,
+            version=report.version,
+            material_update=report.material_update,
+            json_document=json_ref,
+            html_document=html_ref,
+            available=[i.code for i in report.items if i.status is ReportItemAvailability.AVAILABLE],
+            not_yet_available=[
+                i.code
+                for i in report.items
+                if i.status in (ReportItemAvailability.PARTIAL, ReportItemAvailability.NOT_YET_AVAILABLE)
+            ],
+            changes=report.changes,
+            consumer_estimate=report.consumer_estimate,
+        )
+
+    @activity.defn(name="submit_to_regulator")
+    async def submit_to_regulator(self, req: SubmitToRegulatorInput) -> RegulatorReceipt:
+        """File the report with the commissioner through the portal adapter; once per version. The
+        receipt is the evidence it was *sent*; the regulator's acknowledgement, polled by
+        ``check_regulator_acknowledgements``, confirms it."""
+        submission_id = f"{safe_name(req.obligation_id)}-v{req.version}"
+        existing = await asyncio.to_thread(self.tracker.receipt, submission_id)
+        if existing is not None:
+            return existing
+        try:
+            files = tuple(self.store.path_of(d) for d in req.documents)
+            for d in req.documents:
+                await asyncio.to_thread(self.store.read, d)  # present and unaltered
+        except DocumentError as exc:
+            raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
+        submission = RegulatorSubmission(
+            submission_id=submission_id,
+            obligation_id=req.obligation_id,
+            jurisdiction=req.jurisdiction,
+            recipient_name=req.recipient_name,
+            version=req.version,
+            documents=tuple(req.documents),
+            files=files,
+        )
+        try:
+            receipt = await self.portal.submit(submission)
+        except PortalUnavailableError as exc:
+            raise _portal_unavailable(req.jurisdiction, exc) from None
+        except SubmissionRejectedError as exc:
+            raise ApplicationError(
+                f"the {req.jurisdiction} portal rejected submission {submission_id}: {exc}",
+                type="SubmissionRejected",
+                non_retryable=True,
+            ) from None
+        stored = await asyncio.to_thread(self.tracker.save_receipt, req.obligation_id, receipt)
+        log.info("regulator_submission_filed", obligation_id=req.obligation_id, submission_id=submission_id, portal=stored.portal)
+        return stored
+
+    @activity.defn(name="check_regulator_acknowledgements")
+    async def check_regulator_acknowledgements(self, req: AcknowledgementQuery) -> AcknowledgementsFound:
+        """The regulator's acknowledgements of these filings that have come, each kept once in the
+        tracker; a filing not yet acknowledged is simply absent."""
+        found: dict[str, RegulatorAcknowledgement] = {}
+        unreadable: dict[str, str] = {}
+        asker = getattr(self.portal, "acknowledgement", None)  # a portal that gives none: a person records it
+        for submission_id in req.submission_ids:
+            known = await asyncio.to_thread(self.tracker.acknowledgement, submission_id)
+            if known is None and asker is not None:
+                try:
+                    ack = await asker(req.jurisdiction, submission_id)
+                except AcknowledgementUnreadableError as exc:
+                    unreadable[submission_id] = str(exc)
+                    log.warning("regulator_acknowledgement_unreadable", submission_id=submission_id, error=str(exc))
+                    continue
+                except PortalUnavailableError as exc:
+                    raise _portal_unavailable(req.jurisdiction, exc) from None
+                if ack is None:
+                    continue
+                problem = npi_problem("reference", ack.reference)
+                if problem:  # it would be ledgered: never; a person is told why
+                    unreadable[submission_id] = f"acknowledgement refused: {problem}"
+                    continue
+                known = await asyncio.to_thread(self.tracker.save_acknowledgement, submission_id, ack)
+                log.info("regulator_acknowledgement_received", submission_id=submission_id, simulated=ack.simulated)
+            if known is not None:
+                found[submission_id] = known
+        return AcknowledgementsFound(acknowledgements=found, unreadable=unreadable)
+
