@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from models.common import NoticeflowModel, StateCode
 from models.content import Email
+from models.incident import ReportItemCode
 
 
 class Responder(NoticeflowModel):
@@ -79,4 +80,34 @@ class ConsumerReconciliation(NoticeflowModel):
     def _reason_is_a_sentence(self) -> ConsumerReconciliation:
         if not any(ch.isalpha() for ch in self.reason):
             raise PydanticCustomError("reason_required", "reason must say why the estimate changed")
+        return self
+
+
+#: Items of Tenn. Code Ann. § 56-2-1006(b)(1) that apply to every commissioner report: (I) "the
+#: licensee shall provide its best estimate … in its initial report" and (M) a representative
+#: "for contact from the commissioner" — there is always an estimate and someone to contact.
+ITEMS_ALWAYS_APPLICABLE: frozenset[ReportItemCode] = frozenset({ReportItemCode.I, ReportItemCode.M})
+
+
+class ReportItemNotApplicable(NoticeflowModel):
+    """A commissioner-report item that does not apply to this event, with the reason: e.g. (D)
+    when nothing was lost or stolen to be recovered. Closure needs every item of every state's
+    report answered or so marked; the report shows the item as not applicable with the reason."""
+
+    state: StateCode | None = Field(None, description="The state whose report it concerns; none: every state's report.")
+    item: ReportItemCode
+    reason: str = Field(min_length=10, max_length=2000, description="Why the item does not apply to this event.")
+    recorded_by: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _applicable_items(self) -> ReportItemNotApplicable:
+        if self.item in ITEMS_ALWAYS_APPLICABLE:
+            raise PydanticCustomError(
+                "item_always_applicable",
+                "item: ({item}) applies to every commissioner report and cannot be marked not applicable "
+                "(Tenn. Code Ann. § 56-2-1006(b)(1)({item}))",
+                {"item": self.item.value},
+            )
+        if not any(ch.isalpha() for ch in self.reason):
+            raise PydanticCustomError("reason_required", "reason must say why the item does not apply")
         return self

@@ -63,10 +63,34 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     mail_from: str = Field("notices@licensee.example", description="Sender of e-mail notices.")
+    bounce_window_days: float = Field(
+        3.0,
+        gt=0,
+        description="Days after an e-mail notice is sent during which a hard bounce may still come back: the notice "
+        "is confirmed (its obligation met) only when none did.",
+    )
+    outbox_simulate_acks: bool = Field(
+        False,
+        description="DEMO AND DEV ONLY: the regulator outbox writes a simulated acknowledgement (reference SIM-…, "
+        "marked simulated) for each filing when it is first polled. Never in production: a commissioner notice is "
+        "met only on the regulator's own acknowledgement.",
+    )
     npi_digest_key: str | None = Field(
         None,
         description="Secret for the HMAC digests that stand for consumers in the ledger. "
         "Default: read (or created on first use) at `home`/npi-digest.key.",
+    )
+
+    # -- alerts to the event's responders ----------------------------------------------------------
+    alert_webhook_url: str | None = Field(
+        None,
+        description="Incoming-webhook URL (Slack, Teams or any JSON endpoint) that receives every reminder, "
+        'overdue alert and escalation as {"text": …, "noticeflow": {…}}. Empty: e-mail only.',
+    )
+    alert_ui_url: str | None = Field(
+        None,
+        description="Link put in alerts, with {workflow_id} replaced, e.g. "
+        "http://localhost:8233/namespaces/default/workflows/{workflow_id}. Empty: no link.",
     )
 
     # -- incident API ---------------------------------------------------------------------------
@@ -77,6 +101,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds the incident API waits for the worker to complete a step (an update) before "
         "answering 504 — the step may still be taken; the caller checks the state before repeating it.",
+    )
+    api_idempotency_ttl_hours: float = Field(
+        24.0,
+        gt=0,
+        description="Hours the incident API keeps the answer to a POST sent with an Idempotency-Key, to replay it "
+        "for a retry with the same key (api/idempotency.py).",
     )
     api_tokens: dict[str, str] = Field(
         default_factory=dict,

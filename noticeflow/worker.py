@@ -14,12 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.alerts import AlertActivities
 from activities.delivery import RegulatorPortal
 from activities.ledger import LedgerActivities
 from activities.notices import NoticeActivities
 from activities.privacy import PrivacyActivities
 from activities.revised_notice import RevisedNoticeActivities
+from activities.sealed_documents import SealedDocumentActivities, SealedDocumentStore
 from ledger.keys import load_signer
+from ledger.migrate import upgrade
 from ledger.store import Ledger
 from noticeflow.logging import configure_logging, get_logger
 from noticeflow.settings import Settings
@@ -39,14 +42,20 @@ class WorkerResources:
         self.notices = NoticeActivities(settings, portal=portal)
         self.privacy = PrivacyActivities(settings, self.ledger)
         self.revised = RevisedNoticeActivities(settings)
+        self.alerts = AlertActivities(settings)
+        self.sealed = SealedDocumentStore.open(settings)
         self.activities: Sequence[object] = [
             LedgerActivities(self.ledger).record,
             *self.notices.activities(),
             *self.privacy.activities(),
             *self.revised.activities(),
+            *self.alerts.activities(),
+            SealedDocumentActivities(self.sealed).seal_privileged_text,
         ]
 
     def close(self) -> None:
+        self.sealed.close()
+        self.alerts.close()
         self.privacy.close()
         self.revised.close()
         self.notices.close()
@@ -68,6 +77,10 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources,
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then finish the tasks in hand and stop."""
     configure_logging(settings.log_level, settings.log_json)
+    # Migrate first: a database the migrations cannot take forward stops the worker before it
+    # takes any task (SchemaError says why).
+    schema = await asyncio.to_thread(upgrade, settings.resolved_db_url())
+    log.info("worker.database", revision=schema.after, adopted=schema.adopted)
     client = await connect(settings)
     resources = WorkerResources(settings)
     worker = build_worker(client, settings, resources)

@@ -18,9 +18,13 @@ with workflow.unsafe.imports_passed_through():
 LEDGER_RECORD = "ledger_record"
 RENDER_COMMISSIONER_REPORT = "render_commissioner_report"
 SUBMIT_TO_REGULATOR = "submit_to_regulator"
+CHECK_REGULATOR_ACKNOWLEDGEMENTS = "check_regulator_acknowledgements"
+CONFIRM_DELIVERIES = "confirm_deliveries"
+CONSUMER_NOTICE_EVIDENCE = "consumer_notice_evidence"
 DELIVER_CONSUMER_NOTICE = "render_and_deliver_consumer_notice"
 DELIVER_PRODUCER_NOTICE = "deliver_producer_notice"
 DELIVER_CEDING_INSURER_NOTICE = "deliver_ceding_insurer_notice"
+SEAL_PRIVILEGED_TEXT = "seal_privileged_text"
 
 #: Steps that touch only our own database: quick, retried until they succeed. A worker that dies
 #: mid-step holds it for at most ``start_to_close_timeout`` before another worker retries it.
@@ -35,6 +39,13 @@ DELIVERY = {
     "heartbeat_timeout": timedelta(minutes=1),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
 }
+#: Alerts to responders (``AlertActivities.alert_responders``): two minutes an attempt, retried
+#: with back-off for about 25 minutes; the last attempt returns who was not reached instead of
+#: failing, so every alert's outcome is recorded.
+ALERT_TIMEOUT = timedelta(minutes=2)
+ALERT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=5), maximum_attempts=10
+)
 
 
 async def record(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -39,19 +40,34 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.incident import EventSource
     from models.obligation import Obligation, ObligationKind
-    from rules.cyber import compute_obligations
+    from models.steps import ConsumerReconciliation, ReportItemNotApplicable, Responders
+    from rules.cyber import compute_obligations, join_citations
+    from rules.jurisdictions import (
+        event_definition_citation,
+        exclusion_citation,
+        investigation_citation,
+        law_enforcement_delay_citation,
+        material_updates_citation,
+        report_item_citation,
+        retention_citation,
+        tpsp_citation,
+    )
     from rules.lifecycle import (
-        CITE_LAW_ENFORCEMENT_DELAY,
-        CITE_RETENTION,
         amend_intake,
         describe_changes,
         determination_problem,
         law_enforcement_delay_active,
         retain_until,
     )
+    from rules.report_items import Problem, closure_problems, finding_problem
+    from models.content import DocumentRef
 
 from workflows import search_attributes as sa
-from workflows.common import iso, markdown_deadline, record
+from workflows.common import iso, record
+from workflows.incident_people import PeopleSteps
+from workflows.incident_checks import guard_free_text, intake_summary, reasons, require_active, require_obligation, responder_ids
+from workflows.incident_view import incident_details, incident_waiting_for, obligation_static_details, obligation_summary
+from workflows.refusals import ledger_refusal, refuse_input, refuse_state
 from workflows.obligation_base import OBLIGATION_CHANGED_SIGNAL, obligation_workflow_id
 from workflows.rules_call import call_rules
 
@@ -62,32 +78,14 @@ CHILD_WORKFLOWS = {
     ObligationKind.CEDING_INSURER_NOTICE: "CedingInsurerNoticeWorkflow",
 }
 
-CITE_EVENT = "RSMo § 375.1402(3)"
-CITE_CONSUMER_NOTICE = "Tenn. Code Ann. § 56-2-1006(c)"
 
 
 def incident_workflow_id(incident_id: str) -> str:
     return f"incident-{incident_id}"
 
 
-def _intake_summary(intake: IncidentIntake) -> dict:
-    """The intake as the ledger records it: facts and counts, no NPI."""
-    return {
-        "licensee": {"name": intake.licensee.name, "naic_code": intake.licensee.naic_code, "kind": intake.licensee.kind.value},
-        "source": intake.source.value,
-        "discovered_at": iso(intake.discovered_at),
-        "tpsp_notified_at": iso(intake.tpsp_notified_at) if intake.tpsp_notified_at else None,
-        "actual_knowledge_at": iso(intake.actual_knowledge_at) if intake.actual_knowledge_at else None,
-        "data_elements": [e.value for e in intake.data_elements],
-        "encrypted": intake.encrypted,
-        "key_compromised": intake.key_compromised,
-        "returned_or_destroyed_unused": intake.returned_or_destroyed_unused,
-        "affected_consumers": {row.state: row.consumers for row in intake.affected},
-    }
-
-
 @workflow.defn(name="CybersecurityEventWorkflow")
-class CybersecurityEventWorkflow:
+class CybersecurityEventWorkflow(PeopleSteps):
     @workflow.init
     def __init__(self, inp: IncidentStart) -> None:
         self._start = inp
@@ -110,6 +108,11 @@ class CybersecurityEventWorkflow:
         self._lock = asyncio.Lock()
         self._updates_made = 0
         self._delivered_with: dict[str, str] = {}  # obligation_id -> the obligation whose delivery meets it
+        self._responders: Responders | None = inp.responders
+        self._responder_changes = 0
+        self._counsel_reviews: dict[str, str] = {}  # obligation_id -> counsel's decision
+        self._not_applicable: list[ReportItemNotApplicable] = []
+        self._reconciliations = 0
 
     # -- the lifecycle ----------------------------------------------------------------------
 
@@ -117,7 +120,8 @@ class CybersecurityEventWorkflow:
     async def run(self, inp: IncidentStart) -> IncidentState:
         await record(
             self._stream, "incident.intake_recorded", "intake",
-            citation="Tenn. Code Ann. § 56-2-1006(a)", actor=f"user:{inp.opened_by}", data=_intake_summary(self._intake),
+            citation=call_rules(investigation_citation, self._domicile), actor=f"user:{inp.opened_by}",
+            data={**intake_summary(self._intake), "responders": responder_ids(self._responders)},
         )
         self._publish()
         reporter = asyncio.create_task(self._report_notice_copies())
@@ -144,7 +148,8 @@ class CybersecurityEventWorkflow:
             self._retain_until = call_rules(retain_until, self._intake.discovered_at, self._closed_at)
             self._stage = Stage.CLOSED
             await record(
-                self._stream, "incident.closed", "closed", citation=CITE_RETENTION, actor=f"user:{close.closed_by}",
+                self._stream, "incident.closed", "closed", citation=call_rules(retention_citation, self._domicile),
+                actor=f"user:{close.closed_by}",
                 data={
                     "summary": close.summary,
                     "obligations": {oid: st.status.value for oid, st in sorted(self._obligations.items())},
@@ -159,69 +164,112 @@ class CybersecurityEventWorkflow:
     def _stream(self) -> str:
         return f"incident:{self._intake.incident_id}"
 
+    @property
+    def _domicile(self) -> str:
+        """The state whose law governs the licensee's own steps (investigation, determination,
+        retention): its state of domicile, or home state for a producer."""
+        return self._intake.licensee.home_jurisdiction
+
+    # -- recording ----------------------------------------------------------------------------
+
+    async def _write(self, type_: str, step: str, **kwargs: Any) -> None:
+        """Ledger one step. Nothing of the workflow's state has changed yet when this runs: a write
+        that fails leaves the event as it was, and the step is refused (not half-done)."""
+        try:
+            await record(self._stream, type_, step, **kwargs)
+        except ActivityError as err:
+            raise ledger_refusal(err) from None
+
     # -- investigation --------------------------------------------------------------------
 
     @workflow.update
     async def record_finding(self, finding: Finding) -> IncidentState:
         async with self._lock:
-            self._findings.append(finding)
-            n = len(self._findings)
-            await record(
-                self._stream, "incident.finding_recorded", f"finding/{n}",
-                citation="Tenn. Code Ann. § 56-2-1005", actor=f"user:{finding.recorded_by}",
-                data={"kind": finding.kind.value, "summary": finding.summary, "report_items": [i.value for i in finding.report_items]},
+            self._check_finding(finding)
+            n = len(self._findings) + 1
+            data: dict[str, Any] = {"kind": finding.kind.value, "report_items": [i.value for i in finding.report_items]}
+            if finding.privileged:
+                assert finding.privilege_basis is not None
+                sealed = await self._seal(f"finding/{n}", finding.summary, f"user:{finding.recorded_by}", finding.privilege_basis)
+                data.update(sealed.ledger_marker("summary"))
+                data["report_statement"] = finding.report_statement
+            else:
+                data["summary"] = finding.summary
+            await self._write(
+                "incident.finding_recorded", f"finding/{n}",
+                citation=call_rules(investigation_citation, self._domicile), actor=f"user:{finding.recorded_by}", data=data,
             )
+            self._findings.append(finding)
             if self._stage is Stage.NOTIFYING and finding.report_items:
                 await self._material_update(
                     summary=f"finding: {finding.kind.value}",
                     changes=[f"report items now available: {', '.join(f'({i.value})' for i in finding.report_items)}"],
                     recorded_by=finding.recorded_by,
+                    step=f"finding/{n}",
                 )
             self._publish()
             return self.state()
 
     @record_finding.validator
     def _validate_finding(self, finding: Finding) -> None:
-        self._require_active("record a finding")
+        self._check_finding(finding)
+
+    def _check_finding(self, finding: Finding) -> None:
+        require_active(self._stage, self._close is not None, "record a finding")
         if finding.kind is FindingKind.TPSP_INVESTIGATION_CONFIRMED and self._intake.source is not EventSource.THIRD_PARTY_SERVICE_PROVIDER:
-            raise ValueError(
-                "tpsp_investigation_confirmed applies only to an event reported by a third-party service provider "
-                "(Tenn. Code Ann. § 56-2-1006(d)); this event's source is internal"
+            raise refuse_input(
+                "tpsp_finding_without_tpsp", "kind",
+                "tpsp_investigation_confirmed applies only to an event reported by a third-party service provider; "
+                "this event's source is internal",
+                citation=call_rules(tpsp_citation, self._domicile),
             )
+        problem = call_rules(finding_problem, finding, self._domicile)
+        if problem is not None:
+            field, message, citation = problem
+            raise refuse_input("finding_item_mismatch", field, message, citation=citation)
+        if finding.privileged:  # sealed, never ledgered or sent; its report statement is both
+            guard_free_text([("report_statement", finding.report_statement)])
+        else:
+            guard_free_text([("summary", finding.summary)])
 
     # -- determination --------------------------------------------------------------------
 
     @workflow.update
     async def determine(self, decision: Determination) -> IncidentState:
         async with self._lock:
-            self._determination = decision
-            self._determined_at = decision.determined_at or workflow.now()
+            self._check_determination(decision)
+            determined_at = decision.determined_at or workflow.now()
             actor = f"user:{decision.decided_by}"
             if not decision.is_cybersecurity_event:
-                await record(
-                    self._stream, "incident.determined_not_event", "determination",
-                    citation=f"{CITE_EVENT}({'a' if decision.exclusion and decision.exclusion.value.startswith('encrypted') else 'b'})",
+                await self._write(
+                    "incident.determined_not_event", "determination",
+                    citation=call_rules(exclusion_citation, self._domicile, decision.exclusion),
                     actor=actor,
                     data={"exclusion": decision.exclusion.value if decision.exclusion else None, "reason": decision.reason,
-                          "determined_at": iso(self._determined_at)},
+                          "determined_at": iso(determined_at)},
                 )
+                self._determination, self._determined_at = decision, determined_at
                 self._stage = Stage.NOT_AN_EVENT
                 self._publish()
                 return self.state()
-            result = call_rules(compute_obligations, self._intake, determined_at=self._determined_at)
-            await record(
-                self._stream, "incident.determined", "determination", citation=CITE_EVENT, actor=actor,
+            result = call_rules(compute_obligations, self._intake, determined_at=determined_at)
+            await self._write(
+                "incident.determined", "determination",
+                citation=call_rules(event_definition_citation, self._domicile), actor=actor,
                 data={
                     "reason": decision.reason,
-                    "determined_at": iso(self._determined_at),
+                    "determined_at": iso(determined_at),
                     "nonpublic_information": [c.value for c in result.nonpublic_information],
                     "obligations": [
                         {"obligation_id": o.obligation_id, "kind": o.kind.value, "jurisdiction": o.jurisdiction,
-                         "due": iso(o.due), "citation": o.citation}
+                         "due": iso(o.due), "citation": o.citation, "needs_counsel_review": o.needs_counsel_review}
                         for o in result.obligations
                     ],
                 },
             )
+            self._determination, self._determined_at = decision, determined_at
+            # The notices state the determination's date: the children read it from the intake.
+            self._intake = self._intake.model_copy(update={"determined_at": determined_at})
             self._stage = Stage.NOTIFYING
             for obligation in result.obligations:
                 await self._open_obligation(obligation)
@@ -230,51 +278,73 @@ class CybersecurityEventWorkflow:
 
     @determine.validator
     def _validate_determination(self, decision: Determination) -> None:
+        self._check_determination(decision)
+
+    def _check_determination(self, decision: Determination) -> None:
         if self._stage is not Stage.INVESTIGATION or self._determination is not None:
-            raise ValueError(f"the event is already determined (stage {self._stage.value}); a determination is made once")
+            raise refuse_state(
+                "already_determined",
+                f"the event is already determined (stage {self._stage.value}); a determination is made once",
+                citation=call_rules(event_definition_citation, self._domicile),
+            )
         problem = call_rules(determination_problem, self._intake, decision, workflow.now())
         if problem:
-            raise ValueError(problem)
+            raise refuse_input("determination_contradicts_facts", "determined_at" if "determined_at" in problem else "is_cybersecurity_event",
+                               problem, citation=call_rules(event_definition_citation, self._domicile))
+        guard_free_text([("reason", decision.reason)])
 
     # -- changes to an open event -------------------------------------------------------------
 
     @workflow.update
     async def amend_event(self, amendment: EventAmendment) -> IncidentState:
         async with self._lock:
-            before = self._intake
-            self._intake = call_rules(amend_intake, before, amendment)
-            changes = describe_changes(before, self._intake)
-            self._amendments += 1
-            self._amendment_log.append(amendment)
-            citation = CITE_LAW_ENFORCEMENT_DELAY if amendment.law_enforcement_delay_until else "Tenn. Code Ann. § 56-2-1006(b)(2)"
-            await record(
-                self._stream, "incident.amended", f"amendment/{self._amendments}", citation=citation,
+            amended = self._check_amendment(amendment)
+            changes = describe_changes(self._intake, amended)
+            n = self._amendments + 1
+            citation = (self._law_enforcement_citation() if amendment.law_enforcement_delay_until
+                        else call_rules(material_updates_citation, self._domicile))
+            await self._write(
+                "incident.amended", f"amendment/{n}", citation=citation,
                 actor=f"user:{amendment.recorded_by}",
                 data={"summary": amendment.summary, "changes": changes,
                       "law_enforcement_basis": amendment.law_enforcement_basis},
             )
+            self._intake = amended
+            self._amendments = n
+            self._amendment_log.append(amendment)
             if self._stage is Stage.NOTIFYING:
                 await self._reconcile_obligations()
-                await self._material_update(amendment.summary, changes, amendment.recorded_by)
+                await self._material_update(amendment.summary, changes, amendment.recorded_by, step=f"amendment/{n}")
             self._publish()
             return self.state()
 
     @amend_event.validator
     def _validate_amendment(self, amendment: EventAmendment) -> None:
-        self._require_active("amend the event")
+        self._check_amendment(amendment)
+
+    def _check_amendment(self, amendment: EventAmendment) -> IncidentIntake:
+        require_active(self._stage, self._close is not None, "amend the event")
+        guard_free_text([("summary", amendment.summary), ("law_enforcement_basis", amendment.law_enforcement_basis)])
         try:
             amended = call_rules(amend_intake, self._intake, amendment)
         except (ValidationError, ValueError) as exc:
-            raise ValueError(f"the amended event is not valid: {exc}") from None
-        if self._stage is Stage.NOTIFYING:
-            before = {o.obligation_id for o in call_rules(compute_obligations, self._intake, determined_at=self._determined_at).obligations}
-            after = {o.obligation_id for o in call_rules(compute_obligations, amended, determined_at=self._determined_at).obligations}
-            dropped = sorted(before - after)
-            if dropped:
-                raise ValueError(
-                    "an amendment cannot remove obligations already owed; waive them with a reason instead: "
-                    + ", ".join(dropped)
-                )
+            raise refuse_input("amendment_invalid", "affected", f"the amended event is not valid: {reasons(exc)}") from None
+        self._refuse_dropped_obligations(amended, "affected")
+        return amended
+
+    def _refuse_dropped_obligations(self, amended: IncidentIntake, field: str) -> None:
+        if self._stage is not Stage.NOTIFYING:
+            return
+        before = {o.obligation_id for o in call_rules(compute_obligations, self._intake, determined_at=self._determined_at).obligations}
+        after = {o.obligation_id for o in call_rules(compute_obligations, amended, determined_at=self._determined_at).obligations}
+        dropped = sorted(before - after)
+        if dropped:
+            raise refuse_input(
+                "obligation_cannot_be_dropped", field,
+                "a change to the event cannot remove obligations already owed; waive them with a reason instead: "
+                + ", ".join(dropped),
+                citation=call_rules(material_updates_citation, self._domicile),
+            )
 
     async def _reconcile_obligations(self) -> None:
         """Open obligations the new facts add; move deadlines the new facts move."""
@@ -286,8 +356,12 @@ class CybersecurityEventWorkflow:
             elif not known.status.resolved and obligation.due != known.due:
                 await self._signal(obligation.obligation_id, "reschedule", obligation)
 
-    async def _material_update(self, summary: str, changes: list[str], recorded_by: str, only_state: str | None = None) -> None:
-        """Re-report to every commissioner owed a report (or only ``only_state``'s)."""
+    async def _material_update(
+        self, summary: str, changes: list[str], recorded_by: str, *, step: str, only_state: str | None = None
+    ) -> None:
+        """Re-report to every commissioner owed a report (or only ``only_state``'s). ``step`` names
+        the step that caused it: a commissioner's workflow files one updated report per step, and
+        coalesces the steps that arrive while it is filing into the next one."""
         self._updates_made += 1
         for obligation_id, state in self._obligations.items():
             ob = state.obligation
@@ -300,8 +374,9 @@ class CybersecurityEventWorkflow:
                 if st.obligation.kind is ObligationKind.CONSUMER_NOTICE and st.obligation.jurisdiction == ob.jurisdiction
             ]
             update = MaterialUpdate(
-                sequence=self._updates_made, summary=summary, changes=changes, recorded_by=recorded_by,
+                sequence=self._updates_made, step=step, summary=summary, changes=changes, recorded_by=recorded_by,
                 intake=self._intake, findings=list(self._findings), amendments=list(self._amendment_log),
+                not_applicable=list(self._not_applicable),
                 consumer_obligations=[st.obligation for st in consumer],
                 consumer_notice_documents=[d for st in consumer for d in st.documents],
                 roster_id=self._roster_id,
@@ -346,6 +421,7 @@ class CybersecurityEventWorkflow:
                     f"consumer notice sent in {state.obligation.jurisdiction}",
                     ["(N) copy of the notice sent to affected consumers"],
                     "worker",
+                    step=f"notice-copy/{obligation_id}",
                     only_state=state.obligation.jurisdiction,
                 )
 
@@ -354,11 +430,12 @@ class CybersecurityEventWorkflow:
     @workflow.update
     async def attach_roster(self, roster: AttachRoster) -> IncidentState:
         async with self._lock:
-            self._roster_id = roster.roster_id
-            await record(
-                self._stream, "incident.roster_attached", f"roster/{roster.roster_id}",
-                citation=CITE_CONSUMER_NOTICE, actor=f"user:{roster.attached_by}", data={"roster_id": roster.roster_id},
+            require_active(self._stage, self._close is not None, "attach a consumer list")
+            await self._write(
+                "incident.roster_attached", f"roster/{roster.roster_id}",
+                citation=self._consumer_citation(None), actor=f"user:{roster.attached_by}", data={"roster_id": roster.roster_id},
             )
+            self._roster_id = roster.roster_id
             for obligation_id, state in self._obligations.items():
                 if state.obligation.kind in (ObligationKind.CONSUMER_NOTICE, ObligationKind.PRODUCER_NOTICE):
                     await self._signal(obligation_id, "attach_roster", roster.roster_id)
@@ -366,15 +443,77 @@ class CybersecurityEventWorkflow:
 
     @attach_roster.validator
     def _validate_roster(self, roster: AttachRoster) -> None:
-        self._require_active("attach a consumer list")
+        require_active(self._stage, self._close is not None, "attach a consumer list")
+
+    @workflow.update
+    async def reconcile_consumers(self, reconciliation: ConsumerReconciliation) -> IncidentState:
+        """A recorded revision of a state's affected-consumer estimate (item (I)); the consumer notice
+        reconciles against it and the next report to that state's commissioner carries it."""
+        async with self._lock:
+            amended, before = self._check_reconciliation(reconciliation)
+            n = self._reconciliations + 1
+            await self._write(
+                "consumer_notice.estimate_revised", f"reconciliation/{n}",
+                jurisdiction=reconciliation.state, citation=call_rules(report_item_citation, reconciliation.state, "I"), actor=f"user:{reconciliation.recorded_by}",
+                data={"state": reconciliation.state, "estimate_before": before, "estimate_after": reconciliation.consumers,
+                      "reason": reconciliation.reason},
+            )
+            self._reconciliations = n
+            self._intake = amended
+            if self._stage is Stage.NOTIFYING:
+                await self._reconcile_obligations()
+                for obligation_id, state in self._obligations.items():
+                    ob = state.obligation
+                    if ob.kind is ObligationKind.CONSUMER_NOTICE and ob.jurisdiction == reconciliation.state:
+                        await self._signal(obligation_id, "estimate_revised", reconciliation.consumers)
+                await self._material_update(
+                    f"affected consumers in {reconciliation.state} re-estimated",
+                    [f"(I) best estimate for {reconciliation.state}: {before:,} → {reconciliation.consumers:,} — {reconciliation.reason}"],
+                    reconciliation.recorded_by, step=f"reconciliation/{n}", only_state=reconciliation.state,
+                )
+            self._publish()
+            return self.state()
+
+    @reconcile_consumers.validator
+    def _validate_reconciliation(self, reconciliation: ConsumerReconciliation) -> None:
+        self._check_reconciliation(reconciliation)
+
+    def _check_reconciliation(self, reconciliation: ConsumerReconciliation) -> tuple[IncidentIntake, int]:
+        require_active(self._stage, self._close is not None, "revise the affected-consumer estimate")
+        guard_free_text([("reason", reconciliation.reason)])
+        row = self._intake.affected_in(reconciliation.state)
+        if row is None:
+            raise refuse_input(
+                "state_not_affected", "state",
+                f"state: no affected consumers were recorded in {reconciliation.state}; amend the event to add the state",
+                citation=call_rules(report_item_citation, reconciliation.state, "I"),
+            )
+        if row.consumers == reconciliation.consumers:
+            raise refuse_input("estimate_unchanged", "consumers", f"consumers: the estimate for {reconciliation.state} is already {row.consumers:,}")
+        n = reconciliation.consumers
+        # A re-count changes how many are affected; the contact figures are of those people, so
+        # they cannot exceed the new count.
+        rows = [r.model_copy(update={"consumers": n, "with_email": min(r.with_email, n),
+                                     "without_contact": min(r.without_contact, n)}) if r.state == reconciliation.state else r
+                for r in self._intake.affected]
+        try:
+            amended = call_rules(
+                amend_intake, self._intake,
+                EventAmendment(recorded_by=reconciliation.recorded_by, summary=reconciliation.reason, affected=rows),
+            )
+        except (ValidationError, ValueError) as exc:
+            raise refuse_input("estimate_invalid", "consumers",
+                               f"consumers: the revised estimate is not consistent with the event: {reasons(exc)}") from None
+        self._refuse_dropped_obligations(amended, "consumers")
+        return amended, row.consumers
 
     @workflow.update
     async def approve_consumer_notice(self, approval: ApproveConsumerNotice) -> IncidentState:
         async with self._lock:
-            targets = self._consumer_obligations(approval.jurisdictions)
-            await record(
-                self._stream, "consumer_notice.approved", f"consumer-approval/{'-'.join(sorted(targets))}",
-                citation=CITE_CONSUMER_NOTICE, actor=f"user:{approval.approved_by}",
+            targets = self._check_approval(approval)
+            await self._write(
+                "consumer_notice.approved", f"consumer-approval/{'-'.join(sorted(targets))}",
+                citation=self._consumer_citation(targets), actor=f"user:{approval.approved_by}",
                 data={"obligations": sorted(targets)},
             )
             for obligation_id in targets:
@@ -383,23 +522,50 @@ class CybersecurityEventWorkflow:
 
     @approve_consumer_notice.validator
     def _validate_approval(self, approval: ApproveConsumerNotice) -> None:
+        self._check_approval(approval)
+
+    def _check_approval(self, approval: ApproveConsumerNotice) -> list[str]:
         if self._stage is Stage.INVESTIGATION:
-            raise ValueError(
-                "a consumer notice cannot be sent before the determination that a cybersecurity event has occurred "
-                f"({CITE_CONSUMER_NOTICE}: notice follows the determination)"
+            raise refuse_state(
+                "consumer_notice_before_determination",
+                "a consumer notice cannot be sent before the determination that a cybersecurity event has occurred",
+                citation=call_rules(event_definition_citation, self._domicile),
             )
-        self._require_active("send consumer notices")
+        require_active(self._stage, self._close is not None, "send consumer notices")
         if law_enforcement_delay_active(self._intake, workflow.now()):
             until = self._intake.law_enforcement_delay_until
-            raise ValueError(
-                f"consumer notice is delayed at the request of law enforcement until {until.isoformat() if until else ''} "
-                f"({CITE_LAW_ENFORCEMENT_DELAY}); it cannot be sent before then"
+            raise refuse_state(
+                "law_enforcement_delay",
+                f"consumer notice is delayed at the request of law enforcement until {until.isoformat() if until else ''}; "
+                "it cannot be sent before then",
+                citation=self._law_enforcement_citation(),
             )
         if self._roster_id is None:
-            raise ValueError("attach the affected consumers' contact list (attach_roster) before approving consumer notices")
-        if not self._consumer_obligations(approval.jurisdictions):
+            raise refuse_state(
+                "roster_required",
+                "attach the affected consumers' contact list (attach_roster) before approving consumer notices",
+                citation=self._consumer_citation(None),
+            )
+        targets = self._consumer_obligations(approval.jurisdictions)
+        if not targets:
             wanted = ", ".join(approval.jurisdictions or []) or "any state"
-            raise ValueError(f"no open consumer_notice obligation for {wanted}")
+            raise refuse_input("no_consumer_notice_owed", "jurisdictions", f"jurisdictions: no open consumer_notice obligation for {wanted}")
+        return targets
+
+    def _consumer_citation(self, obligation_ids: list[str] | None) -> str:
+        """The sections of the consumer notices a step concerns (every state's, or the listed
+        obligations'), each state's own law; before any is owed, the domicile's investigation duty."""
+        citations = sorted({
+            st.obligation.citation for oid, st in self._obligations.items()
+            if st.obligation.kind is ObligationKind.CONSUMER_NOTICE and (obligation_ids is None or oid in obligation_ids)
+        })
+        return call_rules(join_citations, citations) if citations else call_rules(investigation_citation, self._domicile)
+
+    def _law_enforcement_citation(self) -> str:
+        """A documented law-enforcement delay of the consumer notices, each state's rule."""
+        states = sorted({st.obligation.jurisdiction for st in self._obligations.values()
+                         if st.obligation.kind is ObligationKind.CONSUMER_NOTICE}) or [self._domicile]
+        return call_rules(join_citations, [call_rules(law_enforcement_delay_citation, st) for st in states])
 
     def _consumer_obligations(self, jurisdictions: list[str] | None) -> list[str]:
         return [
@@ -411,8 +577,13 @@ class CybersecurityEventWorkflow:
     # -- obligations ------------------------------------------------------------------------------
 
     def _group_lead(self, obligation: Obligation) -> str | None:
-        """The open obligation of the same kind and recipient already being delivered, if any:
-        one delivery meets both (rules: obligations sharing a ``recipient_key``)."""
+        """The open obligation whose delivery also meets this one, if any. Only deliveries whose
+        recipients are provably the same may be shared — one commissioner owed one filing under
+        several states' laws, the same ceding insurers. Producers of record never: each state's
+        obligation owes the producers of that state's affected consumers (§ 56-2-1006(f)), and a
+        delivery made for one state's consumers does not reach the others'."""
+        if obligation.kind is ObligationKind.PRODUCER_NOTICE:
+            return None
         for oid, state in self._obligations.items():
             ob = state.obligation
             if ob.kind is obligation.kind and ob.recipient_key == obligation.recipient_key and oid not in self._delivered_with and not ob.excused:
@@ -434,12 +605,16 @@ class CybersecurityEventWorkflow:
                 notices=self._start.notices,
                 findings=list(self._findings),
                 amendments=list(self._amendment_log),
+                not_applicable=list(self._not_applicable),
                 roster_id=self._roster_id,
                 reminder_offsets=self._start.reminder_offsets,
                 delivered_with=lead,
+                responders=self._responders,
             ),
             id=child_id,
             task_queue=workflow.info().task_queue,
+            static_summary=obligation_summary(obligation, self._intake.incident_id),
+            static_details=obligation_static_details(obligation),
         )
         self._children[obligation.obligation_id] = handle
         self._obligations[obligation.obligation_id] = ObligationState(
@@ -452,12 +627,15 @@ class CybersecurityEventWorkflow:
     def obligation_changed(self, state: ObligationState) -> None:
         before = self._obligations.get(state.obligation.obligation_id)
         self._obligations[state.obligation.obligation_id] = state
-        sent_now = state.status in (ObligationStatus.MET, ObligationStatus.MET_LATE) and (
+        # Item (N) is the copy of the notice *sent*: it goes to the commissioner once the consumer
+        # notice is given, not when its delivery is later confirmed.
+        given_now = state.sent_at is not None and (before is None or before.sent_at is None)
+        if given_now and state.obligation.kind is ObligationKind.CONSUMER_NOTICE and state.documents:
+            self._notice_copies.append(state.obligation.obligation_id)
+        met_now = state.status in (ObligationStatus.MET, ObligationStatus.MET_LATE) and (
             before is None or before.status not in (ObligationStatus.MET, ObligationStatus.MET_LATE)
         )
-        if sent_now and state.obligation.kind is ObligationKind.CONSUMER_NOTICE and state.documents:
-            self._notice_copies.append(state.obligation.obligation_id)
-        if sent_now:
+        if met_now:
             for oid, lead in self._delivered_with.items():
                 if lead == state.obligation.obligation_id:
                     self._sibling_news.append((oid, state))
@@ -469,6 +647,7 @@ class CybersecurityEventWorkflow:
     @workflow.update
     async def act_on_obligation(self, action: ObligationAction) -> IncidentState:
         async with self._lock:
+            self._check_action(action)
             if action.waiver is not None:
                 await self._signal(action.obligation_id, "waive", action.waiver)
             else:
@@ -477,64 +656,108 @@ class CybersecurityEventWorkflow:
 
     @act_on_obligation.validator
     def _validate_action(self, action: ObligationAction) -> None:
-        state = self._obligations.get(action.obligation_id)
-        if state is None:
-            raise ValueError(f"no obligation {action.obligation_id!r} in this event")
+        self._check_action(action)
+
+    def _check_action(self, action: ObligationAction) -> None:
+        state = require_obligation(self._obligations, action.obligation_id, "obligation_id")
         if state.status.resolved:
-            raise ValueError(f"obligation {action.obligation_id} is already {state.status.value}")
+            raise refuse_state("obligation_resolved", f"obligation {action.obligation_id} is already {state.status.value}",
+                               citation=state.obligation.citation)
+        if action.waiver is not None:
+            guard_free_text([("waiver.reason", action.waiver.reason)])
+        if action.completion is not None:
+            guard_free_text([("completion.evidence", action.completion.evidence)])
 
     # -- closure ------------------------------------------------------------------------------------
 
     @workflow.update
     async def close(self, request: CloseEvent) -> IncidentState:
+        self._check_close(request)
         self._close = request
         return self.state()
 
     @close.validator
     def _validate_close(self, request: CloseEvent) -> None:
+        self._check_close(request)
+
+    def _check_close(self, request: CloseEvent) -> None:
         if self._stage is not Stage.NOTIFYING or self._close is not None:
-            raise ValueError(f"only a determined, open event can be closed (stage {self._stage.value})")
+            raise refuse_state("event_not_closable", f"only a determined, open event can be closed (stage {self._stage.value})")
+        guard_free_text([("summary", request.summary)])
         open_ = sorted(oid for oid, st in self._obligations.items() if not st.status.resolved)
         if open_:
-            raise ValueError("every obligation must be met or waived with a reason before closure; still open: " + ", ".join(open_))
+            raise refuse_state(
+                "obligations_open",
+                "every obligation must be met or waived with a reason before closure; still open: " + ", ".join(open_),
+                citation=call_rules(retention_citation, self._domicile),
+            )
+        problems = self._closure_problems()
+        if problems:
+            raise refuse_state(
+                "closure_incomplete",
+                "the event cannot be closed yet: " + "; ".join(message for _, message, _ in problems),
+                citation=problems[0][2],
+            )
 
     # -- what operators see ------------------------------------------------------------------------------
-
-    def _require_active(self, what: str) -> None:
-        if self._stage in (Stage.CLOSED, Stage.NOT_AN_EVENT) or self._close is not None:
-            raise ValueError(f"cannot {what}: the event is {self._stage.value if self._close is None else 'closing'}")
 
     @workflow.query
     def state(self) -> IncidentState:
         unresolved = [st for st in self._obligations.values() if not st.status.resolved]
-        return IncidentState(
+        counsel_pending = sorted(
+            oid for oid, st in self._obligations.items()
+            if st.obligation.needs_counsel_review and oid not in self._counsel_reviews
+        )
+        state = IncidentState(
             incident_id=self._intake.incident_id,
             stage=self._stage,
             jurisdictions=sorted({row.state for row in self._intake.affected}),
-            findings=list(self._findings),
+            findings=[f.model_copy(update={"summary": "[privileged — sealed]"}) if f.privileged else f for f in self._findings],
             determination=self._determination,
             determined_at=self._determined_at,
             obligations=sorted(self._obligations.values(), key=lambda st: (st.due, st.obligation.obligation_id)),
-            next_deadline=min((st.due for st in unresolved), default=None),
+            # A notice sent and awaiting its confirmation has no deadline left to meet.
+            next_deadline=min((st.due for st in unresolved if st.status is not ObligationStatus.SENT), default=None),
             overdue=sorted(st.obligation.obligation_id for st in unresolved if st.status is ObligationStatus.OVERDUE),
-            waiting_for=self._waiting_for(),
             amendments=self._amendments,
             closed_at=self._closed_at,
             retain_until=self._retain_until,
+            responders=self._responders,
+            counsel_reviews=dict(self._counsel_reviews),
+            counsel_reviews_pending=counsel_pending,
+            report_items_missing=self._items_missing() if self._stage is Stage.NOTIFYING else {},
+        )
+        return state.model_copy(update={"waiting_for": incident_waiting_for(state)})
+
+    def _closure_problems(self) -> list[Problem]:
+        return call_rules(
+            closure_problems,
+            [st.obligation for st in self._obligations.values()],
+            self._findings, self._amendment_log, self._not_applicable, self._intake, set(self._counsel_reviews),
+            **self._report_context(),
         )
 
-    def _waiting_for(self) -> str:
-        if self._stage is Stage.INVESTIGATION:
-            return "a responder's determination whether a cybersecurity event occurred"
-        if self._stage is Stage.NOT_AN_EVENT:
-            return "nothing: not a cybersecurity event"
-        if self._stage is Stage.CLOSED:
-            return "nothing: closed"
-        unresolved = sorted((st for st in self._obligations.values() if not st.status.resolved), key=lambda st: st.due)
-        if not unresolved:
-            return "closure: every obligation is met or waived"
-        first = unresolved[0]
-        return f"{first.obligation.kind.value} ({first.obligation.jurisdiction}) due {markdown_deadline(first.due)}: {first.waiting_for}"
+    def _report_context(self) -> dict[str, Any]:
+        """What besides findings and marks answers report items: the licensee's notice content
+        ((L), (M)), the consumer notices sent ((N)), and which reports were waived."""
+        documents: dict[str, list[DocumentRef]] = {}
+        for st in self._obligations.values():
+            if st.obligation.kind is ObligationKind.CONSUMER_NOTICE:
+                documents.setdefault(st.obligation.jurisdiction, []).extend(st.documents)
+        return {
+            "content": self._start.notices.content,
+            "consumer_notice_documents": documents,
+            "waived": {oid for oid, st in self._obligations.items() if st.status is ObligationStatus.WAIVED},
+        }
+
+    def _items_missing(self) -> dict[str, list[str]]:
+        problems = self._closure_problems()
+        missing: dict[str, list[str]] = {}
+        for field, _message, _citation in problems:
+            if field.startswith("report_items."):
+                state, _, item = field.removeprefix("report_items.").partition(".")
+                missing.setdefault(state, []).append(item)
+        return missing
 
     def _publish(self) -> None:
         state = self.state()
@@ -547,10 +770,4 @@ class CybersecurityEventWorkflow:
                 sa.NEXT_DEADLINE.value_set(state.next_deadline) if state.next_deadline else sa.NEXT_DEADLINE.value_unset(),
             ]
         )
-        lines = [f"**Cybersecurity event {state.incident_id}** — stage **{state.stage.value}**",
-                 f"- waiting for: {state.waiting_for}"]
-        if state.overdue:
-            lines.append(f"- **overdue**: {', '.join(state.overdue)}")
-        for st in state.obligations:
-            lines.append(f"- {st.obligation.kind.value} {st.obligation.jurisdiction}: {st.status.value}, due {markdown_deadline(st.due)}")
-        workflow.set_current_details("\n".join(lines))
+        workflow.set_current_details(incident_details(state))

@@ -1,11 +1,19 @@
-"""The lifecycle every notice obligation shares: opened → reminders → met, or overdue → met late,
-or waived — each step ledgered with the obligation's rule.
+"""The lifecycle every notice obligation shares: opened → reminders → sent → met, or overdue →
+sent late → met late, or waived — each step ledgered with the obligation's rule.
 
 A concrete obligation workflow (commissioner, consumer, producer, ceding insurer) subclasses
 ``ObligationWorkflow``, defines its ``@workflow.run`` as ``return await self._lifecycle(self._work)``
 and puts its automated steps in ``_work``. A missed deadline is never dropped: the workflow
 records ``<kind>.overdue`` with the rule, turns the ``NoticeflowOverdue`` search attribute on,
 and stays overdue until the notice is given (``<kind>.met_late``) or waived with a reason.
+
+Sent is not received. A workflow records the notice *given* with the channel's evidence —
+``_sent(at, evidence)``: ``<kind>.sent``, status ``sent`` — and *confirmed* when the confirmation
+comes — ``_confirmed(at, evidence)``: ``<kind>.met`` / ``<kind>.met_late``, judged on when it was
+sent, since the statute asks that notice be *given* by the deadline. Once sent, no reminder and no
+overdue turn; a notice that did not reach (a hard bounce within the window) is reopened with
+``_reopen``. ``_met`` records both at once: a person's completion with evidence, or the delivery
+of the obligation this one is delivered with.
 """
 
 from __future__ import annotations
@@ -13,11 +21,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # The alert activity is named by type; its module (SMTP, HTTP) loads outside the sandbox.
+    from activities.alerts import AlertActivities
+    from models.alerts import AlertWhat, ResponderAlert, alert_recipients
     from models.lifecycle import (
         DeliveryCounts,
         ManualCompletion,
@@ -27,9 +39,10 @@ with workflow.unsafe.imports_passed_through():
         Waiver,
     )
     from models.obligation import Obligation
+    from models.steps import Responders
 
 from workflows import search_attributes as sa
-from workflows.common import iso, markdown_deadline, record
+from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, iso, markdown_deadline, record
 
 OBLIGATION_CHANGED_SIGNAL = "obligation_changed"
 
@@ -49,6 +62,11 @@ class ObligationWorkflow:
         self._status = ObligationStatus.EXCUSED if inp.obligation.excused else ObligationStatus.PENDING
         self._due: datetime = inp.obligation.due
         self._met_at: datetime | None = None
+        self._sent_at: datetime | None = None
+        self._confirmed_at: datetime | None = None
+        self._evidence: dict[str, Any] = {}
+        self._sends = 0
+        self._reopens = 0
         self._waiver: Waiver | None = None
         self._pending_waiver: Waiver | None = None
         self._pending_completion: ManualCompletion | None = None
@@ -65,6 +83,9 @@ class ObligationWorkflow:
         self._resolving = False
         self._automation_failures = 0
         self._sibling: ObligationState | None = None
+        self._responders: Responders | None = inp.responders
+        self._overdue_since: datetime | None = None
+        self._escalated: set[str] = set()
 
     # -- what the parent and operators see ---------------------------------------------------
 
@@ -78,6 +99,9 @@ class ObligationWorkflow:
             waiting_for=self._waiting_for,
             method=self._obligation.method,
             met_at=self._met_at,
+            sent_at=self._sent_at,
+            confirmed_at=self._confirmed_at,
+            evidence=dict(self._evidence),
             documents=list(self._documents),
             deliveries=self._deliveries,
             updates_sent=self._updates_sent,
@@ -108,6 +132,11 @@ class ObligationWorkflow:
     @workflow.signal
     def event_closed(self) -> None:
         self._event_closed = True
+
+    @workflow.signal
+    def responders_changed(self, responders: Responders) -> None:
+        """The event's owner or backup changed (recorded by the event workflow): the next alert goes to them."""
+        self._responders = responders
 
     @workflow.signal
     def sibling_met(self, sibling: ObligationState) -> None:
@@ -190,9 +219,12 @@ class ObligationWorkflow:
         if sibling is None or sibling.met_at is None:
             return
         self._documents.extend(sibling.documents)
+        # Given when the shared delivery was sent, confirmed when it was.
         await self._met(
-            sibling.met_at,
-            data={"delivered_with": self._inp.delivered_with, "documents": [d.sha256 for d in sibling.documents][:20]},
+            sibling.sent_at or sibling.met_at,
+            confirmed_at=sibling.confirmed_at,
+            data={"delivered_with": self._inp.delivered_with, "documents": [d.sha256 for d in sibling.documents][:20],
+                  "evidence": sibling.evidence},
         )
 
     def _work_pending(self) -> bool:
@@ -214,18 +246,92 @@ class ObligationWorkflow:
             )
             await self._publish()
 
-    async def _met(self, at: datetime, *, actor: str = "worker", data: dict | None = None) -> None:
-        """Record the notice as given at ``at`` — late when after the due instant."""
+    async def _sent(self, at: datetime, evidence: dict[str, Any]) -> None:
+        """Record the notice as given at ``at`` with the channel's evidence (``<kind>.sent``): status
+        ``sent``, awaiting its confirmation. Timeliness is judged here, on ``at``; from now on the
+        deadline brings no reminder and no overdue turn."""
+        if self._status.resolved or self._resolving or self._sent_at is not None:
+            return
+        self._sends += 1
+        on_time = at <= self._due
+        payload: dict[str, Any] = {"sent_at": iso(at), "due": iso(self._due), "on_time": on_time, "evidence": evidence}
+        if not on_time:
+            payload["late_by_seconds"] = int((at - self._due).total_seconds())
+        await self._record("sent", f"sent/{self._sends}", data=payload)
+        if self._status.resolved or self._resolving:  # a person resolved it while the entry was written
+            return
+        self._sent_at, self._evidence = at, {"sent": evidence}
+        self._status = ObligationStatus.SENT
+        await self._publish()
+
+    async def _confirmed(
+        self, at: datetime, evidence: dict[str, Any], *, actor: str = "worker", data: dict[str, Any] | None = None
+    ) -> None:
+        """Record the notice sent as confirmed at ``at`` (an acknowledgement, the bounce window
+        passed without a bounce): ``<kind>.met``, or ``met_late`` when it was *sent* after the due
+        instant — however late the confirmation. ``data``: what else the entry states (e.g. the
+        recipients it covers)."""
+        if self._status.resolved or self._resolving or self._sent_at is None:
+            return
+        self._resolving = True
+        sent_at = self._sent_at
+        late = sent_at > self._due
+        payload: dict[str, Any] = {
+            **(data or {}),
+            "met_at": iso(sent_at), "sent_at": iso(sent_at), "confirmed_at": iso(at), "due": iso(self._due),
+            "on_time": not late, "sent_evidence": self._evidence.get("sent"), "confirmation": evidence,
+        }
+        if late:
+            payload["late_by_seconds"] = int((sent_at - self._due).total_seconds())
+        try:
+            await self._record("met_late" if late else "met", "met", actor=actor, data=payload)
+        except BaseException:
+            self._resolving = False
+            raise
+        self._status = ObligationStatus.MET_LATE if late else ObligationStatus.MET
+        self._met_at, self._confirmed_at = sent_at, at
+        self._evidence = {**self._evidence, "confirmation": evidence}
+        await self._publish()
+
+    async def _reopen(self, data: dict[str, Any]) -> None:
+        """The notice sent did not reach (a hard bounce within the window): ``<kind>.reopened``, and
+        the obligation waits again — overdue once its deadline has passed."""
+        if self._status is not ObligationStatus.SENT or self._resolving or self._sent_at is None:
+            return
+        self._reopens += 1
+        await self._record("reopened", f"reopened/{self._reopens}", data={"sent_at": iso(self._sent_at), **data})
+        if self._status is not ObligationStatus.SENT or self._resolving:
+            return
+        self._sent_at, self._evidence = None, {}
+        overdue_recorded = self._overdue_since is not None and workflow.now() >= self._due
+        # Overdue already recorded for this deadline (sent late): overdue again, without a second entry;
+        # otherwise the deadline watcher records the overdue turn when it comes.
+        self._status = ObligationStatus.OVERDUE if overdue_recorded else ObligationStatus.PENDING
+        await self._publish()
+
+    async def _met(
+        self, at: datetime, *, actor: str = "worker", data: dict | None = None, confirmed_at: datetime | None = None
+    ) -> None:
+        """Record the notice as given at ``at`` and confirmed (at ``confirmed_at``, else ``at``) in
+        one entry — a person's completion with evidence, or a sibling's delivery — late when given
+        after the due instant."""
         if self._status.resolved or self._resolving:
             return
         self._resolving = True
         late = at > self._due
-        payload = {"met_at": iso(at), "due": iso(self._due), **(data or {})}
+        confirmed = confirmed_at or at
+        payload = {"met_at": iso(at), "sent_at": iso(at), "confirmed_at": iso(confirmed), "due": iso(self._due),
+                   "on_time": not late, **(data or {})}
         if late:
             payload["late_by_seconds"] = int((at - self._due).total_seconds())
-        await self._record("met_late" if late else "met", "met", actor=actor, data=payload)
+        try:
+            await self._record("met_late" if late else "met", "met", actor=actor, data=payload)
+        except BaseException:
+            self._resolving = False
+            raise
         self._status = ObligationStatus.MET_LATE if late else ObligationStatus.MET
-        self._met_at = at
+        self._met_at, self._sent_at, self._confirmed_at = at, at, confirmed
+        self._evidence = {"sent": {k: v for k, v in payload.items() if k in ("manual", "evidence", "evidence_sha256", "delivered_with")}}
         await self._publish()
 
     async def _resolve_by_people(self) -> None:
@@ -246,27 +352,36 @@ class ObligationWorkflow:
             return
         completion = self._pending_completion
         assert completion is not None
-        await self._met(
-            completion.completed_at or workflow.now(),
-            actor=f"user:{completion.completed_by}",
-            data={"manual": True, "evidence": completion.evidence, "evidence_sha256": completion.evidence_sha256},
-        )
+        manual = {"manual": True, "evidence": completion.evidence, "evidence_sha256": completion.evidence_sha256}
+        if self._sent_at is not None:
+            # Already sent: the person's evidence is the confirmation; timeliness stays on the sending.
+            await self._confirmed(completion.completed_at or workflow.now(), manual, actor=f"user:{completion.completed_by}")
+            return
+        await self._met(completion.completed_at or workflow.now(), actor=f"user:{completion.completed_by}", data=manual)
 
     async def _watch_deadline(self) -> None:
         while not self._status.resolved:
+            if self._status is ObligationStatus.SENT:
+                # Given: no reminder, no overdue turn while its confirmation is awaited. A bounce
+                # that reopens it starts the watch again.
+                self._due_changed = False
+                await workflow.wait_condition(lambda: self._status is not ObligationStatus.SENT or self._due_changed)
+                if self._due_changed and self._status is ObligationStatus.SENT:
+                    await self._record_reschedule()
+                continue
             now = workflow.now()
             due = self._due
             self._due_changed = False
             if now >= due:
                 if self._status is ObligationStatus.PENDING:
-                    self._status = ObligationStatus.OVERDUE
-                    await self._record(
-                        "overdue",
-                        f"overdue/{iso(due)}",
-                        data={"due": iso(due), "basis": self._obligation.basis},
-                    )
-                    await self._publish()
-                await workflow.wait_condition(lambda: self._status.resolved or self._due_changed)
+                    step = f"overdue/{iso(due)}"
+                    await self._record("overdue", step, data={"due": iso(due), "basis": self._obligation.basis})
+                    if self._status is ObligationStatus.PENDING:  # not met while the entry was written
+                        self._status = ObligationStatus.OVERDUE
+                        self._overdue_since = now
+                        await self._publish()
+                        await self._alert(AlertWhat.OVERDUE, step, due)
+                await self._while_overdue(due)
                 if self._due_changed and self._status is ObligationStatus.OVERDUE and self._due > workflow.now():
                     self._status = ObligationStatus.PENDING
                 if self._due_changed:
@@ -280,7 +395,8 @@ class ObligationWorkflow:
             target, offset = reminders[0] if reminders else (due, None)
             try:
                 await workflow.wait_condition(
-                    lambda: self._status.resolved or self._due_changed, timeout=target - now
+                    lambda: self._status.resolved or self._status is ObligationStatus.SENT or self._due_changed,
+                    timeout=target - now,
                 )
             except asyncio.TimeoutError:
                 if offset is not None:
@@ -317,10 +433,93 @@ class ObligationWorkflow:
             "deadline approaching", extra={"obligation_id": self._obligation.obligation_id, "hours_before": hours}
         )
         await self._publish()
+        await self._alert(AlertWhat.REMINDER, f"reminder/{iso(due)}/{int(offset.total_seconds())}", due)
+
+    # -- alerts to the event's responders --------------------------------------------------------
+
+    async def _while_overdue(self, due: datetime) -> None:
+        """Wait for the notice, a waiver or a new due instant; escalate once if it stays overdue
+        for the escalation interval."""
+
+        def moved_on() -> bool:
+            return self._status.resolved or self._status is ObligationStatus.SENT or self._due_changed
+
+        if self._status is ObligationStatus.OVERDUE and iso(due) not in self._escalated:
+            since = self._overdue_since or due
+            wait = max(since + self._inp.escalation_interval - workflow.now(), timedelta(seconds=1))
+            try:
+                await workflow.wait_condition(moved_on, timeout=wait)
+            except TimeoutError:
+                await self._escalate(due, since)
+        await workflow.wait_condition(moved_on)
+
+    async def _escalate(self, due: datetime, since: datetime) -> None:
+        """Still overdue after the escalation interval: the backup (and the owner) are alerted."""
+        self._escalated.add(iso(due))
+        step = f"escalation/{iso(due)}"
+        backup = self._responders.backup if self._responders else None
+        await self._record(
+            "escalated",
+            step,
+            data={
+                "due": iso(due),
+                "overdue_since": iso(since),
+                "escalation_interval_seconds": int(self._inp.escalation_interval.total_seconds()),
+                "backup": backup.responder_id if backup else None,
+                "note": None if backup else "no backup assigned: the owner alone is alerted",
+            },
+        )
+        await self._alert(AlertWhat.ESCALATION, step, due)
+
+    async def _alert(self, what: AlertWhat, step: str, due: datetime) -> None:
+        """Tell the responders — the owner; the backup too from overdue on — by e-mail and the
+        webhook, then record what reached whom: ``<kind>.alert_sent`` when every channel owed took
+        it, ``<kind>.alert_failed`` naming who was not reached (responders by id, never an address)."""
+        ob = self._obligation
+        workflow_id = workflow.info().workflow_id
+        recipients = alert_recipients(self._responders, with_backup=what is not AlertWhat.REMINDER)
+        request = ResponderAlert(
+            step=f"{workflow_id}/{step}",
+            workflow_id=workflow_id,
+            incident_id=self._inp.incident_id,
+            obligation_id=ob.obligation_id,
+            kind=ob.kind,
+            jurisdiction=ob.jurisdiction,
+            citation=ob.citation,
+            recipient_name=ob.recipient_name,
+            due=due,
+            as_of=workflow.now(),
+            what=what,
+            waiting_for=self._waiting_for[:2000],
+            recipients=recipients,
+        )
+        self._busy += 1
+        try:
+            try:
+                outcome = await workflow.execute_activity_method(
+                    AlertActivities.alert_responders, request, start_to_close_timeout=ALERT_TIMEOUT, retry_policy=ALERT_RETRY
+                )
+            except ActivityError as err:
+                cause = err.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+                await self._record(
+                    "alert_failed",
+                    f"{step}/alert",
+                    data={
+                        "alert": what.value,
+                        "recipients": [{"responder_id": r.responder.responder_id, "role": r.role.value} for r in recipients],
+                        "error": message[:500],
+                    },
+                )
+                return
+            await self._record("alert_sent" if outcome.delivered else "alert_failed", f"{step}/alert", data=outcome.ledger_data())
+        finally:
+            self._busy -= 1
 
     async def _publish(self) -> None:
         """Search attributes, the UI's current details, and the event workflow's copy of our state."""
-        unresolved = not self._status.resolved
+        # A notice sent has no deadline ahead of it, whatever its confirmation awaits.
+        unresolved = not self._status.resolved and self._status is not ObligationStatus.SENT
         workflow.upsert_search_attributes(
             [
                 sa.INCIDENT_ID.value_set(self._inp.incident_id),
@@ -338,6 +537,9 @@ class ObligationWorkflow:
             f"- due: {markdown_deadline(self._due)} ({ob.citation})",
             f"- waiting for: {self._waiting_for}",
         ]
+        if self._sent_at is not None:
+            lines.append(f"- sent: {markdown_deadline(self._sent_at)}" + (
+                f", confirmed {markdown_deadline(self._confirmed_at)}" if self._confirmed_at else ", awaiting confirmation"))
         if ob.needs_counsel_review:
             lines.append(f"- needs counsel review: {'; '.join(ob.counsel_review_reasons)}")
         workflow.set_current_details("\n".join(lines))

@@ -9,7 +9,8 @@ effect before the update returns. Continue-as-new after every annual cycle (and 
 history grows past ``max_history_events``) keeps each run's history small for decades.
 
 The rules decide; this class only sequences them: timing of notices, windows and relationship end
-come from ``rules.relationship`` and ``rules.disclosure`` through ``call_rules``.
+come from ``rules.relationship`` and ``rules.disclosure`` through ``call_rules``. The updates and
+signals (what people and other lifecycles send) are in ``workflows/privacy_relationship_steps.py``.
 """
 
 from __future__ import annotations
@@ -21,68 +22,64 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.ledger import LedgerStep
     from models.privacy import (
         ConsumerRelationship,
-        DeliveryChannel,
         DisclosureDecision,
         DisclosureRequest,
         NoticeKind,
-        OptOutRevocation,
         RelationshipStatus,
     )
     from models.privacy_lifecycle import (
         AnnualNoticeDue,
         CloseRelationship,
-        CompleteTransaction,
         DeliveryRecord,
         DeliveryStatus,
         DisclosureOpening,
         GateQuestion,
         LoadPolicyInput,
-        MarkDelivery,
         NoticeDeliveryRequest,
         NoticeDeliveryResult,
         OpeningStatus,
         OptOutRecord,
-        OptOutRequest,
-        PolicyChange,
         PrivacyPolicyRecord,
         RelationshipCarry,
-        RelationshipEvent,
         RelationshipStage,
         RelationshipStart,
         RelationshipState,
         RelationshipStatusChange,
-        ReturnedMail,
-        RevocationRequest,
         WindowState,
-        decision_summary,
     )
     from rules.calendar import add_months, state_zone
     from rules.disclosure import (
         CITE_CONDITIONS,
         CITE_OPPORTUNITY_ISOLATED,
-        CITE_OPT_OUT_DIRECTION,
-        OPT_OUT_DURATION_REVIEW,
         reasonable_opportunity,
     )
     from rules.disclosure import decide_disclosure as decide
     from rules.jurisdictions import ANNUAL_NOTICE_PERIOD_MONTHS
     from rules.privacy_notices import simplified_notice_permitted
-    from rules.relationship import annual_notice_schedule, relationship_end_candidates, relationship_status
+    from rules.relationship import (
+        annual_notice_schedule,
+        relationship_end_candidates,
+        relationship_status,
+    )
 
 from workflows import search_attributes as sa
-from workflows.common import QUICK, iso, markdown_deadline, record, record_many
+from workflows.common import QUICK, iso, markdown_deadline, record
+from workflows.privacy_checks import (
+    CITE_DELIVERY,
+    CITE_FORMER,
+    CITE_INITIAL,
+    CITE_RELATIONSHIP,
+)
+from workflows.privacy_relationship_steps import RelationshipSteps
+from workflows.privacy_relationship_steps import actor_of as _actor
 from workflows.rules_call import call_rules
 
 # Activity names (registered by ``activities/privacy.py``).
 LOAD_POLICY = "privacy_load_policy"
 DELIVER_NOTICE = "privacy_deliver_notice"
 RECORD_PRESENTED = "privacy_record_presented_notice"
-MARK_DELIVERY = "privacy_mark_delivery"
-RECORD_OPT_OUT = "privacy_record_opt_out"
-RECORD_REVOCATION = "privacy_record_revocation"
 RECORD_OPENING = "privacy_record_opening"
 UPDATE_RELATIONSHIP = "privacy_update_relationship"
 
@@ -92,12 +89,9 @@ DELIVERY_OPTIONS = {
     "retry_policy": QUICK["retry_policy"],
 }
 
-CITE_RELATIONSHIP = "28 TAC § 22.5"
-CITE_INITIAL = "28 TAC § 22.8"
 CITE_ANNUAL = "28 TAC § 22.9(a)"
-CITE_FORMER = "28 TAC § 22.9(b)"
 CITE_CONTENT = "28 TAC § 22.10"
-CITE_DELIVERY = "28 TAC § 22.13"
+CITE_REVISED = "28 TAC § 22.12"
 CITE_JOINT = "28 TAC § 22.13(h)"
 #: Windows, delivered notices and decisions kept in the carried state (older ones are in the store and ledger).
 KEEP_CLOSED_WINDOWS = 10
@@ -109,12 +103,8 @@ def relationship_workflow_id(relationship_id: str) -> str:
     return f"privacy-relationship-{relationship_id}"
 
 
-def _actor(who: str) -> str:
-    return "worker" if who == "worker" else f"user:{who}"
-
-
 @workflow.defn(name="ConsumerRelationshipWorkflow")
-class ConsumerRelationshipWorkflow:
+class ConsumerRelationshipWorkflow(RelationshipSteps):
     @workflow.init
     def __init__(self, inp: RelationshipStart) -> None:
         self._inp = inp
@@ -139,6 +129,7 @@ class ConsumerRelationshipWorkflow:
             self._runs = carry.runs + 1
             self._ended = carry.ended
             self._blocked = carry.notice_blocked
+            self._disclosure_planned = carry.disclosure_planned
         else:
             self._rel = ConsumerRelationship(
                 consumer_ref=inp.relationship_id,
@@ -167,11 +158,13 @@ class ConsumerRelationshipWorkflow:
             self._runs = 1
             self._ended: RelationshipStatus | None = None
             self._blocked: str | None = None
+            self._disclosure_planned = False
         self._lock = asyncio.Lock()
         self._dirty = False
         self._annual_signal: AnnualNoticeDue | None = None
         self._pending_policy: str | None = None
-        self._notify_requested = False
+        #: Revised notices the revised-notice lifecycle delivered here, to be recorded by the run.
+        self._handed_over: list[DeliveryRecord] = []
         self._close: CloseRelationship | None = None
         self._cycle_done = False
         self._overdue_recorded: set[date] = set()
@@ -188,37 +181,34 @@ class ConsumerRelationshipWorkflow:
                 await self._begin()
             elif self._policy_version not in self._policies:
                 await self._load_policy(self._policy_version)
-        while True:
-            if self._close is not None:
-                break
+        while self._close is None:
             if self._cycle_done or self._history_too_long():
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
-                if self._close is None:
+                # A signal that arrived meanwhile is handled in this run: nothing pending is carried.
+                if self._close is None and not self._work_pending():
                     workflow.continue_as_new(self._carry_input())
             self._publish()
             wake = self._next_wake()
             timeout = None if wake is None else max(wake - workflow.now(), timedelta(seconds=1))
             try:
                 await workflow.wait_condition(
-                    lambda: self._dirty or self._close is not None or self._annual_signal is not None
-                    or self._pending_policy is not None or self._notify_requested,
-                    timeout=timeout,
+                    lambda: self._dirty or self._close is not None or self._work_pending(), timeout=timeout
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._dirty = False
             async with self._lock:
-                await self._tick()
+                if self._close is None:
+                    await self._tick()
+        # The ``close`` update ledgered the closing; the store learns the stage now.
         async with self._lock:
-            close = self._close
-            assert close is not None
-            self._stage = RelationshipStage.CLOSED
             await self._write_stage()
-            await self._record("privacy_relationship.closed", "closed", CITE_RELATIONSHIP, actor=_actor(close.closed_by),
-                               data={"reason": close.reason, "opt_outs_on_record": len(self._opt_outs)})
             self._publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    def _work_pending(self) -> bool:
+        return self._annual_signal is not None or self._pending_policy is not None or bool(self._handed_over)
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -246,6 +236,7 @@ class ConsumerRelationshipWorkflow:
             runs=self._runs,
             ended=self._ended,
             notice_blocked=self._blocked,
+            disclosure_planned=self._disclosure_planned,
         )
         return self._inp.model_copy(update={"carry": carry})
 
@@ -256,6 +247,8 @@ class ConsumerRelationshipWorkflow:
         """Everything that is due now, in the order the rules need it."""
         if self._pending_policy is not None:
             await self._change_policy(self._pending_policy)
+        while self._handed_over:
+            await self._take_over(self._handed_over.pop(0))
         if self._blocked is None and self._initial_notice_on is None and self._initial_owed():
             await self._give_initial_notice()
         await self._check_end()
@@ -322,7 +315,7 @@ class ConsumerRelationshipWorkflow:
     def _initial_owed(self) -> bool:
         if self._stage is RelationshipStage.CUSTOMER:
             return True
-        return self._stage is RelationshipStage.CONSUMER and (self._inp.notify_consumer_before_disclosure or self._notify_requested)
+        return self._stage is RelationshipStage.CONSUMER and (self._inp.notify_consumer_before_disclosure or self._disclosure_planned)
 
     async def _load_policy(self, version: str) -> PrivacyPolicyRecord:
         record_ = self._policies.get(version)
@@ -379,21 +372,20 @@ class ConsumerRelationshipWorkflow:
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == "NoticeLintFailed":
-                self._refused += 1
                 findings = list(cause.details[0]) if cause.details else []
+                await self._record(
+                    f"{kind.value}_notice.refused", f"{step}/refused/{self._refused + 1}", CITE_CONTENT,
+                    data={"policy_version": self._policy_version, "findings": [
+                        {"item": f["item"], "problem": f["problem"], "citation": f["citation"]} for f in findings]},
+                )
+                self._refused += 1
                 self._blocked = (
                     f"the {kind.value} notice for policy {self._policy_version} fails {CITE_CONTENT}(b); correct the notice "
                     "text under a new policy version"
                 )
-                await self._record(
-                    f"{kind.value}_notice.refused", f"{step}/refused/{self._refused}", CITE_CONTENT,
-                    data={"policy_version": self._policy_version, "findings": [
-                        {"item": f["item"], "problem": f["problem"], "citation": f["citation"]} for f in findings]},
-                )
                 return None
             raise
         delivery = result.delivery
-        self._deliveries.append(delivery)
         outcome = "sent" if delivery.status.gives_notice else delivery.status.value
         await self._record(
             f"{kind.value}_notice.{outcome}", step, f"{citation}; {result.citation}",
@@ -411,6 +403,7 @@ class ConsumerRelationshipWorkflow:
                 "joint": len(self._inp.consumer_refs) > 1,
             },
         )
+        self._deliveries.append(delivery)
         if delivery.status.gives_notice and delivery.includes_opt_out_notice:
             await self._open_window(delivery)
         return delivery
@@ -457,14 +450,29 @@ class ConsumerRelationshipWorkflow:
             isolated_transaction=True,
         )
         delivery = await workflow.execute_activity(RECORD_PRESENTED, delivery, result_type=DeliveryRecord, **QUICK)  # type: ignore[arg-type]
-        self._deliveries.append(delivery)
-        self._initial_notice_on = tn.presented_at.astimezone(self._tz).date()
         await self._record(
             "initial_notice.presented", f"initial/{self._policy_version}", f"{CITE_DELIVERY}(b)(4); {CITE_OPPORTUNITY_ISOLATED}",
             data={"notice_id": tn.notice_id, "channel": tn.channel.value, "presented_at": iso(tn.presented_at),
                   "acknowledged_at": iso(tn.acknowledged_at) if tn.acknowledged_at else None, "with_opt_out_notice": True},
         )
+        self._deliveries.append(delivery)
+        self._initial_notice_on = tn.presented_at.astimezone(self._tz).date()
         await self._open_window(delivery)
+
+    async def _take_over(self, delivery: DeliveryRecord) -> None:
+        """A revised notice the revised-notice lifecycle delivered to this relationship (28 TAC
+        § 22.12): recorded on this relationship's stream, and its reasonable opportunity runs here."""
+        if any(d.notice_id == delivery.notice_id for d in self._deliveries):
+            return
+        await self._record(
+            "revised_notice.handed_over", f"revised/{delivery.notice_id}", f"{CITE_REVISED}; {CITE_DELIVERY}",
+            data={"notice_id": delivery.notice_id, "delivery_key": delivery.delivery_key, "policy_version": delivery.policy_version,
+                  "with_opt_out_notice": delivery.includes_opt_out_notice, "channel": delivery.channel.value,
+                  "status": delivery.status.value, "mailed_at": iso(delivery.delivered_at), "batch_id": delivery.batch_id},
+        )
+        self._deliveries.append(delivery)
+        if delivery.status.gives_notice and delivery.includes_opt_out_notice:
+            await self._open_window(delivery)
 
     # -- the reasonable opportunity to opt out ------------------------------------------------------
 
@@ -478,13 +486,13 @@ class ConsumerRelationshipWorkflow:
             citation=window.citation,
             example=window.example,
         )
-        self._windows = [w for w in self._windows if w.notice_id != delivery.notice_id] + [state]
         await self._record(
             "opt_out.window_opened", f"window/{delivery.notice_id}/opened", window.citation,
             data={"notice_id": delivery.notice_id, "example": window.example, "opens_at": iso(window.opens_at),
                   "disclosure_allowed_from": iso(window.disclosure_allowed_from) if window.disclosure_allowed_from else None,
                   "reasons": [r.message for r in window.reasons]},
         )
+        self._windows = [w for w in self._windows if w.notice_id != delivery.notice_id] + [state]
 
     def _opt_out_in_effect(self) -> list[OptOutRecord]:
         """Elections not revoked in writing or electronically (an oral revocation does not end one)."""
@@ -496,11 +504,11 @@ class ConsumerRelationshipWorkflow:
         delivery = next((d for d in self._deliveries if d.notice_id == window.notice_id), None)
         index = self._windows.index(window)
         if delivery is not None and not delivery.status.gives_notice:
-            self._windows[index] = window.model_copy(update={"closed": True})
             await self._record(
                 "opt_out.window_void", f"window/{window.notice_id}/void", f"{CITE_DELIVERY}(a)",
                 data={"notice_id": window.notice_id, "reason": f"the notice was {delivery.status.value}: it gave no actual notice"},
             )
+            self._windows[index] = window.model_copy(update={"closed": True})
             return
         held = self._opt_out_in_effect()
         outcome = OpeningStatus.HELD_BY_OPT_OUT if held else OpeningStatus.OPENED
@@ -519,13 +527,13 @@ class ConsumerRelationshipWorkflow:
             result_type=int,
             **QUICK,  # type: ignore[arg-type]
         )
-        self._windows[index] = window.model_copy(update={"closed": True, "outcome": outcome})
         await self._record(
             "opt_out.window_closed", f"window/{window.notice_id}/closed", citation,
             data={"notice_id": window.notice_id, "policy_version": window.policy_version, "outcome": outcome.value,
                   "disclosure_allowed_from": iso(window.disclosure_allowed_from),
                   "opt_outs_in_effect": [o.election_id for o in held]},
         )
+        self._windows[index] = window.model_copy(update={"closed": True, "outcome": outcome})
 
     # -- relationship end --------------------------------------------------------------------------
 
@@ -537,14 +545,14 @@ class ConsumerRelationshipWorkflow:
         status = call_rules(relationship_status, self._rel, self._today())
         if status.is_customer or status.ended_on is None:
             return
-        self._ended = status
-        self._stage = RelationshipStage.FORMER_CUSTOMER
         await self._record(
             "privacy_relationship.ended", "ended", status.citation or CITE_FORMER,
             data={"ended_on": status.ended_on.isoformat(), "reason": status.reason,
                   "annual_notices": f"stop: none to a former customer ({CITE_FORMER})",
                   "opt_outs_in_effect": [o.election_id for o in self._opt_out_in_effect()]},
         )
+        self._ended = status
+        self._stage = RelationshipStage.FORMER_CUSTOMER
         await self._write_stage()
 
     def _next_end_candidate(self) -> date | None:
@@ -611,18 +619,30 @@ class ConsumerRelationshipWorkflow:
     # -- policy changes --------------------------------------------------------------------------------
 
     async def _change_policy(self, version: str) -> None:
+        """Signal ``policy_changed``: a version the store does not hold is refused and recorded (a
+        signal cannot be refused to its sender), and the policy in force stays as it was."""
         self._pending_policy = None
         if version == self._policy_version:
             return
         previous = self._policy_version
-        await self._load_policy(version)
-        self._policy_version = version
-        self._policy_changes += 1
+        try:
+            await self._load_policy(version)
+        except ActivityError as err:
+            if not (isinstance(err.cause, ApplicationError) and err.cause.type == "PrivacyNotFound"):
+                raise
+            await self._record(
+                "privacy_relationship.policy_change_refused", f"policy/refused/{previous}/{version}", CITE_REVISED,
+                data={"from": previous, "to": version, "reason": "the privacy store holds no policy version by this id",
+                      "policy_in_force": previous},
+            )
+            return
         await self._record(
-            "privacy_relationship.policy_changed", f"policy/{self._policy_changes}/{version}", "28 TAC § 22.12",
+            "privacy_relationship.policy_changed", f"policy/{self._policy_changes + 1}/{version}", CITE_REVISED,
             data={"from": previous, "to": version,
                   "note": "a revised notice, where the change needs one, is delivered by the revised-notice lifecycle"},
         )
+        self._policy_version = version
+        self._policy_changes += 1
         self._blocked = None  # held notices are tried again with the new version's text
         await self._write_stage()
 
@@ -642,296 +662,6 @@ class ConsumerRelationshipWorkflow:
         if end is not None:
             moments.append(self._start_of(end))
         return min(moments, default=None)
-
-    # =========================================================================================
-    # Updates: opt outs, revocations, relationship facts, returned mail, transactions
-    # =========================================================================================
-
-    def _require_active(self, what: str) -> None:
-        if self._stage is RelationshipStage.CLOSED or self._close is not None:
-            raise ValueError(f"cannot {what}: the relationship's lifecycle is closed")
-
-    def _known_categories(self) -> tuple[set[str], set[str]]:
-        npi: set[str] = set()
-        recipients: set[str] = set()
-        for p in self._policies.values():
-            for line in p.policy.disclosures:
-                npi.add(line.npi_category)
-                recipients.add(line.recipient_category)
-        return npi, recipients
-
-    def _not_future(self, moment: datetime | None, field: str) -> None:
-        if moment is not None and moment > workflow.now() + timedelta(minutes=5):
-            raise ValueError(f"{field}: {moment.isoformat()} is in the future; record what was received, when it was received")
-
-    @workflow.update
-    async def elect_opt_out(self, req: OptOutRequest) -> RelationshipState:
-        """28 TAC § 22.2(22), § 22.14(a)(4): the consumer may opt out at any time; the election is
-        written to the store (where the gate reads it) and ledgered before this update returns —
-        as soon as reasonably practicable, and here at once."""
-        async with self._lock:
-            now = workflow.now()
-            election = OptOutRecord(
-                election_id=req.election_id,
-                relationship_id=self._inp.relationship_id,
-                consumer_ref=req.consumer_ref,
-                received_at=req.received_at or now,
-                effective_at=now,
-                npi_categories=req.npi_categories,
-                recipient_categories=req.recipient_categories,
-            )
-            await workflow.execute_activity(RECORD_OPT_OUT, election, result_type=OptOutRecord, **QUICK)  # type: ignore[arg-type]
-            self._opt_outs.append(election)
-            await self._record(
-                "opt_out.elected", f"opt-out/{req.election_id}", CITE_OPT_OUT_DIRECTION, actor=_actor(req.received_by),
-                data={"election_id": req.election_id, "consumer_ref": req.consumer_ref,
-                      "received_at": iso(election.received_at), "effective_at": iso(now),
-                      "npi_categories": req.npi_categories, "recipient_categories": req.recipient_categories,
-                      "applies_to": "every consumer of the joint relationship" if len(self._inp.consumer_refs) > 1 else "the consumer"},
-            )
-            self._dirty = True
-            return self.state()
-
-    @elect_opt_out.validator
-    def _validate_opt_out(self, req: OptOutRequest) -> None:
-        self._require_active("record an opt-out")
-        if any(o.election_id == req.election_id for o in self._opt_outs):
-            raise ValueError(f"election_id: opt-out {req.election_id!r} is already recorded")
-        if req.consumer_ref not in self._inp.consumer_refs:
-            raise ValueError(f"consumer_ref: not a consumer of relationship {self._inp.relationship_id}")
-        self._not_future(req.received_at, "received_at")
-        npi, recipients = self._known_categories()
-        for i, cat in enumerate(req.npi_categories or []):
-            if cat not in npi:
-                raise ValueError(f"npi_categories[{i}]: {cat!r} is not a category the privacy policy discloses ({', '.join(sorted(npi))})")
-        for i, cat in enumerate(req.recipient_categories or []):
-            if cat not in recipients:
-                raise ValueError(
-                    f"recipient_categories[{i}]: {cat!r} is not a recipient category of the privacy policy ({', '.join(sorted(recipients))})"
-                )
-
-    @workflow.update
-    async def revoke_opt_out(self, req: RevocationRequest) -> RelationshipState:
-        """The opt-out stands until revoked in writing or electronically (reported rule: counsel review)."""
-        async with self._lock:
-            received = req.received_at or workflow.now()
-            stored = await workflow.execute_activity(
-                RECORD_REVOCATION,
-                OptOutRevocation(election_id=req.election_id, received_at=received, form=req.form),
-                result_type=OptOutRecord,
-                **QUICK,  # type: ignore[arg-type]
-            )
-            self._opt_outs = [stored if o.election_id == req.election_id else o for o in self._opt_outs]
-            await self._record(
-                "opt_out.revoked", f"opt-out/{req.election_id}/revoked", CITE_OPT_OUT_DIRECTION, actor=_actor(req.received_by),
-                data={"election_id": req.election_id, "received_at": iso(received), "form": req.form,
-                      "needs_counsel_review": True, "counsel_review_reasons": [OPT_OUT_DURATION_REVIEW]},
-            )
-            self._dirty = True
-            return self.state()
-
-    @revoke_opt_out.validator
-    def _validate_revocation(self, req: RevocationRequest) -> None:
-        self._require_active("revoke an opt-out")
-        election = next((o for o in self._opt_outs if o.election_id == req.election_id), None)
-        if election is None:
-            raise ValueError(f"election_id: no opt-out {req.election_id!r} on this relationship")
-        if election.revocation_received_at is not None:
-            raise ValueError(f"election_id: opt-out {req.election_id!r} was already revoked")
-        if req.form == "oral":
-            raise ValueError(
-                f"form: an oral revocation does not end an opt-out; it must be revoked in writing or electronically "
-                f"({CITE_OPT_OUT_DIRECTION}; reported rule, counsel review)"
-            )
-        self._not_future(req.received_at, "received_at")
-        if req.received_at is not None and req.received_at < election.received_at:
-            raise ValueError("received_at: a revocation cannot precede the opt-out it revokes")
-
-    @workflow.update
-    async def record_relationship_event(self, event: RelationshipEvent) -> RelationshipState:
-        async with self._lock:
-            field = {
-                "no_longer_policyholder": "no_longer_policyholder_on",
-                "policy_not_in_force": "policy_not_in_force_since",
-                "communication": "last_communication_on",
-                "mail_returned": "mail_returned_on",
-                "address_search_failed": "address_search_failed_on",
-                "settlement_documents_executed": "settlement_documents_executed_on",
-                "settlement_payment_received": "settlement_payment_received_on",
-                "settlement_responsibilities_completed": "settlement_responsibilities_completed_on",
-            }[event.kind]
-            self._rel = self._rel.model_copy(update={field: event.on})
-            await self._record(
-                "privacy_relationship.event_recorded", f"event/{event.kind}/{event.on.isoformat()}", _EVENT_CITATIONS[event.kind],
-                actor=_actor(event.recorded_by), data={"kind": event.kind, "on": event.on.isoformat()},
-            )
-            self._dirty = True
-            return self.state()
-
-    @record_relationship_event.validator
-    def _validate_event(self, event: RelationshipEvent) -> None:
-        self._require_active("record a relationship event")
-        if self._stage is not RelationshipStage.CUSTOMER:
-            raise ValueError(
-                f"kind: {event.kind} ends a customer relationship ({CITE_FORMER}); this relationship is {self._stage.value}"
-            )
-        if event.on > self._today():
-            raise ValueError(f"on: {event.on.isoformat()} is in the future; record events that have happened")
-        if event.kind == "address_search_failed" and self._rel.mail_returned_on is None:
-            raise ValueError(
-                "kind: a failed address search ends the relationship only after mail was returned as undeliverable "
-                f"({CITE_FORMER}(3)(A)); record the returned mail first"
-            )
-
-    @workflow.update
-    async def report_returned_mail(self, returned: ReturnedMail) -> RelationshipState:
-        """The postal service returned a notice: it gave no actual notice (§ 22.13(a)), so its
-        opt-out window opens nothing; with a failed address search the relationship ends (§ 22.9(b)(3))."""
-        async with self._lock:
-            at = self._start_of(returned.returned_on)
-            stored = await workflow.execute_activity(
-                MARK_DELIVERY,
-                MarkDelivery(relationship_id=self._inp.relationship_id, notice_id=returned.notice_id, status=DeliveryStatus.RETURNED, at=at),
-                result_type=DeliveryRecord,
-                **QUICK,  # type: ignore[arg-type]
-            )
-            self._deliveries = [stored if d.notice_id == returned.notice_id else d for d in self._deliveries]
-            self._returned += 1
-            await self._record(
-                "privacy_notice.returned", f"returned/{returned.notice_id}", f"{CITE_DELIVERY}(a); {CITE_FORMER}(3)",
-                actor=_actor(returned.recorded_by),
-                data={"notice_id": returned.notice_id, "returned_on": returned.returned_on.isoformat(),
-                      "address_search_failed_on": returned.address_search_failed_on.isoformat() if returned.address_search_failed_on else None},
-            )
-            if self._stage is RelationshipStage.CUSTOMER:
-                update = {"mail_returned_on": returned.returned_on}
-                if returned.address_search_failed_on is not None:
-                    update["address_search_failed_on"] = returned.address_search_failed_on
-                self._rel = self._rel.model_copy(update=update)
-            self._dirty = True
-            return self.state()
-
-    @report_returned_mail.validator
-    def _validate_returned(self, returned: ReturnedMail) -> None:
-        self._require_active("record returned mail")
-        delivery = next((d for d in self._deliveries if d.notice_id == returned.notice_id), None)
-        if delivery is None:
-            raise ValueError(f"notice_id: no notice {returned.notice_id!r} was delivered on this relationship")
-        if delivery.channel is not DeliveryChannel.MAIL:
-            raise ValueError(f"notice_id: {returned.notice_id} went by {delivery.channel.value}, not by mail")
-        if delivery.status is DeliveryStatus.RETURNED:
-            raise ValueError(f"notice_id: {returned.notice_id} is already recorded as returned")
-        if returned.returned_on < delivery.delivered_at.astimezone(self._tz).date() or returned.returned_on > self._today():
-            raise ValueError("returned_on: must fall between the mailing and today")
-        if returned.address_search_failed_on is not None and returned.address_search_failed_on < returned.returned_on:
-            raise ValueError("address_search_failed_on: the search for a current address follows the returned mail (§ 22.9(b)(3)(B))")
-
-    @workflow.update
-    async def complete_transaction(self, req: CompleteTransaction) -> RelationshipState:
-        """§ 22.14(b)(3): the consumer decided before completion; the disclosure may follow it."""
-        async with self._lock:
-            completed = req.completed_at or workflow.now()
-            self._rel = self._rel.model_copy(update={"transaction_completed_at": completed})
-            self._windows = [
-                w.model_copy(update={"disclosure_allowed_from": completed}) if not w.closed and w.example == "isolated_transaction" else w
-                for w in self._windows
-            ]
-            await self._record(
-                "isolated_transaction.completed", "transaction-completed", CITE_OPPORTUNITY_ISOLATED, actor=_actor(req.recorded_by),
-                data={"completed_at": iso(completed)},
-            )
-            await self._write_stage()
-            self._dirty = True
-            return self.state()
-
-    @complete_transaction.validator
-    def _validate_completion(self, req: CompleteTransaction) -> None:
-        self._require_active("complete the transaction")
-        if self._stage is not RelationshipStage.ISOLATED_TRANSACTION:
-            raise ValueError(f"completed_at: only an isolated transaction is completed ({CITE_OPPORTUNITY_ISOLATED}); this is a {self._stage.value}")
-        if self._rel.transaction_completed_at is not None:
-            raise ValueError("completed_at: the transaction is already completed")
-        self._not_future(req.completed_at, "completed_at")
-        tn = self._inp.transaction_notice
-        if req.completed_at is not None and tn is not None and req.completed_at < tn.presented_at:
-            raise ValueError("completed_at: the notices are presented before the transaction is completed (§ 22.13(b)(4))")
-
-    @workflow.update
-    async def notify_before_disclosure(self, requested_by: str) -> RelationshipState:
-        """A consumer who is not a customer: the licensee now plans a non-excepted disclosure, so
-        the initial and opt-out notices go first (28 TAC § 22.8(a)(2), § 22.14(a))."""
-        async with self._lock:
-            self._notify_requested = True
-            await self._record("initial_notice.requested", "initial-requested", f"{CITE_INITIAL}(a)(2)", actor=_actor(requested_by))
-            await self._give_initial_notice()
-            self._notify_requested = False
-            return self.state()
-
-    @notify_before_disclosure.validator
-    def _validate_notify(self, requested_by: str) -> None:
-        self._require_active("give notices")
-        if self._stage is not RelationshipStage.CONSUMER:
-            raise ValueError(f"stage: notices before a disclosure are asked for consumers who are not customers; this is a {self._stage.value}")
-        if self._initial_notice_on is not None:
-            raise ValueError("stage: the initial notice was already given")
-
-    @workflow.update
-    async def retry_notices(self, requested_by: str) -> RelationshipState:
-        """Try a held notice again (after the consumer's contact data was corrected in the store)."""
-        async with self._lock:
-            reason, self._blocked = self._blocked, None
-            self._retries += 1
-            await self._record("privacy_notice.retry_requested", f"retry/{self._retries}", f"{CITE_DELIVERY}(a)",
-                               actor=_actor(requested_by), data={"held_because": reason})
-            self._dirty = True
-            return self.state()
-
-    @retry_notices.validator
-    def _validate_retry(self, requested_by: str) -> None:
-        self._require_active("retry notices")
-        if self._blocked is None:
-            raise ValueError("notice_blocked: no notice is held; nothing to retry")
-
-    @workflow.update
-    async def close(self, req: CloseRelationship) -> RelationshipState:
-        self._close = req
-        return self.state()
-
-    @close.validator
-    def _validate_close(self, req: CloseRelationship) -> None:
-        self._require_active("close")
-        if self._stage is RelationshipStage.CUSTOMER:
-            raise ValueError(
-                f"stage: a customer relationship is closed only after it ends ({CITE_FORMER}); record the event that ends it first"
-            )
-
-    # -- signals ----------------------------------------------------------------------------------
-
-    @workflow.signal
-    def annual_notice_due(self, due: AnnualNoticeDue) -> None:
-        """From the scheduled annual-notice sweep: send the annual notice now if one is due by ``period_end``."""
-        self._annual_signal = due
-
-    @workflow.signal
-    def policy_changed(self, change: PolicyChange) -> None:
-        self._pending_policy = change.policy_version
-
-    @workflow.signal
-    def revised_notice_delivered(self, delivery: DeliveryRecord) -> None:
-        """The revised-notice lifecycle delivered a revised notice (with its opt-out notice) to this
-        relationship: its reasonable opportunity runs here like any other."""
-        if delivery.relationship_id == self._inp.relationship_id and all(d.notice_id != delivery.notice_id for d in self._deliveries):
-            self._deliveries.append(delivery)
-            if delivery.status.gives_notice and delivery.includes_opt_out_notice:
-                window = call_rules(reasonable_opportunity, delivery.as_notice_delivery(), self._rel, self._inp.jurisdiction)
-                self._windows.append(
-                    WindowState(
-                        notice_id=delivery.notice_id, policy_version=delivery.policy_version or self._policy_version,
-                        opens_at=window.opens_at, disclosure_allowed_from=window.disclosure_allowed_from,
-                        citation=window.citation, example=window.example,
-                    )
-                )
-            self._dirty = True
 
     # =========================================================================================
     # The disclosure gate
@@ -964,28 +694,6 @@ class ConsumerRelationshipWorkflow:
         """The gate's answer from the lifecycle state as of the last step (read-only: not ledgered;
         use the ``decide_disclosure`` update for a decision of record)."""
         return call_rules(decide, self._disclosure_request(question, workflow.now()))
-
-    @workflow.update
-    async def decide_disclosure(self, question: GateQuestion) -> DisclosureDecision:
-        """May NPI category C go to recipient R under basis B now? Decided by the rules from this
-        relationship's notices and opt outs, with the rule cited, and ledgered."""
-        self._decision_ids.add(question.request_id)
-        async with self._lock:
-            now = workflow.now()
-            decision = call_rules(decide, self._disclosure_request(question, now))
-            self._decisions += 1
-            await self._record(
-                "disclosure.decided", f"decision/{question.request_id}", decision.citation, actor=_actor(question.asked_by),
-                data={**decision_summary(self._inp.relationship_id, question, decision), "source": "workflow", "as_of": iso(now)},
-            )
-            return decision
-
-    @decide_disclosure.validator
-    def _validate_question(self, question: GateQuestion) -> None:
-        if question.request_id in self._decision_ids:
-            raise ValueError(f"request_id: {question.request_id!r} was already decided; ask again under a new request id")
-        if question.consumer_ref is not None and question.consumer_ref not in self._inp.consumer_refs:
-            raise ValueError(f"consumer_ref: not a consumer of relationship {self._inp.relationship_id}")
 
     # =========================================================================================
     # What operators see
@@ -1062,15 +770,3 @@ class ConsumerRelationshipWorkflow:
         if self._ended is not None and self._ended.ended_on is not None:
             lines.append(f"- ended {self._ended.ended_on.isoformat()}: {self._ended.reason} ({self._ended.citation})")
         workflow.set_current_details("\n".join(lines))
-
-
-_EVENT_CITATIONS = {
-    "no_longer_policyholder": f"{CITE_FORMER}(1)",
-    "policy_not_in_force": f"{CITE_FORMER}(2)",
-    "communication": f"{CITE_FORMER}(2)",
-    "mail_returned": f"{CITE_FORMER}(3)(A)",
-    "address_search_failed": f"{CITE_FORMER}(3)(B)",
-    "settlement_documents_executed": f"{CITE_FORMER}(4)(A)",
-    "settlement_payment_received": f"{CITE_FORMER}(4)(B)",
-    "settlement_responsibilities_completed": f"{CITE_FORMER}(4)(C)",
-}

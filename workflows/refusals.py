@@ -14,12 +14,21 @@ type, never a substring of the message.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from temporalio.exceptions import ApplicationError
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from rules.npi import npi_problem
+
+from workflows.rules_call import call_rules
 
 INVALID = "invalid"
 CONFLICT = "conflict"
+#: No statute names the ledger; the product's own rule is that NPI never enters it (SPEC § 5).
+NPI_RULE = "npi_in_free_text"
 
 
 def _refusal(rule_id: str, message: str, category: str, field: str | None, citation: str | None) -> ApplicationError:
@@ -45,3 +54,31 @@ def refusal_details(err: BaseException) -> dict[str, Any] | None:
     if isinstance(first, dict) and "rule_id" in first and "category" in first:
         return first
     return None
+
+
+def guard_free_text(fields: Iterable[tuple[str, str | None]]) -> None:
+    """Refuse the step when any free text it would ledger or send (a reason, a summary, an id)
+    looks like NPI: an SSN in any common spelling, a card number, an e-mail address, a phone
+    number, a date of birth next to a name (``rules/npi.py``)."""
+    for field, text in fields:
+        if not text:
+            continue
+        problem = call_rules(npi_problem, field, text)
+        if problem:
+            raise refuse_input(NPI_RULE, field, problem)
+
+
+def ledger_refusal(err: ActivityError, conflict: ApplicationError | None = None) -> ApplicationError:
+    """The ledger refused the step's entry (its NPI guard, or a step key already recorded with
+    other content), or could not be written: nothing was recorded and nothing changed, so the step
+    is refused, typed. ``conflict`` is the refusal a step-key conflict means for this step, if any."""
+    cause = err.cause
+    kind = cause.type if isinstance(cause, ApplicationError) else None
+    detail = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+    if kind == "StepConflictError" and conflict is not None:
+        return conflict
+    if kind == "NPIError":
+        return refuse_state("ledger_refused_npi", f"the ledger refused the entry ({detail}); nothing was recorded or changed")
+    if kind == "StepConflictError":
+        return refuse_state("ledger_step_conflict", f"the ledger already holds this step with other content ({detail}); nothing changed")
+    return refuse_state("ledger_write_failed", f"the ledger entry could not be written ({detail}); nothing changed")

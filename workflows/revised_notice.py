@@ -17,11 +17,13 @@ parent that never grows past its limit.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.privacy import ConsumerRelationship, DeliveryChannel, NoticeDelivery, NoticeKind, PolicyChangeKind
@@ -57,6 +59,8 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import search_attributes as sa
 from workflows.common import DELIVERY, QUICK, iso, markdown_deadline, record
+from workflows.privacy_checks import guard_free_text, ledger_refusal, not_future
+from workflows.refusals import refuse_input, refuse_state
 from workflows.rules_call import call_rules
 
 LOAD_POLICIES = "revised_notice_load_policies"
@@ -257,6 +261,9 @@ class RevisedNoticeWorkflow:
         self._marks = 0
         self._runs = 1
         self._refusal: str | None = None
+        self._lock = asyncio.Lock()
+        #: ``<status>/<batch_ref>`` → fingerprint of the marks ledgered under it (a retry is a no-op).
+        self._mark_batches: dict[str, str] = {}
 
     # -- the lifecycle ------------------------------------------------------------------------
 
@@ -460,6 +467,7 @@ class RevisedNoticeWorkflow:
             include_former_customers=self._former, citation=self._citation, documents=self._documents, counts=self._counts,
             cursor=self._cursor, delivery_done=self._delivery_done, next_batch_no=self._next_batch_no, children=self._children,
             cohorts=self._cohorts, cohorts_closed=self._cohorts_closed, marks=self._marks, runs=self._runs + 1,
+            mark_batches=self._mark_batches,
         )
 
     def _restore(self, carry: RevisedNoticeCarry) -> None:
@@ -479,6 +487,7 @@ class RevisedNoticeWorkflow:
         self._cohorts_closed = carry.cohorts_closed
         self._marks = carry.marks
         self._runs = carry.runs
+        self._mark_batches = dict(carry.mark_batches)
 
     # -- tracking deliveries -------------------------------------------------------------------
 
@@ -486,39 +495,65 @@ class RevisedNoticeWorkflow:
     async def mark_deliveries(self, marks: MarkDeliveries) -> MarkResult:
         """Returned mail (the notice gave no actual notice, § 22.13(a)) or acknowledgements, in bulk.
 
-        Recorded in the ledger first, under the caller's ``batch_ref``: the same marks again are a
-        no-op; other keys under a used ``batch_ref`` are refused before anything changes."""
-        at = marks.at or workflow.now()
-        keys = "\n".join(sorted(set(marks.delivery_keys))).encode()
-        returned = marks.status is DeliveryStatus.RETURNED
-        await record(
-            self._stream, f"revised_notice.{'returned' if returned else 'acknowledged'}", f"marks/{marks.status.value}/{marks.batch_ref}",
-            jurisdiction=self._jurisdiction, actor=_actor(marks.recorded_by),
-            citation=_cite("28 TAC § 22.13(a)" if returned else "28 TAC § 22.13(b)(3); § 22.14(b)(2)", self._jurisdiction),
-            data={"notice_id": self._notice_id, "status": marks.status.value, "requested": len(set(marks.delivery_keys)),
-                  "keys_sha256": hashlib.sha256(keys).hexdigest(), "at": iso(marks.at) if marks.at else None},
-        )
-        result: MarkResult = await workflow.execute_activity(
-            MARK_DELIVERIES, MarkInput(notice_id=self._notice_id, new_version=self._start.new_version if self._start else "",
-                                       marks=marks, at=at),
-            result_type=MarkResult, **QUICK,  # type: ignore[arg-type]
-        )
-        self._counts = self._counts.model_copy(update={"returned": result.returned_total, "acknowledged": result.acknowledged_total})
-        self._marks += 1
-        self._details()
-        return result
+        Checked (in the validator and again under the lock), then recorded in the ledger under the
+        caller's ``batch_ref``, then applied: the same marks again are a no-op; other marks under a
+        used ``batch_ref`` are refused before anything changes."""
+        async with self._lock:
+            fingerprint = self._check_marks(marks)
+            at = marks.at or workflow.now()
+            keys = "\n".join(sorted(set(marks.delivery_keys))).encode()
+            returned = marks.status is DeliveryStatus.RETURNED
+            try:
+                await record(
+                    self._stream, f"revised_notice.{'returned' if returned else 'acknowledged'}", f"marks/{_batch(marks)}",
+                    jurisdiction=self._jurisdiction, actor=_actor(marks.recorded_by),
+                    citation=_cite("28 TAC § 22.13(a)" if returned else "28 TAC § 22.13(b)(3); § 22.14(b)(2)", self._jurisdiction),
+                    data={"notice_id": self._notice_id, "status": marks.status.value, "requested": len(set(marks.delivery_keys)),
+                          "keys_sha256": hashlib.sha256(keys).hexdigest(), "at": iso(marks.at) if marks.at else None},
+                )
+            except ActivityError as err:
+                # A batch ledgered by an earlier run of this workflow, with other content.
+                raise ledger_refusal(err, _batch_ref_used(marks)) from None
+            self._mark_batches[_batch(marks)] = fingerprint
+            result: MarkResult = await workflow.execute_activity(
+                MARK_DELIVERIES, MarkInput(notice_id=self._notice_id, new_version=self._start.new_version if self._start else "",
+                                           marks=marks, at=at),
+                result_type=MarkResult, **QUICK,  # type: ignore[arg-type]
+            )
+            self._counts = self._counts.model_copy(update={"returned": result.returned_total, "acknowledged": result.acknowledged_total})
+            self._marks += 1
+            self._details()
+            return result
 
     @mark_deliveries.validator
     def _validate_marks(self, marks: MarkDeliveries) -> None:
+        self._check_marks(marks)
+
+    def _check_marks(self, marks: MarkDeliveries) -> str:
+        """Marks of this workflow's notice, after it went out, under a batch_ref not used for other
+        marks; the fingerprint of what the ledger will hold for them."""
+        guard_free_text([("batch_ref", marks.batch_ref)])
         if self._phase in (RevisedPhase.DIFFING, RevisedPhase.RENDERING, RevisedPhase.NOT_REQUIRED, RevisedPhase.REFUSED):
-            raise ValueError(f"delivery_keys: no revised notice has been sent by this workflow (phase {self._phase.value})")
-        suffix = f"/{self._notice_id}"
-        wrong = [k for k in marks.delivery_keys if not k.endswith(suffix)]
-        if wrong:
-            raise ValueError(
-                f"delivery_keys: {len(wrong)} key(s) are not deliveries of notice {self._notice_id} "
-                f"(expected <relationship_id>{suffix}), e.g. {wrong[0]!r}"
+            raise refuse_state(
+                "no_revised_notice_sent",
+                f"delivery_keys: no revised notice has been sent by this workflow (phase {self._phase.value})",
+                field="delivery_keys",
             )
+        suffix = f"/{self._notice_id}"
+        wrong = [i for i, k in enumerate(marks.delivery_keys) if not k.endswith(suffix)]
+        if wrong:
+            first = wrong[0]
+            raise refuse_input(
+                "delivery_key_of_another_notice", f"delivery_keys[{first}]",
+                f"delivery_keys[{first}]: {len(wrong)} key(s) are not deliveries of notice {self._notice_id} "
+                f"(expected <relationship_id>{suffix}), e.g. {marks.delivery_keys[first]!r}",
+            )
+        not_future(marks.at, workflow.now(), "at")
+        fingerprint = _fingerprint(marks)
+        used = self._mark_batches.get(_batch(marks))
+        if used is not None and used != fingerprint:
+            raise _batch_ref_used(marks)
+        return fingerprint
 
     # -- what operations see ---------------------------------------------------------------------
 
@@ -582,6 +617,26 @@ class RevisedNoticeWorkflow:
 
 def _actor(who: str) -> str:
     return who if who == "worker" else f"user:{who}"
+
+
+def _batch(marks: MarkDeliveries) -> str:
+    return f"{marks.status.value}/{marks.batch_ref}"
+
+
+def _fingerprint(marks: MarkDeliveries) -> str:
+    """What the ledger entry of these marks holds: the keys, the time given and who recorded them."""
+    text = "\n".join([*sorted(set(marks.delivery_keys)), iso(marks.at) if marks.at else "-", marks.recorded_by])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _batch_ref_used(marks: MarkDeliveries) -> ApplicationError:
+    return refuse_state(
+        "batch_ref_already_used",
+        f"batch_ref: {marks.batch_ref!r} already holds other {marks.status.value} marks (keys, time or recorder); "
+        "send the same marks again, or these under a new batch_ref",
+        citation="28 TAC § 22.13(a)" if marks.status is DeliveryStatus.RETURNED else "28 TAC § 22.13(b)(3)",
+        field="batch_ref",
+    )
 
 
 def _cohort_data(c: Cohort) -> dict[str, object]:

@@ -58,16 +58,30 @@ async def test_gate_api_denies_during_the_window_allows_after_it_and_denies_afte
     body = during.json()
     assert body["allowed"] is False and body["citation"] == "28 TAC § 22.14(a); 28 TAC § 22.14(b)(1)"
     again = await api.post(url, json=QUESTION)
-    assert again.status_code == 409 and again.json()["detail"].startswith("request_id")
+    assert again.status_code == 409 and again.json()["rule_id"] == "request_id_already_decided"
+    # A refused field is 422 naming it, with the rule: a consumer's e-mail address as a recipient's name.
+    leaky = await api.post(url, json={**QUESTION, "request_id": "Q-leak",
+                                      "recipient": {**QUESTION["recipient"], "name": "jordan.c-g1@mail.example"}})
+    assert leaky.status_code == 422
+    assert [(e["field"], e["type"]) for e in leaky.json()["errors"]] == [("recipient.name", "npi_in_free_text")]
 
     await privacy.stack.skip(timedelta(days=31))
     await privacy.wait_for("REL-GATE", "opt_out.window_closed")
     after = (await api.post(url, json={**QUESTION, "request_id": "Q-2"})).json()
     assert after["allowed"] is True and after["rule_id"] == "tx.opt_out.reasonable_opportunity.mail"
 
-    opt = await api.post("/privacy/relationships/REL-GATE/opt-outs",
-                         json={"election_id": "E-API", "consumer_ref": ref("C-G1"), "received_by": "local"})
+    opt_outs = "/privacy/relationships/REL-GATE/opt-outs"
+    election = {"election_id": "E-API", "consumer_ref": ref("C-G1"), "received_by": "local"}
+    unknown_category = await api.post(opt_outs, json={**election, "npi_categories": ["medical records"]})
+    assert unknown_category.status_code == 422
+    (error,) = unknown_category.json()["errors"]
+    assert (error["field"], error["type"], error["citation"]) == (
+        "npi_categories[0]", "opt_out_category_not_in_policy", "28 TAC § 22.2(22); § 22.14(a)(4)"
+    )
+    opt = await api.post(opt_outs, json=election)
     assert opt.status_code == 200 and opt.json()["opt_out_in_effect"] is True
+    covered = await api.post(opt_outs, json={**election, "election_id": "E-API-2"})
+    assert covered.status_code == 409 and covered.json()["rule_id"] == "opt_out_already_in_effect"
     held = (await api.post(url, json={**QUESTION, "request_id": "Q-3"})).json()
     assert held["allowed"] is False and held["rule_id"] == "tx.opt_out.in_effect"
 

@@ -24,6 +24,7 @@ from models.privacy_lifecycle import (
 from tests.privacy.builders import consumer, policy_record, ref, relationship
 from tests.privacy.conftest import Privacy
 from workflows.privacy_relationship import ConsumerRelationshipWorkflow
+from workflows.refusals import refusal_details
 
 QUESTION = {
     "npi_category": "application information",
@@ -37,11 +38,13 @@ def question(request_id: str, **extra: object) -> GateQuestion:
     return GateQuestion.model_validate({"request_id": request_id, **QUESTION, **extra})
 
 
-async def refused(handle, update, arg) -> str:  # type: ignore[no-untyped-def]
+async def refused(handle, update, arg) -> tuple[str, str | None]:  # type: ignore[no-untyped-def]
+    """The refusal's rule id (the ApplicationError's type) and the field it names."""
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(update, arg)
-    cause = err.value.cause
-    return getattr(cause, "message", str(cause))
+    details = refusal_details(err.value.cause)
+    assert details is not None, err.value.cause
+    return details["rule_id"], details["field"]
 
 
 async def test_customer_gets_initial_and_opt_out_notice_by_mail_and_the_disclosure_opens_after_30_days_22_14_b_1(
@@ -72,8 +75,9 @@ async def test_customer_gets_initial_and_opt_out_notice_by_mail_and_the_disclosu
     decided = [e for e in privacy.entries("REL-MAIL") if e.type == "disclosure.decided"]
     assert [(e.data["request_id"], e.data["allowed"]) for e in decided] == [("Q-1", False), ("Q-2", True)]
     assert decided[1].citation == "28 TAC § 22.14(a); 28 TAC § 22.14(b)(1)" and decided[1].actor == "user:analyst"
-    message = await refused(handle, ConsumerRelationshipWorkflow.decide_disclosure, question("Q-2"))
-    assert "request_id" in message
+    assert await refused(handle, ConsumerRelationshipWorkflow.decide_disclosure, question("Q-2")) == (
+        "request_id_already_decided", "request_id"
+    )
     assert privacy.types("REL-MAIL") == [
         "privacy_relationship.opened", "initial_notice.sent", "opt_out.window_opened", "disclosure.decided",
         "opt_out.window_closed", "disclosure.decided",
@@ -95,9 +99,11 @@ async def test_an_opt_out_by_email_customer_holds_the_disclosure_until_revoked_i
 
     # Validators name the field and the rule; nothing is recorded for a refused update.
     bad_category = OptOutRequest(election_id="E-1", consumer_ref=ref("C-2"), npi_categories=["medical records"], received_by="csr")
-    assert "npi_categories[0]" in await refused(handle, ConsumerRelationshipWorkflow.elect_opt_out, bad_category)
+    assert await refused(handle, ConsumerRelationshipWorkflow.elect_opt_out, bad_category) == (
+        "opt_out_category_not_in_policy", "npi_categories[0]"
+    )
     stranger = OptOutRequest(election_id="E-1", consumer_ref=ref("C-9"), received_by="csr")
-    assert "consumer_ref" in await refused(handle, ConsumerRelationshipWorkflow.elect_opt_out, stranger)
+    assert await refused(handle, ConsumerRelationshipWorkflow.elect_opt_out, stranger) == ("consumer_not_in_relationship", "consumer_ref")
     assert "opt_out.elected" not in privacy.types("REL-OPT")
 
     state = await handle.execute_update(
@@ -107,8 +113,7 @@ async def test_an_opt_out_by_email_customer_holds_the_disclosure_until_revoked_i
     # Effective before the update returned: in the store, where the store-based gate reads it.
     assert privacy.store.opted_out(["REL-OPT"]) == {"REL-OPT"}
     oral = RevocationRequest(election_id="E-1", form="oral", received_by="csr")
-    message = await refused(handle, ConsumerRelationshipWorkflow.revoke_opt_out, oral)
-    assert message.startswith("form:") and "28 TAC § 22.2(22)" in message
+    assert await refused(handle, ConsumerRelationshipWorkflow.revoke_opt_out, oral) == ("oral_revocation_not_accepted", "form")
 
     await privacy.stack.skip(timedelta(days=21))
     (closed,) = await privacy.wait_for("REL-OPT", "opt_out.window_closed")
@@ -224,8 +229,10 @@ async def test_returned_mail_and_a_failed_address_search_end_the_relationship_an
     await privacy.wait_for("REL-RETURNED", "initial_notice.sent")
     today = (await privacy.state_when(handle, lambda st: st.initial_notice_on is not None)).initial_notice_on
     early = RelationshipEvent(kind="address_search_failed", on=today, recorded_by="ops")
-    assert "(3)(A)" in await refused(handle, ConsumerRelationshipWorkflow.record_relationship_event, early)
-    assert "stage" in await refused(handle, ConsumerRelationshipWorkflow.close, CloseRelationship(reason="x", closed_by="ops"))
+    assert await refused(handle, ConsumerRelationshipWorkflow.record_relationship_event, early) == ("returned_mail_not_recorded", "kind")
+    assert await refused(handle, ConsumerRelationshipWorkflow.close, CloseRelationship(reason="x", closed_by="ops")) == (
+        "customer_relationship_not_ended", None
+    )
     await privacy.stack.skip(timedelta(days=8))
     returned_on = today + timedelta(days=6)
     state = await handle.execute_update(
@@ -299,7 +306,9 @@ async def test_isolated_transaction_the_consumer_decides_before_completion_and_g
     pending = await handle.execute_update(ConsumerRelationshipWorkflow.decide_disclosure, question("Q-1"))
     assert not pending.allowed and pending.rule_id == "tx.disclosure.conditions"
     lapse = RelationshipEvent(kind="no_longer_policyholder", on=now.date(), recorded_by="ops")
-    assert "22.9(b)" in await refused(handle, ConsumerRelationshipWorkflow.record_relationship_event, lapse)
+    assert await refused(handle, ConsumerRelationshipWorkflow.record_relationship_event, lapse) == (
+        "relationship_event_needs_customer", "kind"
+    )
     await privacy.stack.skip(timedelta(hours=2))
     await handle.execute_update(ConsumerRelationshipWorkflow.complete_transaction, CompleteTransaction(recorded_by="agent"))
     (closed,) = await privacy.wait_for("REL-QUOTE", "opt_out.window_closed")
@@ -332,5 +341,33 @@ async def test_a_consumer_no_channel_reaches_is_held_not_retried_in_a_loop_until
     await handle.execute_update(ConsumerRelationshipWorkflow.retry_notices, "ops")
     (sent,) = await privacy.wait_for("REL-UNREACHABLE", "initial_notice.sent")
     assert sent.data["channel"] == "mail" and sent.data["notice_id"] == "initial-v1-r1"
-    assert "notice_blocked" in await refused(handle, ConsumerRelationshipWorkflow.retry_notices, "ops")
+    assert await refused(handle, ConsumerRelationshipWorkflow.retry_notices, "ops") == ("no_notice_held", "notice_blocked")
+    privacy.stack.verify()
+
+
+async def test_a_consumer_gets_notices_before_a_planned_disclosure_even_after_a_held_notice_and_its_window_closes_22_8_a_2(
+    privacy: Privacy,
+) -> None:
+    unreachable = consumer("C-11", postal=False, electronic=False, n=11)
+    rel = relationship("REL-PLANNED", "C-11", customer=False)
+    direct = relationship("REL-PLANNED-2", "C-12", customer=False)
+    privacy.register([policy_record("v1")], [unreachable, consumer("C-12", n=12)], [rel, direct])
+    reached = await privacy.start(direct)
+    await privacy.wait_for("REL-PLANNED-2", "initial_notice.not_yet_owed")
+    await reached.execute_update(ConsumerRelationshipWorkflow.notify_before_disclosure, "ops")
+    handle = await privacy.start(rel)
+    await privacy.wait_for("REL-PLANNED", "initial_notice.not_yet_owed")
+    state = await handle.execute_update(ConsumerRelationshipWorkflow.notify_before_disclosure, "ops")
+    assert state.notice_blocked and state.initial_notice_on is None
+    assert await refused(handle, ConsumerRelationshipWorkflow.notify_before_disclosure, "ops") == ("notice_held", "notice_blocked")
+    privacy.store.upsert_consumers([consumer("C-11", n=11)])  # a postal address found
+    await handle.execute_update(ConsumerRelationshipWorkflow.retry_notices, "ops")
+    (sent,) = await privacy.wait_for("REL-PLANNED", "initial_notice.sent")
+    assert sent.data["notice_id"] == "initial-v1-r1" and sent.citation.startswith("28 TAC § 22.8(a)")
+    await privacy.wait_for("REL-PLANNED", "opt_out.window_opened")
+    await privacy.stack.skip(timedelta(days=31))
+    (closed,) = await privacy.wait_for("REL-PLANNED", "opt_out.window_closed")
+    assert closed.data["outcome"] == "opened"
+    (closed,) = await privacy.wait_for("REL-PLANNED-2", "opt_out.window_closed")
+    assert closed.data["outcome"] == "opened"
     privacy.stack.verify()

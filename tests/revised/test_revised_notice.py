@@ -23,6 +23,7 @@ from tests.revised.conftest import (
     same_category_recipient,
     without_opt_out_explanation,
 )
+from workflows.refusals import refusal_details
 from workflows.revised_notice import RevisedNoticeWorkflow
 
 NOTICE = revised_notice_id("v2")
@@ -137,11 +138,12 @@ async def test_every_affected_relationship_gets_the_notice_and_opens_only_after_
                        recorded_by="mailroom", batch_ref="returns-1"),
     )
     assert (again.marked, again.already, again.returned_total) == (0, 1, 1)
-    with pytest.raises(WorkflowUpdateFailedError):  # other keys under a used batch_ref: refused, nothing marked
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # other keys under a used batch_ref: refused, nothing marked
         await handle.execute_update(
             RevisedNoticeWorkflow.mark_deliveries,
             MarkDeliveries(delivery_keys=[key(14)], status=DeliveryStatus.RETURNED, recorded_by="mailroom", batch_ref="returns-1"),
         )
+    assert getattr(refused.value.cause, "type", None) == "batch_ref_already_used"
     assert pop.store.get_delivery(key(14)).status is DeliveryStatus.SENT
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
@@ -149,7 +151,8 @@ async def test_every_affected_relationship_gets_the_notice_and_opens_only_after_
             MarkDeliveries(delivery_keys=[f"{relationship_id(1)}/annual-2025"], status=DeliveryStatus.RETURNED,
                            recorded_by="mailroom", batch_ref="wrong"),
         )
-    assert "delivery_keys" in str(refused.value.cause) and NOTICE in str(refused.value.cause)
+    details = refusal_details(refused.value.cause)
+    assert details is not None and (details["rule_id"], details["field"]) == ("delivery_key_of_another_notice", "delivery_keys[0]")
 
     # Day 30 ends: everything opens except the held, the undelivered, and the moved window.
     await stack.skip(timedelta(days=28))

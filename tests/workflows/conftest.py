@@ -4,6 +4,7 @@ session's Temporal environment (time-skipping by default)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,8 +23,8 @@ from ledger.keys import generate_key, load_keyring
 from ledger.store import EntryFilter, Ledger
 from ledger.verify import verify_entries
 from models.incident import IncidentIntake
-from models.lifecycle import IncidentStart, NoticeSetup
-from models.notice import RosterUploadRow
+from models.lifecycle import Finding, IncidentStart, NoticeSetup
+from models.notice import RegulatorAcknowledgement, RosterUploadRow
 from noticeflow.settings import Settings
 from noticeflow.worker import WorkerResources, build_worker
 from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
@@ -39,6 +40,7 @@ NOTICES = NoticeSetup.model_validate(
             "services_offered": "24 months of credit monitoring at no cost.",
             "signatory": "Dana Whitfield, Chief Privacy Officer",
             "notice_page_url": "https://www.cumberland.example/notice",
+            "privacy_policy_url": "https://www.cumberland.example/privacy",
             "representative": {"name": "Dana Whitfield", "title": "Chief Privacy Officer",
                                "email": "dwhitfield@cumberland.example", "phone": "615-555-0100"},
         },
@@ -70,6 +72,16 @@ def make_intake(now: datetime, *, incident_id: str, **overrides: Any) -> Inciden
     }
     data.update(overrides)
     return IncidentIntake.model_validate(data)
+
+
+def complete_findings(intake: IncidentIntake, recorded_by: str = "jdoe") -> list[Finding]:
+    """The demo's investigation findings for ``intake``'s clock: with the intake and the notice
+    content they answer every item (A)–(N) of a commissioner report."""
+    from noticeflow.sample_event import sample_findings
+
+    clock = {"discovered_at": intake.discovered_at.isoformat(),
+             "tpsp_notified_at": (intake.tpsp_notified_at or intake.discovered_at).isoformat()}
+    return [Finding.model_validate({**f, "recorded_by": recorded_by}) for f in sample_findings(clock)]
 
 
 ROSTER = [
@@ -169,12 +181,64 @@ class Stack:
         report = verify_entries(self.ledger.iter_raw(), load_keyring(self.settings.resolved_key_path()))
         assert report.ok, report.problem
 
+    # -- the regulator's side: acknowledgements of filings ------------------------------------------
 
-@pytest_asyncio.fixture
-async def stack(
-    time_skipping_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, smtp_server: SmtpServer  # noqa: F811
+    def acknowledge(
+        self, obligation_id: str, *, version: int = 1, reference: str | None = None, received_at: datetime | None = None
+    ) -> RegulatorAcknowledgement:
+        """The regulator acknowledges one filing: its ``<submission>.ack.json`` lands beside the
+        filing in the outbox — the true external boundary, read by the workflow's next poll (10 s,
+        1 min and 10 min after the filing, then hourly on the workflow's clock: skip time)."""
+        from activities.files import safe_name
+
+        submission_id = f"{safe_name(obligation_id)}-v{version}"
+        receipt = self.resources.notices.tracker.receipt(submission_id)
+        assert receipt is not None, f"{obligation_id}: version {version} was not filed"
+        return self._drop_ack(receipt.jurisdiction, submission_id, receipt.submitted_at, version, reference, received_at)
+
+    async def acknowledge_filings(self, incident_id: str, *, then_skip: timedelta = timedelta(hours=1)) -> list[str]:
+        """Every filing of the event not yet acknowledged gets its acknowledgement, then the clock
+        moves ``then_skip`` so that each commissioner-notice workflow polls and finds its own
+        (a commissioner notice is met only on the regulator's acknowledgement). Returns the
+        submission ids acknowledged; wait for the obligations' state with ``eventually``."""
+        import json
+
+        done = []
+        for submission in sorted((self.settings.outbox_dir / "regulators").glob("*/*/submission.json")):
+            filed = json.loads(submission.read_text())
+            if not filed["obligation_id"].startswith(f"{incident_id}:"):
+                continue
+            receipt = self.resources.notices.tracker.receipt(filed["submission_id"])
+            path = self.resources.notices.portal.ack_path(filed["jurisdiction"], filed["submission_id"])  # type: ignore[attr-defined]
+            if receipt is None or path.exists():
+                continue
+            self._drop_ack(filed["jurisdiction"], filed["submission_id"], receipt.submitted_at, filed["version"], None, None)
+            done.append(filed["submission_id"])
+        if then_skip:
+            await self.skip(then_skip)
+        return done
+
+    def _drop_ack(
+        self, state: str, submission_id: str, submitted_at: datetime, version: int, reference: str | None,
+        received_at: datetime | None,
+    ) -> RegulatorAcknowledgement:
+        import hashlib
+
+        ack = RegulatorAcknowledgement(
+            reference=reference or f"{state}-ACK-{hashlib.sha256(submission_id.encode()).hexdigest()[:8].upper()}",
+            received_at=received_at or submitted_at + timedelta(minutes=30),
+            recorded_by="regulator",
+        )
+        path = self.resources.notices.portal.ack_path(state, submission_id)  # type: ignore[attr-defined]
+        path.write_text(ack.model_dump_json(exclude={"recorded_by", "version", "simulated"}, exclude_none=True))
+        return ack
+
+
+@asynccontextmanager
+async def running_stack(
+    env: WorkflowEnvironment, task_queue: str, tmp_path: Path, smtp_server: SmtpServer, **settings_overrides: Any  # noqa: F811
 ) -> AsyncIterator[Stack]:
-    env = time_skipping_env
+    """A real worker on ``env`` with the test settings, ``settings_overrides`` applied."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         home=tmp_path / "home",
@@ -183,6 +247,7 @@ async def stack(
         smtp_port=smtp_server.port,
         mail_from="notices@cumberland.example",
         npi_digest_key=NPI_KEY,
+        **settings_overrides,
     )
     generate_key(settings.resolved_key_path(), now="2000-01-01T00:00:00.000000Z")
     resources = WorkerResources(settings)
@@ -192,6 +257,14 @@ async def stack(
             yield Stack(env, env.client, task_queue, settings, resources, smtp_server)
     finally:
         resources.close()
+
+
+@pytest_asyncio.fixture
+async def stack(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, smtp_server: SmtpServer  # noqa: F811
+) -> AsyncIterator[Stack]:
+    async with running_stack(time_skipping_env, task_queue, tmp_path, smtp_server) as running:
+        yield running
 
 
 EXAMPLE_EVENT = REPO / "docs" / "examples" / "event-tpsp-multistate.json"

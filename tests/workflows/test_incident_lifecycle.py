@@ -10,6 +10,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from models.content import CedingInsurer
+from models.steps import CounselReview
 from models.lifecycle import (
     ApproveConsumerNotice,
     IncidentStart,
@@ -26,13 +27,11 @@ from models.lifecycle import (
 )
 from workflows import search_attributes as sa
 from workflows.incident import CybersecurityEventWorkflow as Event
-from tests.workflows.conftest import NOTICES, Stack, eventually, make_intake
+from rules.jurisdictions import event_definition_citation, exclusion_citation, material_updates_citation
+from tests.workflows.conftest import NOTICES, Stack, complete_findings, eventually, make_intake
+from workflows.refusals import refusal_details
 
 DETERMINED = Determination(is_cybersecurity_event=True, decided_by="jdoe", reason="Unencrypted SSNs were exfiltrated.")
-
-
-def _rule_message(err: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str:
-    return str(err.value.cause)
 
 
 async def _obligation(handle, kind: str, state: str):
@@ -55,7 +54,7 @@ async def test_not_a_cybersecurity_event_when_encrypted_and_key_safe_closes_375_
     handle = await stack.start(intake)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(Event.determine, DETERMINED)
-    assert "RSMo § 375.1402(3)(a)" in _rule_message(refused)
+    assert refused.value.cause.type == "determination_contradicts_facts"
     await handle.execute_update(
         Event.determine,
         Determination(is_cybersecurity_event=False, decided_by="jdoe", reason="Laptop disk fully encrypted; key in HSM.",
@@ -66,7 +65,9 @@ async def test_not_a_cybersecurity_event_when_encrypted_and_key_safe_closes_375_
     assert result.stage is Stage.NOT_AN_EVENT and result.obligations == []
     entries = stack.entries("INC-ENC")
     assert [e.type for e in entries] == ["incident.intake_recorded", "incident.determined_not_event"]
-    assert entries[1].citation == "RSMo § 375.1402(3)(a)" and entries[1].actor == "user:jdoe"
+    # A Tennessee licensee's determination cites Tennessee's definition, never another state's law.
+    assert entries[1].citation == exclusion_citation("TN", "encrypted_key_not_compromised") and entries[1].actor == "user:jdoe"
+    assert entries[1].citation.startswith("Tenn. Code Ann.") and "RSMo" not in entries[1].citation
     stack.verify()
 
 
@@ -78,7 +79,7 @@ async def test_not_an_event_claim_without_supporting_facts_is_refused_375_1402_3
             Determination(is_cybersecurity_event=False, decided_by="jdoe", reason="Vendor says files were deleted.",
                           exclusion="returned_or_destroyed_unused"),
         )
-    assert "RSMo § 375.1402(3)(b)" in _rule_message(refused)
+    assert refused.value.cause.type == "determination_contradicts_facts"
     assert (await handle.query(Event.state)).stage is Stage.INVESTIGATION
 
     async def intake_only():
@@ -91,8 +92,8 @@ async def test_consumer_notice_before_determination_is_refused_56_2_1006_c(stack
     handle = await stack.start(make_intake(await stack.now(), incident_id="INC-EARLY"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
-    assert "before the determination" in _rule_message(refused)
-    assert "Tenn. Code Ann. § 56-2-1006(c)" in _rule_message(refused)
+    assert refused.value.cause.type == "consumer_notice_before_determination"
+    assert refusal_details(refused.value.cause)["citation"] == event_definition_citation("TN")
     assert "consumer_notice.approved" not in stack.types("INC-EARLY")
 
 
@@ -101,7 +102,8 @@ async def test_tpsp_event_clock_starts_at_the_providers_notice_56_2_1006_d_2(sta
     handle = await stack.start(make_intake(now, incident_id="INC-TPSP"))
     await handle.execute_update(
         Event.record_finding,
-        Finding(kind="tpsp_investigation_confirmed", summary="Vendor forensic report reviewed.", recorded_by="jdoe"),
+        Finding(kind="tpsp_investigation_confirmed", summary="Vendor forensic report reviewed.", recorded_by="jdoe",
+                report_items=["B"]),
     )
     state = await handle.execute_update(Event.determine, DETERMINED)
     commissioner = next(o for o in state.obligations if o.obligation.kind.value == "commissioner_notice")
@@ -114,31 +116,44 @@ async def test_tpsp_confirmation_is_refused_for_an_internal_event(stack: Stack) 
     handle = await stack.start(make_intake(now, incident_id="INC-INT", source="internal", tpsp_notified_at=None))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
-            Event.record_finding, Finding(kind="tpsp_investigation_confirmed", summary="n/a", recorded_by="jdoe")
+            Event.record_finding,
+            Finding(kind="tpsp_investigation_confirmed", summary="n/a", recorded_by="jdoe", report_items=["B"]),
         )
-    assert "third-party service provider" in _rule_message(refused)
+    assert refused.value.cause.type == "tpsp_finding_without_tpsp"
+    assert refusal_details(refused.value.cause)["field"] == "kind"
 
 
 async def test_event_runs_from_intake_to_closure_with_every_step_ledgered_once(stack: Stack) -> None:
     handle = await stack.start(make_intake(await stack.now(), incident_id="INC-FULL"))
-    await handle.execute_update(Event.record_finding, Finding(kind="nature_and_scope", summary="Vendor claims DB copied.", recorded_by="jdoe", report_items=["B", "C", "E"]))
+    intake = make_intake(await stack.now(), incident_id="INC-FULL")
+    for finding in complete_findings(intake):
+        await handle.execute_update(Event.record_finding, finding)
     state = await handle.execute_update(Event.determine, DETERMINED)
     kinds = Counter(o.obligation.kind.value for o in state.obligations)
     assert kinds == {"commissioner_notice": 1, "consumer_notice": 1, "producer_notice": 1}
 
-    # The commissioner report is filed without anyone waiting for it, well inside 3 business days.
-    commissioner = await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.MET, ObligationStatus.MET_LATE)
-    assert commissioner.status is ObligationStatus.MET and commissioner.met_at <= commissioner.due
+    # The commissioner report is filed without anyone waiting for it, well inside 3 business days;
+    # filed is only sent: it is met when the commissioner acknowledges it.
+    commissioner = await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.SENT)
+    assert commissioner.sent_at <= commissioner.due and commissioner.met_at is None
     filed = list((stack.settings.outbox_dir / "regulators" / "TN").rglob("*.json"))
     assert filed, "the regulator outbox holds the filing"
+    assert await stack.acknowledge_filings("INC-FULL")
+    commissioner = await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.MET, ObligationStatus.MET_LATE)
+    assert commissioner.status is ObligationStatus.MET and commissioner.confirmed_at is not None
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(Event.close, CloseEvent(closed_by="cco", summary="too early"))
-    assert "still open" in _rule_message(refused)
+    assert refused.value.cause.type == "obligations_open"
 
     stack.store_roster("INC-FULL-r1")
     await handle.execute_update(Event.attach_roster, AttachRoster(roster_id="INC-FULL-r1", attached_by="jdoe"))
     await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
+    await _until_status(handle, "consumer_notice", "TN", ObligationStatus.SENT, ObligationStatus.MET)
+    await _until_status(handle, "producer_notice", "TN", ObligationStatus.SENT)
+    # No hard bounce within the window: the e-mails are confirmed.
+    await stack.skip(timedelta(days=3, hours=1))
+    await stack.acknowledge_filings("INC-FULL")  # the updated report carrying item (N)
     await _until_status(handle, "consumer_notice", "TN", ObligationStatus.MET)
     await _until_status(handle, "producer_notice", "TN", ObligationStatus.MET)
     state = await handle.query(Event.state)
@@ -173,7 +188,7 @@ async def test_full_45_day_consumer_clock_goes_overdue_and_stays_visible_56_2_10
     consumer = await _obligation(handle, "consumer_notice", "TN")
     assert consumer.obligation.citation.startswith("Tenn. Code Ann. § 56-2-1006(c)")
 
-    await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.MET)
+    await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.SENT)
     await stack.skip(consumer.due - await stack.now() + timedelta(hours=1))
     consumer = await _obligation(handle, "consumer_notice", "TN")
     assert consumer.status is ObligationStatus.OVERDUE
@@ -191,6 +206,9 @@ async def test_full_45_day_consumer_clock_goes_overdue_and_stays_visible_56_2_10
     stack.store_roster("INC-LATE-r1")
     await handle.execute_update(Event.attach_roster, AttachRoster(roster_id="INC-LATE-r1", attached_by="jdoe"))
     await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
+    consumer = await _until_status(handle, "consumer_notice", "TN", ObligationStatus.SENT)
+    assert consumer.sent_at > consumer.due  # given after the deadline: late, however it is confirmed
+    await stack.skip(timedelta(days=3, hours=1))  # no bounce within the window
     consumer = await _until_status(handle, "consumer_notice", "TN", ObligationStatus.MET_LATE, ObligationStatus.MET)
     assert consumer.status is ObligationStatus.MET_LATE
     await stack.save_histories("overdue_then_late", handle)
@@ -222,7 +240,7 @@ async def test_law_enforcement_delay_extends_the_consumer_clock_only_with_its_ba
     await handle.execute_update(Event.attach_roster, AttachRoster(roster_id="INC-LE-r1", attached_by="jdoe"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
-    assert "request of law enforcement" in _rule_message(refused)
+    assert refused.value.cause.type == "law_enforcement_delay"
     # The original deadline passes without the obligation going overdue.
     await stack.skip(before.due - await stack.now() + timedelta(days=1))
     assert (await _obligation(handle, "consumer_notice", "TN")).status is ObligationStatus.PENDING
@@ -233,7 +251,7 @@ async def test_material_update_re_reports_the_consumer_estimate_56_2_1006_b_2(st
     now = await stack.now()
     handle = await stack.start(make_intake(now, incident_id="INC-UPD"))
     await handle.execute_update(Event.determine, DETERMINED)
-    await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.MET)
+    await _until_status(handle, "commissioner_notice", "TN", ObligationStatus.SENT)
     rows = [row.model_dump() for row in make_intake(now, incident_id="INC-UPD").affected]
     rows[0].update(consumers=40, with_email=30)
     await handle.execute_update(
@@ -247,7 +265,7 @@ async def test_material_update_re_reports_the_consumer_estimate_56_2_1006_b_2(st
     assert entry.data["version"] == 2 and entry.data["consumer_estimate"] == 40
     amended = next(e for e in stack.entries("INC-UPD") if e.type == "incident.amended")
     assert "(I) TN: 3 → 40 consumers" in amended.data["changes"]
-    assert amended.citation == "Tenn. Code Ann. § 56-2-1006(b)(2)"
+    assert amended.citation == material_updates_citation("TN") == "Tenn. Code Ann. § 56-2-1006(b)(2)"
     commissioner = await _obligation(handle, "commissioner_notice", "TN")
     assert commissioner.updates_sent == 1 and len(commissioner.documents) == 2
 
@@ -280,7 +298,7 @@ async def test_obligation_waived_with_a_reason_and_completed_by_hand(stack: Stac
             ObligationAction(obligation_id=producer.obligation.obligation_id,
                              waiver=Waiver(waived_by="cco", reason="Waiving a second time is meaningless.")),
         )
-    assert "already waived" in _rule_message(refused)
+    assert refused.value.cause.type == "obligation_resolved"
     waived = next(e for e in stack.entries("INC-HAND") if e.type == "producer_notice.waived")
     assert waived.actor == "user:cco" and "ceding carrier" in waived.data["reason"]
 
@@ -310,11 +328,27 @@ async def test_assuming_insurer_notifies_ceding_insurers_and_its_domicile_only_5
     commissioner = [o.obligation for o in state.obligations if o.obligation.kind.value == "commissioner_notice"]
     # Each affected state's law owes the notice, always to the commissioner of the state of domicile.
     assert {o.recipient_key for o in commissioner} == {"commissioner:TN"}
+    # One filing and one delivery each, made by whichever obligation leads its group.
+    async def both_sent():
+        status = await handle.query(Event.state)
+        kinds = {o.obligation.kind.value for o in status.obligations if o.sent_at is not None}
+        return kinds == {"commissioner_notice", "ceding_insurer_notice"}
+
+    await eventually(both_sent)
+    await stack.acknowledge_filings("INC-RE")
+    await stack.skip(timedelta(days=3, hours=1))  # the bounce window passes without a bounce
     for ob in state.obligations:
         await _until_status(handle, ob.obligation.kind.value, ob.obligation.jurisdiction, ObligationStatus.MET)
     assert stack.smtp.recorder.recipients().count("claims@cumberland.example") == 1
     assert not (stack.settings.outbox_dir / "regulators" / "GA").exists()
     assert list((stack.settings.outbox_dir / "regulators" / "TN").rglob("*.json"))
+    for finding in complete_findings(intake):
+        await handle.execute_update(Event.record_finding, finding)
+    state = await handle.query(Event.state)
+    for obligation_id in state.counsel_reviews_pending:  # Georgia's rules are not verified here
+        await handle.execute_update(Event.record_counsel_review, CounselReview(
+            obligation_id=obligation_id, reviewer="counsel", decision="confirmed",
+            notes="The assuming insurer's notice to its domicile commissioner satisfies the Georgia reading."))
     await handle.execute_update(Event.close, CloseEvent(closed_by="cco", summary="Ceding insurers notified."))
     assert (await handle.result()).stage is Stage.CLOSED
     await stack.save_histories("assuming_insurer", handle)
