@@ -4,7 +4,8 @@
 
 Routes by concern: ``api/incidents.py`` (the lifecycle's steps), ``api/rosters.py`` (the
 consumers' contact list), ``api/audit.py`` (ledger entries and examination bundles). Who may call
-is in ``api/auth.py``; how errors read, in ``api/errors.py``; see ``docs/api.md``.
+is in ``api/auth.py``; how errors read, in ``api/errors.py``; how a retried POST is answered
+once (``Idempotency-Key``), in ``api/idempotency.py``; see ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import audit, incidents, privacy, rosters
+from api import audit, idempotency, incidents, privacy, rosters
 from api.auth import Authenticator
 from api.deps import ApiContext
 from api.errors import ApiError, install_handlers
@@ -70,6 +71,8 @@ def create_app(
     )
     app.state.noticeflow = context
     install_handlers(app)
+    app.add_middleware(idempotency.IdempotencyMiddleware, context=context)
+    idempotency.document(app)
     app.include_router(incidents.router)
     app.include_router(rosters.router)
     app.include_router(audit.router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,6 +21,7 @@ from activities.roster import RosterStore
 from api.auth import Authenticator
 from api.errors import LedgerUnavailable
 from api.gateway import IncidentGateway
+from api.idempotency import IdempotencyStore
 from ledger.errors import LedgerError
 from ledger.keys import Keyring, load_keyring, load_signer
 from ledger.store import Ledger
@@ -34,6 +36,7 @@ class ApiContext:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._rosters: RosterStore | None = None
+        self._idempotency: IdempotencyStore | None = None
         self._npi_key: bytes | None = None
         self._ledger: Ledger | None = None
         self._signing_ledger: Ledger | None = None
@@ -56,6 +59,16 @@ class ApiContext:
             if self._rosters is None:
                 self._rosters = RosterStore(engine)
             return self._rosters
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        """The ``Idempotency-Key`` store (``api/idempotency.py``), in the ledger database."""
+        engine = self.engine
+        with self._lock:
+            if self._idempotency is None:
+                ttl = timedelta(hours=self.settings.api_idempotency_ttl_hours)
+                self._idempotency = IdempotencyStore(engine, ttl=ttl)
+            return self._idempotency
 
     @property
     def npi_key(self) -> bytes:
@@ -104,6 +117,7 @@ class ApiContext:
         self._ledger = self._signing_ledger = None
         self._engine = None
         self._rosters = None
+        self._idempotency = None
 
 
 def get_context(request: Request) -> ApiContext:

@@ -1,8 +1,11 @@
 """What can go wrong in an API call, and the HTTP answer each gets.
 
 Every error body is ``{"detail": "<a sentence a responder can act on>"}``; a request that does not
-validate (422) adds ``errors``, one per field. No error repeats the input it refuses: an upload
-may carry consumers' information.
+validate (422) adds ``errors``, one per field — the same shape whether pydantic refused the body or
+the workflow refused a field's value (``workflows/refusals.py``, then each error also carries the
+rule's ``citation``). A step the lifecycle does not allow now (409) adds the ``rule_id`` and
+``citation`` when the workflow gave them. No error repeats the input it refuses: an upload may
+carry consumers' information.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ class ApiError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the answer."""
+        return {"detail": self.detail}
+
+    def headers(self) -> dict[str, str] | None:
+        return None
+
 
 class IncidentNotFound(ApiError):
     status_code = 404
@@ -41,9 +51,46 @@ class IncidentExists(ApiError):
 
 
 class StepRefused(ApiError):
-    """The workflow refused the step: its validator's message names the rule (409)."""
+    """The workflow refused the step: the lifecycle does not allow it now (409). ``rule_id`` and
+    ``citation`` come from a typed refusal (``refuse_state``); an untyped one has neither."""
 
     status_code = 409
+
+    def __init__(self, detail: str, *, rule_id: str | None = None, citation: str | None = None) -> None:
+        super().__init__(detail)
+        self.rule_id = rule_id
+        self.citation = citation
+
+    def body(self) -> dict[str, Any]:
+        if self.rule_id is None:
+            return {"detail": self.detail}
+        return {"detail": self.detail, "rule_id": self.rule_id, "citation": self.citation}
+
+
+class StepInvalid(ApiError):
+    """The workflow refused a field's value (``refuse_input``): 422 in the shape of a request that
+    does not validate, naming the field of the request body, the rule and its citation."""
+
+    status_code = 422
+
+    def __init__(self, detail: str, *, field: str, rule_id: str, citation: str | None) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.rule_id = rule_id
+        self.citation = citation
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "detail": self.detail,
+            "errors": [{"field": self.field, "message": self.detail, "type": self.rule_id, "citation": self.citation}],
+        }
+
+
+class StepFailed(ApiError):
+    """The workflow accepted the step but could not complete it: an activity it needed failed (or
+    another internal failure). Not a rule: 500, and the caller checks the state before repeating."""
+
+    status_code = 500
 
 
 class InvalidUpload(ApiError):
@@ -64,6 +111,28 @@ class ActorMismatch(ApiError):
 
 class TemporalUnavailable(ApiError):
     status_code = 503
+
+
+class IdempotencyConflict(ApiError):
+    """A request under the same ``Idempotency-Key`` is still being processed (409)."""
+
+    status_code = 409
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": "1"}
+
+
+class IdempotencyKeyInvalid(ApiError):
+    """The ``Idempotency-Key`` header is malformed, or was first used with another request (422)."""
+
+    status_code = 422
+
+    def __init__(self, detail: str, *, type_: str) -> None:
+        super().__init__(detail)
+        self.type = type_
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "errors": [{"field": "Idempotency-Key", "message": self.detail, "type": self.type}]}
 
 
 class StepTimedOut(ApiError):
@@ -105,13 +174,17 @@ def validation_body(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def error_response(exc: ApiError, path: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers()
+    if exc.status_code >= 500:
+        log.warning("api.error", path=path, status=exc.status_code, detail=exc.detail)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        if exc.status_code >= 500:
-            log.warning("api.error", path=request.url.path, status=exc.status_code, detail=exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,18 +1,22 @@
 """The API's one door to Temporal: start an event's workflow, ask its state, submit a step.
 
 Temporal's errors become the API's (``api/errors.py``): an unknown workflow is an unknown incident
-(404), a step the workflow's validator refused is a conflict with the rule's message (409), a
-cluster that cannot be reached is 503, a worker that does not answer in time is 504.
+(404); a step the workflow refused with a typed refusal (``workflows/refusals.py``) is 422 naming
+the field when the input breaks a rule (``refuse_input``) and 409 with the rule when the lifecycle
+does not allow it now (``refuse_state``); an untyped refusal is 409 with its message; a step that
+failed inside the worker (an activity failed) is 500 — never presented as a rule — and 503 when it
+timed out; a cluster that cannot be reached is 503, a worker that does not answer in time is 504.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     RPCError,
@@ -27,14 +31,31 @@ from temporalio.client import (
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    TimeoutError as TemporalTimeoutError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.service import RPCStatusCode
 
-from api.errors import ApiError, IncidentExists, IncidentNotFound, StepRefused, StepTimedOut, TemporalUnavailable
+from api.errors import (
+    ApiError,
+    IncidentExists,
+    IncidentNotFound,
+    StepFailed,
+    StepInvalid,
+    StepRefused,
+    StepTimedOut,
+    TemporalUnavailable,
+)
+from api.idempotency import current_update_id
 from models.lifecycle import IncidentStart, IncidentState
 from noticeflow.settings import Settings
 from noticeflow.temporal import connect
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
+from workflows.refusals import INVALID, refusal_details
 
 #: How long a step (an update) may take before the API answers 504. A step appends to the ledger
 #: and may start child workflows; a healthy worker takes well under a second.
@@ -182,11 +203,17 @@ class IncidentGateway:
             raise self._translate(exc, incident_id) from None
         return WorkflowExecutionStatus(response.workflow_execution_info.status)
 
-    async def step(self, incident_id: str, update: Callable[..., Any], arg: Any) -> IncidentState:
-        """Submit one validated update; the workflow's state after it."""
+    async def step(
+        self, incident_id: str, update: Callable[..., Any], arg: Any, *, body: type[BaseModel] | None = None
+    ) -> IncidentState:
+        """Submit one validated update; the workflow's state after it. ``body`` is the model of the
+        request body when it is not ``arg``'s (a refused field is named as the body names it)."""
         handle = await self._handle(incident_id)
         try:
-            result: IncidentState = await run_update(handle, update, arg, self.step_timeout, f"/incidents/{incident_id}")
+            result: IncidentState = await run_update(
+                handle, update, arg, self.step_timeout, f"/incidents/{incident_id}",
+                body_fields=_fields(body) if body is not None else None,
+            )
             return result
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
@@ -218,21 +245,88 @@ class IncidentGateway:
 
 
 async def run_update(
-    handle: WorkflowHandle[Any, Any], update: Callable[..., Any], arg: Any, timeout: float, state_path: str
+    handle: WorkflowHandle[Any, Any],
+    update: Callable[..., Any],
+    arg: Any,
+    timeout: float,
+    state_path: str,
+    *,
+    body_fields: Collection[str] | None = None,
 ) -> Any:
-    """Execute one validated update within ``timeout``: a validator's or handler's refusal is a
-    409 carrying its message, a timeout a 504 that points at ``state_path`` (the step may still be
-    taken). RPC errors are left to the caller, which knows what the workflow id stands for."""
+    """Execute one validated update within ``timeout``.
+
+    A refusal becomes ``update_failure``'s answer; a timeout a 504 that points at ``state_path``
+    (the step may still be taken). Under an ``Idempotency-Key`` the update's id is the one kept with
+    the key (``api/idempotency.py``), so a retry after a timeout attaches to the step already taken
+    instead of taking it again. RPC errors are left to the caller, which knows what the workflow id
+    stands for. ``body_fields``: the request body's field names (default: ``arg``'s)."""
     try:
-        return await asyncio.wait_for(handle.execute_update(update, arg), timeout)
+        return await asyncio.wait_for(handle.execute_update(update, arg, id=current_update_id()), timeout)
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise StepRefused(cause.message if isinstance(cause, ApplicationError) else str(cause or exc)) from None
+        fields = body_fields if body_fields is not None else _fields(type(arg)) if isinstance(arg, BaseModel) else None
+        raise update_failure(exc.cause, fields, state_path) from None
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise StepTimedOut(
             f"the worker did not complete the step within {timeout:.0f} s; it may still be taken — "
             f"check GET {state_path} before repeating it"
         ) from None
+
+
+def update_failure(cause: BaseException | None, body_fields: Collection[str] | None, state_path: str) -> ApiError:
+    """The API's answer to an update that failed with ``cause``.
+
+    - a typed refusal (``workflows/refusals.py``): ``invalid`` → 422 naming the field as the
+      request body names it, with the rule id and citation; ``conflict`` → 409 with both;
+    - any other ``ApplicationError`` (a validator's untyped refusal) → 409 with its message;
+    - an activity or child workflow that failed, or anything else → 500 (503 when it timed out):
+      the worker could not complete the step, which is not a rule the caller broke.
+    """
+    details = refusal_details(cause) if cause is not None else None
+    if details is not None and isinstance(cause, ApplicationError):
+        rule_id = str(details["rule_id"])
+        citation = details.get("citation")
+        if details.get("category") == INVALID:
+            return StepInvalid(
+                cause.message, field=client_field(details.get("field"), body_fields), rule_id=rule_id, citation=citation
+            )
+        return StepRefused(cause.message, rule_id=rule_id, citation=citation)
+    if isinstance(cause, ApplicationError):
+        return StepRefused(cause.message)
+    check = f"check GET {state_path} before repeating it"
+    if isinstance(cause, ActivityError):
+        inner = cause.cause
+        what = f"the worker's {cause.activity_type or 'activity'} activity failed"
+        return _step_failed(what, inner, check)
+    if isinstance(cause, ChildWorkflowError):
+        return _step_failed(f"the {cause.workflow_type or 'child'} workflow it started failed", cause.cause, check)
+    return _step_failed("the workflow could not complete it", cause, check)
+
+
+def _step_failed(what: str, inner: BaseException | None, check: str) -> StepFailed:
+    reason = f" ({_short(inner)})" if inner is not None else ""
+    failed = StepFailed(f"the step was accepted but could not be completed: {what}{reason}; {check}")
+    if isinstance(inner, TemporalTimeoutError):
+        failed.status_code = 503
+    return failed
+
+
+def client_field(field: str | None, body_fields: Collection[str] | None) -> str:
+    """A refused field as the caller's request body names it.
+
+    Workflows name a field after the update's model (``finding.summary``); the caller sent the
+    finding itself, so it reads ``summary``. A path whose first part is a field of the body
+    (``intake.discovered_at``) is kept as it is.
+    """
+    if not field:
+        return "request body"
+    head, dot, rest = field.partition(".")
+    if dot and rest and (body_fields is None or head.split("[", 1)[0] not in body_fields):
+        return rest
+    return field
+
+
+def _fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(model.model_fields)
 
 
 def _short(exc: BaseException) -> str:

@@ -1,8 +1,10 @@
 """Routes of a cybersecurity event's lifecycle (SPEC §3): start, findings, determination,
-amendments, consumer-notice approval, waivers and manual completions, closure.
+amendments, responders, counsel reviews, consumer reconciliations, report items not applicable,
+consumer-notice approval, waivers and manual completions, closure.
 
 Each step is one validated update of the event's workflow; the workflow records it in the
-ledger in the caller's name, or refuses it with the rule it would break (409).
+ledger in the caller's name, or refuses it with the rule it would break: 422 naming the field
+when the value breaks the rule, 409 when the lifecycle does not allow the step now.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from api.schemas import (
     ApprovalRequest,
     CloseRequest,
     CompletionRequest,
+    CounselReviewRequest,
     DeterminationRequest,
     FindingRequest,
+    NotApplicableRequest,
+    ReconciliationRequest,
+    RespondersRequest,
     StartedIncident,
     StartIncidentRequest,
     WaiverRequest,
@@ -44,6 +50,7 @@ from models.lifecycle import (
     ObligationState,
     Waiver,
 )
+from models.steps import AssignResponders, ConsumerReconciliation, CounselReview, ReportItemNotApplicable
 from noticeflow.logging import get_logger
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 
@@ -110,9 +117,11 @@ async def get_obligations(incident_id: str, ctx: Context, actor: Actor) -> list[
     return (await ctx.gateway.state(incident_id)).obligations
 
 
-async def _step(ctx: Any, incident_id: str, name: str, actor: str, update: Any, arg: Any) -> IncidentState:
+async def _step(
+    ctx: Any, incident_id: str, name: str, actor: str, update: Any, arg: Any, body: type[Any] | None = None
+) -> IncidentState:
     try:
-        state: IncidentState = await ctx.gateway.step(incident_id, update, arg)
+        state: IncidentState = await ctx.gateway.step(incident_id, update, arg, body=body)
     except ApiError as exc:
         log.info("incident.step_refused", incident_id=incident_id, step=name, actor=actor, status=exc.status_code)
         raise
@@ -152,6 +161,56 @@ async def amend(incident_id: str, body: AmendmentRequest, ctx: Context, actor: A
 
 
 @router.post(
+    "/{incident_id}/responders",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Change the event's owner or backup (reminders and overdue alerts go to them), with the reason",
+)
+async def assign_responders(incident_id: str, body: RespondersRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, AssignResponders, actor)
+    assignment = to_domain(body, AssignResponders, actor)
+    return await _step(ctx, incident_id, "responders", actor, CybersecurityEventWorkflow.assign_responders, assignment)
+
+
+@router.post(
+    "/{incident_id}/counsel-reviews",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Counsel's review of an obligation flagged needs_counsel_review (the notes are sealed, their digest ledgered)",
+)
+async def record_counsel_review(incident_id: str, body: CounselReviewRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, CounselReview, actor)
+    review = to_domain(body, CounselReview, actor)
+    return await _step(ctx, incident_id, "counsel_review", actor, CybersecurityEventWorkflow.record_counsel_review, review)
+
+
+@router.post(
+    "/{incident_id}/consumer-reconciliations",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Revise a state's affected-consumer estimate (report item (I)), with the reason",
+)
+async def reconcile_consumers(incident_id: str, body: ReconciliationRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, ConsumerReconciliation, actor)
+    reconciliation = to_domain(body, ConsumerReconciliation, actor)
+    return await _step(
+        ctx, incident_id, "consumer_reconciliation", actor, CybersecurityEventWorkflow.reconcile_consumers, reconciliation
+    )
+
+
+@router.post(
+    "/{incident_id}/report-items/not-applicable",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Mark a commissioner-report item not applicable to this event, with the reason (closure needs every item answered or so marked)",
+)
+async def mark_item_not_applicable(incident_id: str, body: NotApplicableRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    check_actor(body, ReportItemNotApplicable, actor)
+    mark = to_domain(body, ReportItemNotApplicable, actor)
+    return await _step(ctx, incident_id, "report_item_not_applicable", actor, CybersecurityEventWorkflow.mark_item_not_applicable, mark)
+
+
+@router.post(
     "/{incident_id}/consumer-notice/approve",
     response_model=IncidentState,
     responses=ERRORS,
@@ -175,7 +234,7 @@ async def approve_consumer_notice(
 async def waive(incident_id: str, obligation_id: str, body: WaiverRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, Waiver, actor)
     action = ObligationAction(obligation_id=obligation_id, waiver=to_domain(body, Waiver, actor))
-    return await _step(ctx, incident_id, "waiver", actor, CybersecurityEventWorkflow.act_on_obligation, action)
+    return await _step(ctx, incident_id, "waiver", actor, CybersecurityEventWorkflow.act_on_obligation, action, Waiver)
 
 
 @router.post(
@@ -187,7 +246,9 @@ async def waive(incident_id: str, obligation_id: str, body: WaiverRequest, ctx: 
 async def complete(incident_id: str, obligation_id: str, body: CompletionRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, ManualCompletion, actor)
     action = ObligationAction(obligation_id=obligation_id, completion=to_domain(body, ManualCompletion, actor))
-    return await _step(ctx, incident_id, "manual_completion", actor, CybersecurityEventWorkflow.act_on_obligation, action)
+    return await _step(
+        ctx, incident_id, "manual_completion", actor, CybersecurityEventWorkflow.act_on_obligation, action, ManualCompletion
+    )
 
 
 @router.post(

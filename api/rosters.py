@@ -6,7 +6,9 @@ digests) under roster id ``<incident_id>-r<n>``, and only that id is passed to t
 (``attach_roster``). The response gives counts per state, never a name or an address.
 
 All or nothing: a list that does not validate stores nothing; a roster the workflow then refuses
-(the event closed meanwhile) is removed again.
+(the event closed meanwhile) is removed again. Sent with an ``Idempotency-Key``
+(``api/idempotency.py``), a retried upload is answered with the first upload's counts and stores
+nothing again; the body is hashed as it streams in, not read twice into memory.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import delete, select
 from activities import db
 from activities.roster import RosterContactRow, RosterRow, RosterUploadError, contacts_from_upload, parse_upload
 from api.deps import Actor, ApiContext, Context
-from api.errors import ApiError, InvalidUpload, StepRefused, UnsupportedMediaType
+from api.errors import ApiError, InvalidUpload, StepInvalid, StepRefused, UnsupportedMediaType
 from api.incidents import ERRORS
 from models.lifecycle import AttachRoster, Stage
 from models.notice import RosterSummary
@@ -106,7 +108,7 @@ async def upload_roster(incident_id: str, request: Request, ctx: Context, actor:
         try:
             await ctx.gateway.step(incident_id, CybersecurityEventWorkflow.attach_roster, attach)
         except ApiError as exc:
-            if isinstance(exc, StepRefused):
+            if isinstance(exc, (StepRefused, StepInvalid)):  # refused: the roster was not attached
                 await asyncio.to_thread(discard_roster, ctx, summary.roster_id)
             log.info("incident.step_refused", incident_id=incident_id, step="roster", actor=actor, status=exc.status_code)
             raise

@@ -1,8 +1,10 @@
 """Request and response bodies of the incident API.
 
-The API speaks the lifecycle models of ``models/lifecycle.py``; the only difference in a request
-is that the person acting (``recorded_by``, ``decided_by``, …) may be left out: it is taken from
-the caller's credentials, and when given it must be the caller (``api/auth.py``).
+The API speaks the lifecycle models of ``models/lifecycle.py`` and ``models/steps.py``; the only
+difference in a request is that the person acting (``recorded_by``, ``decided_by``, ``reviewer``,
+…) may be left out: it is taken from the caller's credentials, and when given it must be the caller
+(``api/auth.py``). The start of an event also requires its responders (optional in the model, so
+workflows started before they existed still replay).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from models.lifecycle import (
     Waiver,
 )
 from models.ledger import TreeHead
+from models.steps import AssignResponders, ConsumerReconciliation, CounselReview, ReportItemNotApplicable, Responders
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,8 +46,20 @@ def actor_optional(model: type[M], field: str) -> type[M]:
     return request
 
 
-#: ``POST /incidents``: the intake and notice setup; ``opened_by`` is the caller.
-StartIncidentRequest = actor_optional(IncidentStart, "opened_by")
+#: ``POST /incidents``: the intake, notice setup and responders (required here); ``opened_by`` is the caller.
+StartIncidentRequest = create_model(
+    "IncidentStartRequest",
+    __base__=actor_optional(IncidentStart, "opened_by"),
+    __doc__=f"{(IncidentStart.__doc__ or '').strip()}\n\n`opened_by` defaults to the authenticated user; when given, "
+    "it must be that user. `responders` is required.",
+    responders=(
+        Responders,
+        Field(
+            description="Who answers for the event's deadlines: reminders go to the owner, overdue alerts escalate "
+            "to the backup. Required: an event nobody is answerable for has reminders that reach nobody."
+        ),
+    ),
+)
 FindingRequest = actor_optional(Finding, "recorded_by")
 DeterminationRequest = actor_optional(Determination, "decided_by")
 AmendmentRequest = actor_optional(EventAmendment, "recorded_by")
@@ -52,6 +67,10 @@ ApprovalRequest = actor_optional(ApproveConsumerNotice, "approved_by")
 WaiverRequest = actor_optional(Waiver, "waived_by")
 CompletionRequest = actor_optional(ManualCompletion, "completed_by")
 CloseRequest = actor_optional(CloseEvent, "closed_by")
+RespondersRequest = actor_optional(AssignResponders, "assigned_by")
+CounselReviewRequest = actor_optional(CounselReview, "reviewer")
+ReconciliationRequest = actor_optional(ConsumerReconciliation, "recorded_by")
+NotApplicableRequest = actor_optional(ReportItemNotApplicable, "recorded_by")
 
 #: Which field of each request names the person acting.
 ACTOR_FIELDS: dict[type[BaseModel], str] = {
@@ -63,6 +82,10 @@ ACTOR_FIELDS: dict[type[BaseModel], str] = {
     Waiver: "waived_by",
     ManualCompletion: "completed_by",
     CloseEvent: "closed_by",
+    AssignResponders: "assigned_by",
+    CounselReview: "reviewer",
+    ConsumerReconciliation: "recorded_by",
+    ReportItemNotApplicable: "recorded_by",
 }
 
 
@@ -105,14 +128,21 @@ class ErrorBody(BaseModel):
 
 
 class FieldError(BaseModel):
-    field: str
+    field: str = Field(description="The field as the request names it, e.g. `summary`, `intake.affected[0].consumers`.")
     message: str
-    type: str
+    type: str = Field(description="pydantic's error type, or the id of the rule the workflow applied.")
+    citation: str | None = Field(None, description="The rule's section, when the workflow refused the value.")
 
 
 class ValidationErrorBody(BaseModel):
-    detail: str = Field(description="Every problem, one per field: 'field: message; …'.")
+    detail: str = Field(description="Every problem, one per field: 'field: message; …' (a workflow's refusal: its message).")
     errors: list[FieldError]
+
+
+class ConflictBody(BaseModel):
+    detail: str = Field(description="Why the step is not allowed now.")
+    rule_id: str | None = Field(None, description="The rule the workflow applied (absent for other conflicts).")
+    citation: str | None = Field(None, description="The rule's section, when it has one.")
 
 
 def reminder_offsets_given(request: BaseModel) -> bool:
@@ -124,6 +154,8 @@ __all__ = [
     "ApprovalRequest",
     "CloseRequest",
     "CompletionRequest",
+    "ConflictBody",
+    "CounselReviewRequest",
     "DeterminationRequest",
     "ErrorBody",
     "ExportResponse",
@@ -131,6 +163,9 @@ __all__ = [
     "FindingRequest",
     "Health",
     "LedgerEntries",
+    "NotApplicableRequest",
+    "ReconciliationRequest",
+    "RespondersRequest",
     "StartIncidentRequest",
     "StartedIncident",
     "ValidationErrorBody",
@@ -147,8 +182,17 @@ def error_responses(not_found: str, refused: str) -> dict[int | str, dict[str, A
         401: {"model": ErrorBody, "description": "No or unknown bearer token."},
         403: {"model": ErrorBody, "description": "The body names another person as the one acting."},
         404: {"model": ErrorBody, "description": not_found},
-        409: {"model": ErrorBody, "description": refused},
-        422: {"model": ValidationErrorBody, "description": "The body is not valid; each field is named."},
-        503: {"model": ErrorBody, "description": "Temporal cannot be reached; nothing was recorded."},
+        409: {"model": ConflictBody, "description": refused},
+        422: {
+            "model": ValidationErrorBody,
+            "description": "The body is not valid, or the workflow refused a field's value; each field is named "
+            "(with the rule's id as `type` and its `citation`).",
+        },
+        500: {
+            "model": ErrorBody,
+            "description": "The step was accepted but could not be completed in the worker (e.g. an activity failed); "
+            "check the state before repeating it.",
+        },
+        503: {"model": ErrorBody, "description": "Temporal cannot be reached (nothing was recorded), or the step timed out in the worker."},
         504: {"model": ErrorBody, "description": "The worker did not answer in time."},
     }

@@ -4,7 +4,8 @@ The incident commands speak HTTP to the API — ``--api`` (default ``http://<api
 from settings) with ``--token`` (or ``NOTICEFLOW_API_TOKEN``) — and print its JSON answer. An
 answer the API refuses exits 1 with the API's message on stderr; a command used wrongly exits 2.
 
-    noticeflow incident start docs/examples/event-tpsp-multistate.json --notices docs/examples/notices.json
+    noticeflow incident start docs/examples/event-tpsp-multistate.json --notices docs/examples/notices.json \
+        --responders docs/examples/responders.json
     noticeflow incident determine INC-2025-0417 --event --reason "SSNs exfiltrated from the vendor's server"
     noticeflow incident roster INC-2025-0417 consumers.csv
 """
@@ -118,8 +119,19 @@ def _detail(payload: bytes) -> str:
     except ValueError:
         return payload.decode("utf-8", "replace").strip()[:500]
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return body["detail"]
+        return body["detail"] + _citation(body)
     return json.dumps(body)[:500]
+
+
+def _citation(body: dict[str, Any]) -> str:
+    """The rule's section of a typed refusal (409 ``citation``, or a 422 error's), when the message
+    does not already give it."""
+    cited = [body.get("citation")]
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        cited += [e.get("citation") for e in errors if isinstance(e, dict)]
+    sections = [c for c in dict.fromkeys(cited) if isinstance(c, str) and c and c not in body["detail"]]
+    return f" ({'; '.join(sections)})" if sections else ""
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -147,6 +159,13 @@ def _step(api_url: str | None, token: str | None, path: str, body: dict[str, Any
 def start(
     event: Annotated[Path, typer.Argument(help="The intake (IncidentIntake JSON), e.g. docs/examples/event-tpsp-multistate.json.")],
     notices: Annotated[Path, typer.Option("--notices", help="The notice setup (NoticeSetup JSON), e.g. docs/examples/notices.json.")],
+    responders: Annotated[
+        Path,
+        typer.Option(
+            "--responders",
+            help="Who answers for the deadlines (Responders JSON: owner and backup), e.g. docs/examples/responders.json.",
+        ),
+    ],
     reminder: Annotated[
         list[str] | None,
         typer.Option("--reminder", help="A reminder before each deadline, ISO 8601 (PT24H); repeatable. Default: settings."),
@@ -155,7 +174,11 @@ def start(
     token: TokenOption = None,
 ) -> None:
     """Start the lifecycle of a cybersecurity event; prints its state."""
-    body: dict[str, Any] = {"intake": _read_json(event, "event"), "notices": _read_json(notices, "notices")}
+    body: dict[str, Any] = {
+        "intake": _read_json(event, "event"),
+        "notices": _read_json(notices, "notices"),
+        "responders": _read_json(responders, "responders"),
+    }
     if reminder:
         body["reminder_offsets"] = reminder
     _print_json(call(api_url, token, "POST", "/incidents", body=body))
@@ -176,14 +199,40 @@ def obligations(incident_id: IncidentId, api_url: ApiOption = None, token: Token
 @incident_app.command()
 def finding(
     incident_id: IncidentId,
-    kind: Annotated[str, typer.Option("--kind", help="nature_and_scope, npi_involved, security_restored or tpsp_investigation_confirmed.")],
-    summary: Annotated[str, typer.Option("--summary", help="What was found, without NPI.")],
-    item: Annotated[list[str] | None, typer.Option("--item", help="Commissioner-report item it supplies (A–N); repeatable.")] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="nature_and_scope, compromise_period, npi_involved, source_identified, tpsp_investigation_confirmed, "
+            "information_recovered, law_enforcement_notified, internal_review, security_restored, remediation or "
+            "counsel_note.",
+        ),
+    ],
+    summary: Annotated[str, typer.Option("--summary", help="What was found, without NPI (privileged: sealed).")],
+    item: Annotated[
+        list[str] | None,
+        typer.Option("--item", help="Commissioner-report item it supplies (A–N); repeatable; required but for counsel_note."),
+    ] = None,
+    privileged: Annotated[
+        bool | None,
+        typer.Option(
+            "--privileged/--not-privileged",
+            help="Sealed, ledgered by digest (default: privileged for internal_review and counsel_note).",
+        ),
+    ] = None,
+    report_statement: Annotated[
+        str | None,
+        typer.Option("--report-statement", help="A privileged finding's statement for the commissioner report."),
+    ] = None,
     api_url: ApiOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Record an investigation finding."""
-    _step(api_url, token, _path(incident_id, "findings"), {"kind": kind, "summary": summary, "report_items": item or []})
+    """Record an investigation finding and the report items it supplies."""
+    _step(
+        api_url, token, _path(incident_id, "findings"),
+        {"kind": kind, "summary": summary, "report_items": item or [], "privileged": privileged,
+         "report_statement": report_statement},
+    )
 
 
 @incident_app.command()
@@ -236,6 +285,95 @@ def amend(
     if "summary" not in body:
         _fail("give --summary (or a summary in --file): say what changed", 2)
     _step(api_url, token, _path(incident_id, "amendments"), body)
+
+
+def _responder(spec: str | None, option: str) -> dict[str, str] | None:
+    """``ID,NAME,EMAIL`` → a Responder."""
+    if spec is None:
+        return None
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) != 3 or not all(parts):
+        _fail(f"{option} is 'USER_ID,NAME,EMAIL', e.g. 'dana.whitfield,Dana Whitfield,dana.whitfield@cumberland.example'", 2)
+    return {"responder_id": parts[0], "name": parts[1], "email": parts[2]}
+
+
+@incident_app.command()
+def responders(
+    incident_id: IncidentId,
+    reason: Annotated[str, typer.Option("--reason", help="Why the responders change.")],
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="The new owner: 'USER_ID,NAME,EMAIL' (work e-mail for reminders).")
+    ] = None,
+    backup: Annotated[
+        str | None, typer.Option("--backup", help="The backup overdue alerts escalate to: 'USER_ID,NAME,EMAIL'.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Responders JSON (owner and backup), e.g. docs/examples/responders.json.")
+    ] = None,
+    api_url: ApiOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Change the event's owner or backup: reminders and overdue alerts go to them."""
+    team: dict[str, Any] = dict(_read_json(file, "responders")) if file else {}
+    for key, value in (("owner", _responder(owner, "--owner")), ("backup", _responder(backup, "--backup"))):
+        if value is not None:
+            team[key] = value
+    if "owner" not in team:
+        _fail("give --owner (or --file with an owner): the event needs someone answerable for its deadlines", 2)
+    _step(api_url, token, _path(incident_id, "responders"), {"responders": team, "reason": reason})
+
+
+@incident_app.command("counsel-review")
+def counsel_review(
+    incident_id: IncidentId,
+    obligation_id: Annotated[str, typer.Argument(help="The obligation flagged needs_counsel_review, as `incident obligations` lists it.")],
+    decision: Annotated[str, typer.Option("--decision", help="confirmed (the rule as applied) or changed (counsel reads it otherwise).")],
+    notes: Annotated[str | None, typer.Option("--notes", help="Counsel's reasoning (privileged: sealed, only its digest is ledgered).")] = None,
+    notes_file: Annotated[Path | None, typer.Option("--notes-file", help="Counsel's reasoning, from a text file.")] = None,
+    api_url: ApiOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Record counsel's review of an obligation flagged needs_counsel_review (you are the reviewer)."""
+    if (notes is None) == (notes_file is None):
+        _fail("give counsel's reasoning with exactly one of --notes or --notes-file", 2)
+    if notes_file is not None:
+        try:
+            notes = notes_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail(f"notes file {notes_file}: {exc.strerror or exc}", 2)
+    _step(
+        api_url, token, _path(incident_id, "counsel-reviews"),
+        {"obligation_id": obligation_id, "decision": decision, "notes": notes},
+    )
+
+
+@incident_app.command()
+def reconcile(
+    incident_id: IncidentId,
+    state: Annotated[str, typer.Option("--state", help="The state whose estimate changes, e.g. TN.")],
+    consumers: Annotated[int, typer.Option("--consumers", help="The revised count of affected consumers residing there.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the estimate changed: what was counted, from where.")],
+    api_url: ApiOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Revise a state's affected-consumer estimate (report item (I)) after reconciling the roster."""
+    _step(
+        api_url, token, _path(incident_id, "consumer-reconciliations"),
+        {"state": state, "consumers": consumers, "reason": reason},
+    )
+
+
+@incident_app.command("not-applicable")
+def not_applicable(
+    incident_id: IncidentId,
+    item: Annotated[str, typer.Option("--item", help="The commissioner-report item (A–N) that does not apply.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it does not apply to this event.")],
+    state: Annotated[str | None, typer.Option("--state", help="Only this state's report (default: every state's).")] = None,
+    api_url: ApiOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Mark a commissioner-report item not applicable to this event, with the reason."""
+    _step(api_url, token, _path(incident_id, "report-items", "not-applicable"), {"item": item, "state": state, "reason": reason})
 
 
 @incident_app.command()

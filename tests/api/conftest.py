@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_EVENT = REPO / "docs" / "examples" / "event-tpsp-multistate.json"
 EXAMPLE_NOTICES = REPO / "docs" / "examples" / "notices.json"
+EXAMPLE_RESPONDERS = REPO / "docs" / "examples" / "responders.json"
 NPI_KEY = "api-test-npi-digest-key"
 
 
@@ -46,6 +47,9 @@ def api_settings(tmp_path: Path, task_queue: str, smtp_server: SmtpServer) -> Se
         mail_from="notices@cumberland.example",
         npi_digest_key=NPI_KEY,
         log_json=False,
+        # The regulator outbox acknowledges each filing (simulated, marked so), as in the dev stack:
+        # these tests drive the API, not the acknowledgement tracking (tests/workflows covers it).
+        outbox_simulate_acks=True,
     )
     generate_key(settings.resolved_key_path())
     return settings
@@ -109,7 +113,8 @@ class SampleEvent:
         return str(self.intake["incident_id"])
 
     def start_body(self, **extra: Any) -> dict[str, Any]:
-        return {"intake": self.intake, "notices": self.notices, **extra}
+        responders = json.loads(EXAMPLE_RESPONDERS.read_text())
+        return {"intake": self.intake, "notices": self.notices, "responders": responders, **extra}
 
 
 def sample_intake(now: datetime, incident_id: str) -> dict[str, Any]:

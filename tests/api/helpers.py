@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from temporalio.testing import WorkflowEnvironment
 
 #: Six affected consumers in the four states owed a consumer notice: e-mail, postal, both, with
 #: and without E-SIGN consent, with and without a producer of record.
@@ -65,7 +67,36 @@ def obligation_id(state: dict[str, Any], kind: str, jurisdiction: str) -> str:
 
 
 RESOLVED = {"met", "met_late", "waived", "excused"}
+#: Given (the evidence recorded), awaiting only its confirmation, or resolved.
+SENT = RESOLVED | {"sent"}
 
 
 def all_resolved(state: dict[str, Any]) -> bool:
     return bool(state["obligations"]) and all(o["status"] in RESOLVED for o in state["obligations"])
+
+
+#: Longer than every confirmation window (an e-mail is confirmed when no hard bounce came back
+#: within a few days): the time-skipping server moves its clock past it at once.
+CONFIRMATION_WINDOWS = timedelta(days=5)
+
+
+async def settle(api: httpx.AsyncClient, env: WorkflowEnvironment, incident_id: str) -> dict[str, Any]:
+    """Let the notices go out and their confirmation windows pass; the state once every
+    obligation is resolved (or the last state, for the assert to show)."""
+    sent = await wait_for_state(api, incident_id, lambda s: all(o["status"] in SENT for o in s["obligations"]), timeout=180)
+    assert all(o["status"] in SENT for o in sent["obligations"]), statuses(sent)
+    await env.sleep(CONFIRMATION_WINDOWS)
+    return await wait_for_state(api, incident_id, all_resolved)
+
+
+async def review_flagged(api: httpx.AsyncClient, incident_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Counsel reviews every obligation flagged needs_counsel_review; the state after."""
+    for pending in state["counsel_reviews_pending"]:
+        reviewed = await api.post(
+            f"/incidents/{incident_id}/counsel-reviews",
+            json={"obligation_id": pending, "decision": "confirmed",
+                  "notes": "The clock and trigger applied match the statute as enacted; the notice given meets it."},
+        )
+        assert reviewed.status_code == 200, reviewed.text
+        state = reviewed.json()
+    return state

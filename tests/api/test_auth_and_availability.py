@@ -59,7 +59,7 @@ async def test_each_step_is_recorded_in_the_name_of_the_token_holder(secured: ht
     assert started.status_code == 201, started.text
     finding = await secured.post(
         f"{base}/findings",
-        json={"kind": "nature_and_scope", "summary": "Claims-imaging server accessed."},
+        json={"kind": "nature_and_scope", "summary": "Claims-imaging server accessed.", "report_items": ["A"]},
         headers=_bearer(BOB),
     )
     assert finding.status_code == 200, finding.text
@@ -126,7 +126,7 @@ async def no_temporal(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient
     [("GET", "/incidents/INC-ANY"), ("POST", "/incidents/INC-ANY/findings"), ("GET", "/healthz")],
 )
 async def test_temporal_unreachable_is_503_saying_so(no_temporal: httpx.AsyncClient, method: str, path: str) -> None:
-    body = {"kind": "nature_and_scope", "summary": "x"} if method == "POST" else None
+    body = {"kind": "nature_and_scope", "summary": "x", "report_items": ["A"]} if method == "POST" else None
     began = time.monotonic()
     response = await no_temporal.request(method, path, json=body)
     assert response.status_code == 503

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import json
 import os
 import sys
@@ -18,14 +20,20 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from ledger.export import verify_bundle
 from noticeflow.devstack import free_port
+from noticeflow.sample_event import sample_findings, sample_roster, scale_intake
 from noticeflow.settings import Settings
-from tests.api.conftest import SampleEvent
-from tests.api.helpers import ROSTER_CSV, ROSTER_PII, all_resolved, obligation_id, wait_for_state
+from tests.api.conftest import EXAMPLE_RESPONDERS, SampleEvent
+from tests.api.helpers import ROSTER_CSV, all_resolved, obligation_id, review_flagged, settle, wait_for_state
 from tests.api.test_auth_and_availability import TOKENS
+
+
+#: The event's owner and backup, as `incident start --responders` takes them.
+RESPONDERS = str(EXAMPLE_RESPONDERS)
 
 
 class _QuietServer(uvicorn.Server):
@@ -92,21 +100,41 @@ def _write_inputs(tmp_path: Path, sample: SampleEvent) -> tuple[Path, Path, Path
     return event, notices, roster
 
 
-async def test_cli_walks_an_event_from_start_to_export(live_api: str, sample: SampleEvent, tmp_path: Path) -> None:
+async def test_cli_walks_an_event_from_start_to_export(
+    live_api: str, sample: SampleEvent, tmp_path: Path, env: WorkflowEnvironment
+) -> None:
+    # The sample event at 1/100 of its size, with a roster that agrees with its figures.
+    sample.intake = scale_intake(sample.intake, 0.01)
     event, notices, roster_file = _write_inputs(tmp_path, sample)
+    roster_file.write_bytes(sample_roster(sample.intake))
+    people = list(csv.DictReader(io.StringIO(roster_file.read_text())))
     incident = sample.incident_id
     api = ("--api", live_api)
 
-    started = await noticeflow("incident", "start", str(event), "--notices", str(notices), *api, cwd=tmp_path)
+    started = await noticeflow(
+        "incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, *api, cwd=tmp_path
+    )
     assert started.code == 0, started.stderr
     assert started.json()["stage"] == "investigation"
 
+    findings = sample_findings(sample.intake)
+    first, review = findings[0], next(f for f in findings if f["kind"] == "internal_review")
     found = await noticeflow(
-        "incident", "finding", incident, "--kind", "tpsp_investigation_confirmed",
-        "--summary", "Vendor's forensic report reviewed and confirmed.", "--item", "B", *api, cwd=tmp_path,
+        "incident", "finding", incident, "--kind", first["kind"], "--summary", first["summary"],
+        *[a for i in first["report_items"] for a in ("--item", i)], *api, cwd=tmp_path,
     )  # fmt: skip
     assert found.code == 0, found.stderr
-    assert found.json()["findings"][0]["report_items"] == ["B"]
+    assert found.json()["findings"][0]["report_items"] == first["report_items"]
+    sealed = await noticeflow(
+        "incident", "finding", incident, "--kind", "internal_review", "--summary", review["summary"], "--item", "J",
+        "--report-statement", review["report_statement"], *api, cwd=tmp_path,
+    )  # fmt: skip
+    assert sealed.code == 0, sealed.stderr
+    assert sealed.json()["findings"][1]["privileged"] is True
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
+        for body in findings:
+            if body not in (first, review):
+                assert (await http.post(f"/incidents/{incident}/findings", json=body)).status_code == 200
 
     decided = await noticeflow(
         "incident", "determine", incident, "--event", "--reason", "SSNs and claim images exfiltrated.", *api, cwd=tmp_path
@@ -115,16 +143,14 @@ async def test_cli_walks_an_event_from_start_to_export(live_api: str, sample: Sa
     state = decided.json()
     assert state["stage"] == "notifying"
 
-    amended = await noticeflow(
-        "incident", "amend", incident, "--summary", "Vendor confirmed the server was rebuilt.", "--item", "F", *api, cwd=tmp_path
-    )
+    amended = await noticeflow("incident", "amend", incident, "--summary", "Vendor confirmed the server was rebuilt.", *api, cwd=tmp_path)
     assert amended.code == 0, amended.stderr
     assert amended.json()["amendments"] == 1
 
     uploaded = await noticeflow("incident", "roster", incident, str(roster_file), *api, cwd=tmp_path)
     assert uploaded.code == 0, uploaded.stderr
-    assert uploaded.json()["total"] == 6
-    assert not [pii for pii in ROSTER_PII if pii in uploaded.stdout + uploaded.stderr]
+    assert uploaded.json()["total"] == len(people)
+    assert not [p for p in people if p["name"] in uploaded.stdout + uploaded.stderr]
 
     evidence = tmp_path / "de-mailing-proof.pdf"
     evidence.write_bytes(b"%PDF-1.4 proof of mailing, batch 2025-118")
@@ -138,9 +164,17 @@ async def test_cli_walks_an_event_from_start_to_export(live_api: str, sample: Sa
     approved = await noticeflow("incident", "approve", incident, "--state", "TN", "--state", "KY", "--state", "MO", *api, cwd=tmp_path)
     assert approved.code == 0, approved.stderr
 
-    async with httpx.AsyncClient(base_url=live_api) as http:
-        state = await wait_for_state(http, incident, all_resolved)
-    assert all_resolved(state)
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
+        state = await settle(http, env, incident)
+        assert all_resolved(state)
+        pending = state["counsel_reviews_pending"]
+        assert pending
+        reviewed = await noticeflow(
+            "incident", "counsel-review", incident, pending[0], "--decision", "confirmed",
+            "--notes", "The clock applied matches the statute as enacted.", *api, cwd=tmp_path,
+        )  # fmt: skip
+        assert reviewed.code == 0, reviewed.stderr
+        await review_flagged(http, incident, reviewed.json())
 
     obligations = await noticeflow("incident", "obligations", incident, *api, cwd=tmp_path)
     assert obligations.code == 0
@@ -153,11 +187,12 @@ async def test_cli_walks_an_event_from_start_to_export(live_api: str, sample: Sa
     shown = await noticeflow("incident", "show", incident, *api, cwd=tmp_path)
     assert shown.json()["stage"] == "closed"
 
-    ledger = await noticeflow("incident", "ledger", incident, *api, cwd=tmp_path)
+    ledger = await noticeflow("incident", "ledger", incident, "--limit", "5000", *api, cwd=tmp_path)
     entries = ledger.json()["entries"]
     (manual,) = [e for e in entries if e["type"] == "consumer_notice.met" and e["data"].get("manual")]
     assert manual["actor"] == "user:local"
     assert len(manual["data"]["evidence_sha256"]) == 64
+    assert review["summary"] not in ledger.stdout  # the privileged review is sealed, not ledgered
 
     exported = await noticeflow("incident", "export", incident, *api, cwd=tmp_path)
     assert exported.code == 0, exported.stderr
@@ -165,16 +200,78 @@ async def test_cli_walks_an_event_from_start_to_export(live_api: str, sample: Sa
     assert verify_bundle(Path(exported.json()["path"])).ok
 
 
+async def test_cli_assigns_responders_reconciles_a_state_and_records_counsel_review(
+    live_api: str, sample: SampleEvent, tmp_path: Path
+) -> None:
+    event, notices, _ = _write_inputs(tmp_path, sample)
+    incident = sample.incident_id
+    api = ("--api", live_api)
+    start = ("incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, *api)
+    assert (await noticeflow(*start, cwd=tmp_path)).code == 0
+    decided = await noticeflow("incident", "determine", incident, "--event", "--reason", "SSNs exfiltrated.", *api, cwd=tmp_path)
+    assert decided.code == 0, decided.stderr
+
+    assigned = await noticeflow(
+        "incident", "responders", incident, "--owner", "marcus.lee,Marcus Lee,marcus.lee@cumberland.example",
+        "--backup", "priya.nair,Priya Nair,priya.nair@cumberland.example", "--reason", "Dana is on leave.", *api, cwd=tmp_path,
+    )  # fmt: skip
+    assert assigned.code == 0, assigned.stderr
+    assert assigned.json()["responders"]["backup"]["responder_id"] == "priya.nair"
+    malformed = await noticeflow("incident", "responders", incident, "--owner", "marcus.lee", "--reason", "x", *api, cwd=tmp_path)
+    assert malformed.code == 2
+    assert "USER_ID,NAME,EMAIL" in malformed.stderr
+
+    tn = next(a for a in sample.intake["affected"] if a["state"] == "TN")
+    reconciled = await noticeflow(
+        "incident", "reconcile", incident, "--state", "TN", "--consumers", str(tn["consumers"] - 10),
+        "--reason", "Duplicates across policies removed from the index count.", *api, cwd=tmp_path,
+    )  # fmt: skip
+    assert reconciled.code == 0, reconciled.stderr
+
+    flagged = [o["obligation"]["obligation_id"] for o in decided.json()["obligations"] if o["obligation"]["needs_counsel_review"]]
+    assert flagged
+    notes = tmp_path / "counsel-note.txt"
+    notes.write_text("The conservative 72-hour clock stands for this state.")
+    no_notes = await noticeflow("incident", "counsel-review", incident, flagged[0], "--decision", "confirmed", *api, cwd=tmp_path)
+    assert no_notes.code == 2
+    reviewed = await noticeflow(
+        "incident", "counsel-review", incident, flagged[0], "--decision", "confirmed", "--notes-file", str(notes), *api,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert reviewed.code == 0, reviewed.stderr
+    assert reviewed.json()["counsel_reviews"] == {flagged[0]: "confirmed"}
+    again = await noticeflow(
+        "incident", "counsel-review", incident, flagged[0], "--decision", "changed", "--notes", "Second thoughts.", *api,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert (again.code, again.stderr.startswith("error: 409 ")) == (1, True)
+
+    marked = await noticeflow(
+        "incident", "not-applicable", incident, "--item", "D", "--reason", "Nothing was lost that could be recovered.", *api,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert marked.code == 0, marked.stderr
+
+    entries = (await noticeflow("incident", "ledger", incident, *api, cwd=tmp_path)).json()["entries"]
+    types = {e["type"] for e in entries}
+    assert {
+        "incident.responders_assigned", "consumer_notice.estimate_revised", "incident.counsel_review_recorded",
+        "incident.report_item_not_applicable",
+    } <= types  # fmt: skip
+    assert "conservative 72-hour clock" not in json.dumps(entries)
+
+
 async def test_cli_exits_non_zero_with_the_apis_message(live_api: str, sample: SampleEvent, tmp_path: Path) -> None:
     event, notices, _ = _write_inputs(tmp_path, sample)
     api = ("--api", live_api)
-    assert (await noticeflow("incident", "start", str(event), "--notices", str(notices), *api, cwd=tmp_path)).code == 0
+    start = ("incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, *api)
+    assert (await noticeflow(*start, cwd=tmp_path)).code == 0
 
     early = await noticeflow("incident", "approve", sample.incident_id, *api, cwd=tmp_path)
     assert early.code == 1
     assert early.stdout == ""
     assert early.stderr.startswith("error: 409 a consumer notice cannot be sent before the determination")
-    assert "§ 56-2-1006(c)" in early.stderr
+    assert "(Tenn. Code Ann. § 56-2-" in early.stderr  # the rule's citation, from the typed refusal
 
     unknown = await noticeflow("incident", "show", "INC-NONE", *api, cwd=tmp_path)
     assert (unknown.code, unknown.stderr.strip()) == (1, "error: 404 no incident 'INC-NONE': start it with POST /incidents")
@@ -182,7 +279,7 @@ async def test_cli_exits_non_zero_with_the_apis_message(live_api: str, sample: S
     bad = json.loads(event.read_text())
     bad["affected"][0]["state"] = "XX"
     event.write_text(json.dumps(bad))
-    invalid = await noticeflow("incident", "start", str(event), "--notices", str(notices), *api, cwd=tmp_path)
+    invalid = await noticeflow(*start, cwd=tmp_path)
     assert invalid.code == 1
     assert "error: 422 intake.affected[0].state: 'XX' is not a US state" in invalid.stderr
 
@@ -191,7 +288,10 @@ async def test_cli_says_when_the_api_cannot_be_reached_or_a_file_is_missing(tmp_
     down = await noticeflow("incident", "show", "INC-1", "--api", f"http://127.0.0.1:{free_port()}", cwd=tmp_path)
     assert down.code == 1
     assert "cannot reach the incident API at http://127.0.0.1:" in down.stderr
-    missing = await noticeflow("incident", "start", "nope.json", "--notices", "nope.json", "--api", "http://127.0.0.1:9", cwd=tmp_path)
+    missing = await noticeflow(
+        "incident", "start", "nope.json", "--notices", "nope.json", "--responders", "nope.json",
+        "--api", "http://127.0.0.1:9", cwd=tmp_path,
+    )  # fmt: skip
     assert missing.code == 2
     assert "error: event nope.json" in missing.stderr
 
@@ -203,16 +303,18 @@ async def test_cli_acts_as_the_token_holder(
     event, notices, _ = _write_inputs(tmp_path, sample)
     token, user = next(iter(TOKENS.items()))
     async with _serve(settings, client) as url:
-        refused = await noticeflow("incident", "start", str(event), "--notices", str(notices), "--api", url, cwd=tmp_path)
+        refused = await noticeflow(
+            "incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, "--api", url, cwd=tmp_path
+        )
         assert refused.code == 1
         assert refused.stderr.startswith("error: 401 ")
         started = await noticeflow(
-            "incident", "start", str(event), "--notices", str(notices), "--api", url,
+            "incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, "--api", url,
             cwd=tmp_path, env={"NOTICEFLOW_API_TOKEN": token},
         )  # fmt: skip
         assert started.code == 0, started.stderr
         found = await noticeflow(
-            "incident", "finding", sample.incident_id, "--kind", "nature_and_scope", "--summary", "Server accessed.",
+            "incident", "finding", sample.incident_id, "--kind", "nature_and_scope", "--summary", "Server accessed.", "--item", "A",
             "--api", url, "--token", token, cwd=tmp_path,
         )  # fmt: skip
         assert found.json()["findings"][0]["recorded_by"] == user

@@ -4,14 +4,18 @@ noticeflow worker (ledger on SQLite, real SMTP), the API over ASGI as a loopback
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, select
+from temporalio.testing import WorkflowEnvironment
 
 from activities.roster import RosterContactRow, RosterRow
 from ledger.export import verify_bundle
+from noticeflow.sample_event import sample_findings, sample_roster, scale_intake
 from noticeflow.settings import Settings
 from tests.activities.conftest import SmtpServer
 from tests.api.conftest import SampleEvent
@@ -22,12 +26,18 @@ from tests.api.helpers import (
     ROSTER_PII,
     all_resolved,
     obligation_id,
+    review_flagged,
+    settle,
     statuses,
     wait_for_state,
 )
 
 CONSUMER_STATES = {"TN", "KY", "MO", "DE"}
 COMMISSIONER_STATES = {"TN", "KY", "MO", "DE", "VA", "MI"}
+#: The sample event at this fraction of its size: small enough for a roster that agrees with it.
+SMALL = 0.01
+#: Commissioners owed a report at that size: the domicile, and Virginia's (any resident).
+SMALL_COMMISSIONER_STATES = {"TN", "VA"}
 
 
 async def _started(api: httpx.AsyncClient, sample: SampleEvent) -> None:
@@ -63,8 +73,11 @@ def _roster_rows(settings: Settings, incident_id: str) -> tuple[list[str], int]:
 
 
 async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_verifies(
-    api: httpx.AsyncClient, sample: SampleEvent, api_settings: Settings, smtp_server: SmtpServer
+    api: httpx.AsyncClient, sample: SampleEvent, api_settings: Settings, smtp_server: SmtpServer, env: WorkflowEnvironment
 ) -> None:
+    # The sample event at 1/100 of its size (184 Tennessee residents, …), with a roster that agrees
+    # with its figures (noticeflow/sample_event.py): every consumer notice reconciles and is met.
+    sample.intake = scale_intake(sample.intake, SMALL)
     incident = sample.incident_id
     base = f"/incidents/{incident}"
 
@@ -74,16 +87,10 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     assert started.json()["stage"] == "investigation"
     assert started.json()["jurisdictions"] == ["DE", "KY", "MI", "MO", "OH", "TN", "VA"]
 
-    finding = await api.post(
-        f"{base}/findings",
-        json={
-            "kind": "tpsp_investigation_confirmed",
-            "summary": "The vendor's forensic report confirms access to the claims-imaging server from Nov 18 to 22.",
-            "report_items": ["B", "C"],
-        },
-    )
-    assert finding.status_code == 200, finding.text
-    assert finding.json()["findings"][0]["recorded_by"] == "local"
+    for n, body in enumerate(sample_findings(sample.intake)):
+        finding = await api.post(f"{base}/findings", json=body)
+        assert finding.status_code == 200, finding.text
+        assert finding.json()["findings"][n]["recorded_by"] == "local"
 
     determined = await api.post(
         f"{base}/determination",
@@ -94,7 +101,7 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     assert state["stage"] == "notifying"
     assert state["determination"]["decided_by"] == "local"
     kinds = statuses(state)
-    assert {k.split(":")[1] for k in kinds if k.startswith("commissioner_notice")} == COMMISSIONER_STATES
+    assert {k.split(":")[1] for k in kinds if k.startswith("commissioner_notice")} == SMALL_COMMISSIONER_STATES
     assert {k.split(":")[1] for k in kinds if k.startswith("consumer_notice")} == CONSUMER_STATES
 
     obligations = await api.get(f"{base}/obligations")
@@ -103,15 +110,17 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
         o["obligation"]["obligation_id"] for o in state["obligations"]
     }
 
-    roster = await api.post(f"{base}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
+    roster_csv = sample_roster(sample.intake)
+    people = list(csv.DictReader(io.StringIO(roster_csv.decode())))
+    roster = await api.post(f"{base}/roster", content=roster_csv, headers={"Content-Type": "text/csv"})
     assert roster.status_code == 201, roster.text
     summary = roster.json()
     assert summary["roster_id"] == f"{incident}-r1"
-    assert summary["total"] == 6
-    assert summary["by_state"]["TN"] == {
-        "consumers": 3, "with_email": 2, "electronic": 1, "with_postal_address": 2, "postal_only": 1, "without_contact": 0,
-    }
-    assert not [pii for pii in ROSTER_PII if pii in roster.text]
+    assert summary["total"] == len(people) == sum(row["consumers"] for row in sample.intake["affected"])
+    tn = next(row for row in sample.intake["affected"] if row["state"] == "TN")
+    assert summary["by_state"]["TN"]["consumers"] == tn["consumers"]
+    assert summary["by_state"]["TN"]["with_email"] == tn["with_email"]
+    assert not [p for p in people if p["name"] in roster.text or (p["email"] and p["email"] in roster.text)]
 
     # Delaware's residents: counsel's review found no notice owed there; waived with the reason.
     waived = await api.post(
@@ -123,13 +132,23 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     approved = await api.post(f"{base}/consumer-notice/approve", json={"jurisdictions": ["TN", "KY", "MO"]})
     assert approved.status_code == 200, approved.text
 
-    state = await wait_for_state(api, incident, all_resolved)
+    state = await settle(api, env, incident)
     assert all_resolved(state), statuses(state)
     assert statuses(state)["consumer_notice:DE"] == "waived"
     assert {statuses(state)[f"consumer_notice:{s}"] for s in ("TN", "KY", "MO")} == {"met"}
     assert statuses(state)["producer_notice:MO"] == "excused"
-    assert "riley.sanders@mail.example" in smtp_server.recorder.recipients()  # e-mail with E-SIGN consent
-    assert "casey.doyle@mail.example" not in smtp_server.recorder.recipients()
+    # At this size each state's notice is a letter (Tenn. Code Ann. § 56-2-1006(c)(1)): one to every
+    # consumer of the roster, through the print vendor; none to Delaware's, whose notice was waived.
+    sent = {o["obligation"]["jurisdiction"]: o["deliveries"]["sent"] for o in state["obligations"]
+            if o["obligation"]["kind"] == "consumer_notice"}
+    assert sent == {"TN": tn["consumers"], "KY": summary["by_state"]["KY"]["consumers"],
+                    "MO": summary["by_state"]["MO"]["consumers"], "DE": 0}
+    assert not [p for p in people if p["email"] and p["email"] in smtp_server.recorder.recipients()]
+
+    premature = await api.post(f"{base}/close", json={"summary": "All notices given; vendor contract suspended."})
+    assert premature.status_code == 409, premature.text  # counsel has not reviewed the flagged obligations
+    state = await review_flagged(api, incident, state)
+    assert state["counsel_reviews_pending"] == [] and state["report_items_missing"] == {}
 
     closed = await api.post(f"{base}/close", json={"summary": "All notices given; vendor contract suspended."})
     assert closed.status_code == 200, closed.text
@@ -137,27 +156,28 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     assert state["stage"] == "closed"
     assert state["closed_at"] and state["retain_until"]
 
-    after = await api.post(f"{base}/findings", json={"kind": "security_restored", "summary": "Restored."})
+    after = await api.post(f"{base}/findings", json={"kind": "security_restored", "summary": "Restored.", "report_items": ["K"]})
     assert after.status_code == 409
     assert "closed" in after.json()["detail"]
 
-    ledger = await api.get(f"{base}/ledger")
+    ledger = await api.get(f"{base}/ledger", params={"limit": 5000})
     assert ledger.status_code == 200
     entries = ledger.json()["entries"]
     assert ledger.json()["stream"] == f"incident:{incident}"
     assert {e["stream"] for e in entries} == {f"incident:{incident}"}
-    by_type = {}
+    by_type: dict[str, list[dict]] = {}
     for entry in entries:
         by_type.setdefault(entry["type"], []).append(entry)
     for step in (
         "incident.intake_recorded", "incident.finding_recorded", "incident.determined", "incident.roster_attached",
-        "consumer_notice.approved", "consumer_notice.waived", "incident.closed",
+        "consumer_notice.approved", "consumer_notice.waived", "incident.counsel_review_recorded", "incident.closed",
     ):
         assert step in by_type, f"{step} missing from the ledger"
         assert {e["actor"] for e in by_type[step]} == {"user:local"}, step
     assert by_type["incident.roster_attached"][0]["data"] == {"roster_id": f"{incident}-r1"}
-    assert len(by_type["commissioner_notice.met"]) == len(COMMISSIONER_STATES)
-    assert not [pii for pii in ROSTER_PII if pii in json.dumps(entries)]
+    assert len(by_type["commissioner_notice.met"]) == len(SMALL_COMMISSIONER_STATES)
+    text = json.dumps(entries)
+    assert not [p for p in people if p["name"] in text or (p["email"] and p["email"] in text)]
 
     export = await api.post(f"{base}/export")
     assert export.status_code == 201, export.text
@@ -170,14 +190,16 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
 
 
 async def test_every_met_notice_has_its_met_entry_and_no_automation_failure(
-    api: httpx.AsyncClient, sample: SampleEvent
+    api: httpx.AsyncClient, sample: SampleEvent, env: WorkflowEnvironment
 ) -> None:
     incident = sample.incident_id
+    sample.intake = scale_intake(sample.intake, SMALL)
     await _determined(api, sample)
-    roster = await api.post(f"/incidents/{incident}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
+    roster = await api.post(f"/incidents/{incident}/roster", content=sample_roster(sample.intake), headers={"Content-Type": "text/csv"})
     assert roster.status_code == 201, roster.text
     assert (await api.post(f"/incidents/{incident}/consumer-notice/approve")).status_code == 200
-    state = await wait_for_state(api, incident, all_resolved)
+    state = await settle(api, env, incident)
+    assert all_resolved(state), statuses(state)
     met = {o["obligation"]["obligation_id"] for o in state["obligations"] if o["status"] == "met"}
     entries = (await api.get(f"/incidents/{incident}/ledger")).json()["entries"]
     recorded_met = {e["data"]["obligation_id"] for e in entries if e["type"].endswith(".met")}
@@ -195,8 +217,10 @@ async def test_consumer_notice_approval_before_determination_is_refused_56_2_100
     await _started(api, sample)
     response = await api.post(f"/incidents/{sample.incident_id}/consumer-notice/approve")
     assert response.status_code == 409
-    assert "§ 56-2-1006(c)" in response.json()["detail"]
-    assert "before the determination" in response.json()["detail"]
+    body = response.json()
+    assert body["rule_id"] == "consumer_notice_before_determination"
+    assert body["citation"].startswith("Tenn. Code Ann. § 56-2-")
+    assert "before the determination" in body["detail"]
 
 
 async def test_closure_with_open_obligations_is_refused_and_lists_them(api: httpx.AsyncClient, sample: SampleEvent) -> None:
@@ -248,7 +272,7 @@ async def test_not_an_event_ends_the_workflow_and_refuses_later_steps_375_1402_3
     assert decided.status_code == 200, decided.text
     assert decided.json()["stage"] == "not_an_event"
     await wait_for_state(api, sample.incident_id, lambda s: s["stage"] == "not_an_event")
-    later = await api.post(f"/incidents/{sample.incident_id}/findings", json={"kind": "nature_and_scope", "summary": "More."})
+    later = await api.post(f"/incidents/{sample.incident_id}/findings", json={"kind": "nature_and_scope", "summary": "More.", "report_items": ["A"]})
     assert later.status_code == 409
     assert "not_an_event" in later.json()["detail"]
     roster = await api.post(f"/incidents/{sample.incident_id}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
@@ -261,8 +285,10 @@ async def test_exclusion_that_contradicts_the_intake_is_refused_with_the_rule(ap
         f"/incidents/{sample.incident_id}/determination",
         json={"is_cybersecurity_event": False, "reason": "Encrypted.", "exclusion": "encrypted_key_not_compromised"},
     )
-    assert response.status_code == 409
-    assert "RSMo § 375.1402(3)(a)" in response.json()["detail"]
+    assert response.status_code == 422
+    body = response.json()
+    assert [(e["field"], e["type"]) for e in body["errors"]] == [("is_cybersecurity_event", "determination_contradicts_facts")]
+    assert "RSMo § 375.1402(3)(a)" in body["detail"]
 
 
 async def test_amendment_is_a_material_update_and_a_delay_needs_its_basis_56_2_1006_b_2(
@@ -292,8 +318,9 @@ async def test_waiving_an_unknown_or_resolved_obligation_is_refused(api: httpx.A
     state = await _determined(api, sample)
     base = f"/incidents/{sample.incident_id}"
     unknown = await api.post(f"{base}/obligations/no-such-obligation/waive", json={"reason": "Does not apply to us."})
-    assert unknown.status_code == 409
-    assert unknown.json()["detail"] == "no obligation 'no-such-obligation' in this event"
+    assert unknown.status_code == 422
+    assert [(e["field"], e["type"]) for e in unknown.json()["errors"]] == [("obligation_id", "unknown_obligation")]
+    assert unknown.json()["detail"] == "obligation_id: no obligation 'no-such-obligation' in this event"
 
     excused = obligation_id(state, "producer_notice", "MO")
     state = await wait_for_state(api, sample.incident_id, lambda s: statuses(s)["producer_notice:MO"] == "excused")
@@ -356,7 +383,7 @@ async def test_unknown_incident_is_404_for_every_route(api: httpx.AsyncClient) -
     for method, path, body in (
         ("GET", "/incidents/INC-NONE", None),
         ("GET", "/incidents/INC-NONE/obligations", None),
-        ("POST", "/incidents/INC-NONE/findings", {"kind": "nature_and_scope", "summary": "x"}),
+        ("POST", "/incidents/INC-NONE/findings", {"kind": "nature_and_scope", "summary": "x", "report_items": ["A"]}),
         ("POST", "/incidents/INC-NONE/close", {"summary": "x"}),
         ("GET", "/incidents/INC-NONE/ledger", None),
         ("POST", "/incidents/INC-NONE/export", None),
