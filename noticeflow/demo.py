@@ -41,13 +41,21 @@ from ledger.export import verify_bundle
 from ledger.keys import load_keyring, load_signer
 from ledger.store import Ledger
 from ledger.verify import VerifyReport, verify_entries
+from rules.calendar import state_zone
+from noticeflow.sample_event import RESPONDERS, sample_findings, sample_roster, scale_intake
+from noticeflow.dev_database import DevDatabase
 from noticeflow.devstack import REPO, DevMailSink, DevStack, default_services
 from noticeflow.settings import Settings
 
 EXAMPLES = REPO / "docs" / "examples"
 EVENT = EXAMPLES / "event-tpsp-multistate.json"
 NOTICES = EXAMPLES / "notices.json"
-ROSTER = EXAMPLES / "roster.csv"
+#: Consumers the vendor's first estimate counted twice (one claim filed under two folders): the
+#: roster is short of Tennessee's estimate by this many until a reconciliation revises it.
+TN_DUPLICATES = 8
+
+#: The demo's bounce window: about 9 seconds of no hard bounce confirm an e-mail notice.
+DEMO_BOUNCE_WINDOW_DAYS = 0.0001
 
 #: Obligation statuses that need nothing more from anyone.
 RESOLVED = frozenset({"met", "met_late", "waived", "excused"})
@@ -71,40 +79,15 @@ class DemoResult:
     steps: list[str] = field(default_factory=list)
 
 
-def sample_intake(now: datetime, incident_id: str) -> dict[str, Any]:
-    """The example event, its clock set to have started a day and a half ago."""
-    intake: dict[str, Any] = json.loads(EVENT.read_text())
+def sample_intake(now: datetime, incident_id: str, scale: float = 1.0) -> dict[str, Any]:
+    """The example event, its clock set to have started a day and a half ago (its figures times
+    ``scale``; see ``noticeflow.demo_population``)."""
+    intake: dict[str, Any] = scale_intake(json.loads(EVENT.read_text()), scale)
     intake["incident_id"] = incident_id
     intake["discovered_at"] = (now - timedelta(hours=36)).isoformat()
     intake["tpsp_notified_at"] = (now - timedelta(hours=30)).isoformat()
     intake["determined_at"] = None
     return intake
-
-
-FINDINGS: list[dict[str, Any]] = [
-    {
-        "kind": "nature_and_scope",
-        "summary": "Unauthorized access to the vendor's claims-imaging file server from Nov 18 to 22; "
-        "claim document images of policyholders in seven states were copied.",
-        "report_items": ["B", "C", "D"],
-    },
-    {
-        "kind": "npi_involved",
-        "summary": "Images include Social Security numbers, driver's license numbers and health information "
-        "submitted with claims; files were encrypted and the key was on the same server.",
-        "report_items": ["E"],
-    },
-    {
-        "kind": "tpsp_investigation_confirmed",
-        "summary": "The vendor's forensic report was reviewed and its findings confirmed by our security team.",
-        "report_items": ["B", "C"],
-    },
-    {
-        "kind": "security_restored",
-        "summary": "The server was disconnected, every credential reaching it rotated, and file transfers suspended.",
-        "report_items": ["F"],
-    },
-]
 
 
 #: A person's part while the demo waits: called with the event's state on every poll.
@@ -142,17 +125,33 @@ class ResponderClient:
             await asyncio.sleep(0.5)
 
 
+def tn_duplicates(intake: dict[str, Any]) -> int:
+    return min(TN_DUPLICATES, next(r["consumers"] for r in intake["affected"] if r["state"] == "TN") - 1)
+
+
+def sample_event_roster(intake: dict[str, Any]) -> bytes:
+    """The roster the demo uploads for ``intake``: every affected consumer but Tennessee's
+    double-counted ones (``TN_DUPLICATES``), which a reconciliation then takes out of the estimate."""
+    return sample_roster(intake, short_by={"TN": tn_duplicates(intake)})
+
+
 def _all_resolved(state: dict[str, Any]) -> bool:
     return bool(state["obligations"]) and all(o["status"] in RESOLVED for o in state["obligations"])
 
 
+def local_due(due: str, state: str) -> str:
+    """A deadline as the state's people read it: its clock's local time with the zone's name
+    (e.g. ``2026-12-03 23:59 CST``) — the instant the rules computed, shown where it falls."""
+    return datetime.fromisoformat(due).astimezone(state_zone(state)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def obligations_table(obligations: list[dict[str, Any]]) -> Table:
     table = Table(title="Obligations", show_lines=False, header_style="bold")
-    for column in ("state", "obligation", "recipient", "due (UTC)", "status", "how", "citation"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("state", "obligation", "due (UTC)", "status"))
+    for column in ("state", "obligation", "recipient", "due (state's local time)", "status", "how", "citation"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("state", "obligation", "status"))
     for o in sorted(obligations, key=lambda o: (o["obligation"]["jurisdiction"], o["obligation"]["kind"])):
         ob = o["obligation"]
-        due = datetime.fromisoformat(o["due"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        due = local_due(o["due"], ob["jurisdiction"])
         how = o.get("method") or ""
         if o["status"] == "waived" and o.get("waiver"):
             how = f"waived: {o['waiver']['reason']}"
@@ -163,21 +162,24 @@ def obligations_table(obligations: list[dict[str, Any]]) -> Table:
 
 
 async def drive_sample_event(
-    api: ResponderClient, incident_id: str, say: Callable[[str], None], timeout: float = 120.0, tend: Tend | None = None
+    api: ResponderClient, incident_id: str, say: Callable[[str], None], timeout: float = 300.0, tend: Tend | None = None,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """Take the sample event from intake to closure through the incident API; the final state.
     ``tend`` plays the responder while the notices go out (see :meth:`ResponderClient.wait_for`)."""
     base = f"/incidents/{quote(incident_id)}"
     now = datetime.now(UTC)
+    intake = sample_intake(now, incident_id, scale)
     state = await api.call(
         "POST", "/incidents", expect=201,
-        json={"intake": sample_intake(now, incident_id), "notices": json.loads(NOTICES.read_text())},
+        json={"intake": intake, "notices": json.loads(NOTICES.read_text()), "responders": RESPONDERS},
     )
     say(f"intake recorded: {incident_id}, stage {state['stage']}, residents of {', '.join(state['jurisdictions'])}")
 
-    for finding in FINDINGS:
+    for finding in sample_findings(intake):
         await api.call("POST", f"{base}/findings", json=finding)
-        say(f"finding recorded: {finding['kind']}")
+        say(f"finding recorded: {finding['kind']}" + (" (privileged: sealed, ledgered by digest)"
+                                                       if finding["kind"] in ("internal_review", "counsel_note") else ""))
 
     state = await api.call(
         "POST", f"{base}/determination",
@@ -186,10 +188,20 @@ async def drive_sample_event(
     )
     say(f"determined a cybersecurity event: {len(state['obligations'])} obligations, stage {state['stage']}")
 
-    summary = await api.call("POST", f"{base}/roster", expect=201, content=ROSTER.read_bytes(),
-                             headers={"Content-Type": "text/csv"})
-    by_state = ", ".join(f"{code} {counts['consumers']}" for code, counts in sorted(summary["by_state"].items()))
-    say(f"roster {summary['roster_id']} stored encrypted: {summary['total']} consumers ({by_state})")
+    duplicates = tn_duplicates(intake)
+    roster = sample_event_roster(intake)
+    summary = await api.call("POST", f"{base}/roster", expect=201, content=roster, headers={"Content-Type": "text/csv"})
+    by_state = ", ".join(f"{code} {counts['consumers']:,}" for code, counts in sorted(summary["by_state"].items()))
+    say(f"roster {summary['roster_id']} stored encrypted: {summary['total']:,} consumers ({by_state})")
+    if duplicates:
+        tn = next(r for r in intake["affected"] if r["state"] == "TN")
+        state = await api.call("POST", f"{base}/consumer-reconciliations", json={
+            "state": "TN", "consumers": tn["consumers"] - duplicates,
+            "reason": f"The roster was matched against the vendor's file index: {duplicates} claim folders were "
+                      "counted twice in the first estimate (one claim filed under two folders).",
+        })
+        say(f"affected Tennessee residents re-estimated {tn['consumers']:,} → {tn['consumers'] - duplicates:,} "
+            "(item (I)), with its reason; the next report carries it")
 
     consumer_states = sorted({o["obligation"]["jurisdiction"] for o in state["obligations"]
                               if o["obligation"]["kind"] == "consumer_notice" and o["status"] not in RESOLVED})
@@ -198,6 +210,17 @@ async def drive_sample_event(
 
     state = await api.wait_for(base, _all_resolved, "every notice delivered", timeout, tend)
     say("every obligation met, excused or waived")
+
+    for pending in state["counsel_reviews_pending"]:
+        ob = next(o["obligation"] for o in state["obligations"] if o["obligation"]["obligation_id"] == pending)
+        state = await api.call("POST", f"{base}/counsel-reviews", json={
+            "obligation_id": pending, "reviewer": "d.okafor", "decision": "confirmed",
+            "notes": f"Reviewed {ob['citation']} for {ob['jurisdiction']}: the clock and trigger applied match the "
+                     "statute as enacted; the notice given meets it.",
+        })
+    if state["counsel_reviews"]:
+        say(f"counsel reviewed {len(state['counsel_reviews'])} obligations resting on unverified rules "
+            "(notes sealed, ledgered by digest)")
 
     await api.call("POST", f"{base}/close", json={"summary": "All notices given; the vendor's access is suspended."})
     state = await api.wait_for(base, lambda s: s["stage"] == "closed", "closure", timeout)
@@ -227,12 +250,19 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         steps.append(line)
         console.print(f"  [green]✓[/green] {line}")
 
+    # No regulator and no real mailboxes answer a demo: the dev outbox stands in for the
+    # commissioners' acknowledgements (marked simulated in the ledger), and the bounce window —
+    # days in production — is seconds, so that every notice can be confirmed while you watch.
+    settings = settings.model_copy(update={"outbox_simulate_acks": True, "bounce_window_days": DEMO_BOUNCE_WINDOW_DAYS})
     incident_id = f"INC-DEMO-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
     services = default_services(settings)
     mail = next((s for s in services if isinstance(s, DevMailSink)), None)
+    database = next((s for s in services if isinstance(s, DevDatabase)), None)
     console.print("[bold]Starting the embedded stack[/bold] (Temporal dev server + UI, codec server, mail sink, worker, API)")
     async with DevStack(settings, services=services) as stack:
         say(f"Temporal {stack.address} (SQLite at {stack.db_path}); API {stack.api_url}")
+        if database is not None and database.result is not None:
+            say(f"database migrated (`noticeflow db upgrade`): {database.result.describe()}")
         console.print(f"[bold]Running the sample event[/bold] {incident_id}")
         # With API tokens configured the demo acts as the first token's user; otherwise as "local".
         token = next(iter(settings.api_tokens), None)
@@ -261,7 +291,9 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         ui_url = stack.ui_url
         if ui_url:
             console.print(f"[bold]Temporal UI[/bold]: {ui_url}/namespaces/{stack.namespace}/workflows"
-                          f"?query=NoticeflowIncidentId%3D%22{incident_id}%22  (`make dev` keeps the stack running)")
+                          f"?query=NoticeflowIncidentId%3D%22{incident_id}%22")
+            console.print(f"  The demo's stack stops now. To browse its workflows afterwards, run `make dev`: it "
+                          f"reopens the same Temporal database ({stack.db_path}) and serves the UI until Ctrl-C.")
         console.print(f"Report for the examiner: {bundle / 'report.html'}")
         return DemoResult(
             incident_id=incident_id,

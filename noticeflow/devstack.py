@@ -38,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.codec_server import create_app
 from noticeflow.codec import data_converter
+from noticeflow.dev_database import DevDatabase
 from noticeflow.logging import get_logger
 from noticeflow.settings import Settings
 from noticeflow.temporal import register_search_attributes, search_attribute_flags
@@ -289,9 +290,9 @@ def _local_smtp(settings: Settings) -> bool:
 
 def default_services(settings: Settings) -> list[DevService]:
     """What ``noticeflow dev up`` runs besides Temporal and the codec server: a ledger signing key
-    (created on first use), a mail sink when the SMTP relay is this machine (the default), the
-    noticeflow worker, then the incident API, ready once its ``/healthz`` answers, and the privacy
-    lifecycles' Temporal Schedules.
+    (created on first use), the database at the newest migration, a mail sink when the SMTP relay
+    is this machine (the default), the noticeflow worker, then the incident API, ready once its
+    ``/healthz`` answers, and the privacy lifecycles' Temporal Schedules.
 
     Worker and API run from the repository root with the stack's ``NOTICEFLOW_*`` environment, so
     they use its Temporal address, home (ledger, keys, codec key) and the API port it reserved.
@@ -302,6 +303,7 @@ def default_services(settings: Settings) -> list[DevService]:
     mail: list[DevService] = [DevMailSink()] if _local_smtp(settings) else []
     return [
         DevLedgerKey(),
+        DevDatabase(),
         *mail,
         ProcessService("worker", [sys.executable, "worker.py"], cwd=REPO),
         ProcessService(
@@ -404,6 +406,8 @@ class DevStack:
             "NOTICEFLOW_SMTP_HOST": self.settings.smtp_host,
             "NOTICEFLOW_SMTP_PORT": str(self.settings.smtp_port),
             "NOTICEFLOW_SMTP_STARTTLS": str(self.settings.smtp_starttls).lower(),
+            "NOTICEFLOW_BOUNCE_WINDOW_DAYS": str(self.settings.bounce_window_days),
+            "NOTICEFLOW_OUTBOX_SIMULATE_ACKS": str(self.settings.outbox_simulate_acks).lower(),
         }
         if self.settings.codec_key:
             env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key
