@@ -513,6 +513,9 @@ class RelationshipCarry(NoticeflowModel):
     runs: int = 1
     ended: RelationshipStatus | None = None
     notice_blocked: str | None = None
+    disclosure_planned: bool = Field(
+        False, description="A consumer who is not a customer: a non-excepted disclosure is planned (28 TAC § 22.8(a)(2))."
+    )
 
 
 class RelationshipState(NoticeflowModel):

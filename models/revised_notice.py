@@ -149,6 +149,9 @@ class RevisedNoticeCarry(NoticeflowModel):
     cohorts_closed: int = 0
     marks: int = 0
     runs: int = 1
+    mark_batches: dict[str, str] = Field(
+        default_factory=dict, description="<status>/<batch_ref> → fingerprint of the marks ledgered under it."
+    )
 
 
 class RevisedNoticeResult(NoticeflowModel):
