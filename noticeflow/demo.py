@@ -214,7 +214,7 @@ async def drive_sample_event(
     for pending in state["counsel_reviews_pending"]:
         ob = next(o["obligation"] for o in state["obligations"] if o["obligation"]["obligation_id"] == pending)
         state = await api.call("POST", f"{base}/counsel-reviews", json={
-            "obligation_id": pending, "reviewer": "d.okafor", "decision": "confirmed",
+            "obligation_id": pending, "decision": "confirmed",
             "notes": f"Reviewed {ob['citation']} for {ob['jurisdiction']}: the clock and trigger applied match the "
                      "statute as enacted; the notice given meets it.",
         })
