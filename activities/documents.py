@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from activities.document_facts import FactError, check_free_text, licensee_zone
 from activities.files import write_atomically
 from ledger.canonical import canonical_json
+from models.content import NOTICE_FREE_TEXT
 from models.incident import DataElement, EventSource, IncidentIntake, ReportItemCode
 from models.notice import (
     CedingInsurer,
@@ -78,7 +79,6 @@ class DocumentError(ValueError):
 
 #: What responders write into the notices (``NoticeContent``). The contact, the representative
 #: (item (M)) and the URLs are structured fields a notice must carry; they are not guarded.
-NOTICE_FREE_TEXT = ("what_happened", "information_involved", "what_we_are_doing", "what_you_can_do", "services_offered", "signatory")
 
 
 def guard_free_text(fields: Iterable[tuple[str, str | None]]) -> None:

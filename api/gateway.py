@@ -55,6 +55,7 @@ from models.lifecycle import IncidentStart, IncidentState
 from noticeflow.settings import Settings
 from noticeflow.temporal import connect
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
+from workflows.incident_view import incident_summary
 from workflows.refusals import INVALID, refusal_details
 
 #: How long a step (an update) may take before the API answers 504. A step appends to the ledger
@@ -135,6 +136,9 @@ class IncidentGateway:
                 # An incident id is used once: a closed event is not reopened under the same id,
                 # whose ledger stream and step keys it would share.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=incident_summary(
+                    incident_id, start.intake.licensee.name, sorted({row.state for row in start.intake.affected})
+                ),
             )
         except WorkflowAlreadyStartedError:
             raise IncidentExists(

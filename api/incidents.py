@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from models.content import NOTICE_FREE_TEXT
+from models.notice import AcknowledgeFiling, RegulatorAcknowledgement
+from rules.npi import npi_problem
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,6 +23,7 @@ from api.auth import check_actor
 from api.deps import Actor, Context
 from api.errors import ApiError
 from api.schemas import (
+    AcknowledgementRequest,
     AmendmentRequest,
     ApprovalRequest,
     CloseRequest,
@@ -86,6 +90,15 @@ async def start_incident(body: StartIncidentRequest, ctx: Context, actor: Actor,
                 }
             ]
         )
+    # An SSN typed into the notice text would reach every letter, e-mail and website posting:
+    # refused here, naming the field, before the event starts.
+    content = body.notices.content
+    for name in NOTICE_FREE_TEXT:
+        problem = npi_problem(f"notices.content.{name}", getattr(content, name) or "")
+        if problem:
+            raise RequestValidationError(
+                [{"loc": ("body", "notices", "content", name), "msg": problem, "type": "npi_in_free_text"}]
+            )
     extra = {} if reminder_offsets_given(body) else {"reminder_offsets": ctx.settings.reminder_offsets}
     start = to_domain(body, IncidentStart, actor, **extra)
     state = await ctx.gateway.start(start)
@@ -249,6 +262,21 @@ async def complete(incident_id: str, obligation_id: str, body: CompletionRequest
     return await _step(
         ctx, incident_id, "manual_completion", actor, CybersecurityEventWorkflow.act_on_obligation, action, ManualCompletion
     )
+
+
+@router.post(
+    "/{incident_id}/obligations/{obligation_id}/acknowledgement",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Record a commissioner's acknowledgement of a filing, with its reference number",
+)
+async def acknowledge(incident_id: str, obligation_id: str, body: AcknowledgementRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+    """A filing is only *sent* until the regulator acknowledges it; an acknowledgement received
+    outside the portal (an e-mail with a reference number) is recorded here and confirms it."""
+    check_actor(body, RegulatorAcknowledgement, actor)
+    request = AcknowledgeFiling(obligation_id=obligation_id, acknowledgement=to_domain(body, RegulatorAcknowledgement, actor))
+    return await _step(ctx, incident_id, "acknowledgement", actor, CybersecurityEventWorkflow.record_acknowledgement, request,
+                       RegulatorAcknowledgement)
 
 
 @router.post(

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, create_model
 
+from models.notice import RegulatorAcknowledgement
 from models.lifecycle import (
     ApproveConsumerNotice,
     CloseEvent,
@@ -71,6 +72,7 @@ RespondersRequest = actor_optional(AssignResponders, "assigned_by")
 CounselReviewRequest = actor_optional(CounselReview, "reviewer")
 ReconciliationRequest = actor_optional(ConsumerReconciliation, "recorded_by")
 NotApplicableRequest = actor_optional(ReportItemNotApplicable, "recorded_by")
+AcknowledgementRequest = actor_optional(RegulatorAcknowledgement, "recorded_by")
 
 #: Which field of each request names the person acting.
 ACTOR_FIELDS: dict[type[BaseModel], str] = {
@@ -86,6 +88,7 @@ ACTOR_FIELDS: dict[type[BaseModel], str] = {
     CounselReview: "reviewer",
     ConsumerReconciliation: "recorded_by",
     ReportItemNotApplicable: "recorded_by",
+    RegulatorAcknowledgement: "recorded_by",
 }
 
 
@@ -153,6 +156,7 @@ __all__ = [
     "AmendmentRequest",
     "ApprovalRequest",
     "CloseRequest",
+    "AcknowledgementRequest",
     "CompletionRequest",
     "ConflictBody",
     "CounselReviewRequest",

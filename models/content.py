@@ -107,6 +107,11 @@ class Representative(NoticeflowModel):
     phone: str = Field(min_length=1, max_length=50)
 
 
+#: The licensee's free text that goes into every notice: checked for NPI when the event starts
+#: (the API) and again before anything is rendered (the documents).
+NOTICE_FREE_TEXT = ("what_happened", "information_involved", "what_we_are_doing", "what_you_can_do", "services_offered", "signatory")
+
+
 class NoticeContent(NoticeflowModel):
     """What responders write for the notices. Omitted texts are written from the event itself."""
 

@@ -8,18 +8,16 @@ needs it; no model below that a workflow sees carries one.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.common import NoticeflowModel, StateCode
 from models.incident import IncidentIntake, ReportItemCode
 from models.content import (
-    SHA256_PATTERN,
     blank_to_none,
     CedingInsurer,
     DocumentKind,

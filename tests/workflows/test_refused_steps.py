@@ -271,3 +271,38 @@ async def _resolved(handle, obligation_id: str):
 
 
 __all__ = ["ObligationStatus"]
+
+
+async def test_an_acknowledgement_recorded_by_a_person_confirms_the_filing_once_56_2_1006_b_1(stack: Stack) -> None:
+    from datetime import timedelta
+
+    from models.notice import AcknowledgeFiling, RegulatorAcknowledgement
+
+    handle = await stack.start(make_intake(await stack.now(), incident_id="INC-ACK"))
+    state = await handle.execute_update(Event.determine, DETERMINED)
+    commissioner = next(o for o in state.obligations if o.obligation.kind.value == "commissioner_notice")
+    consumer = next(o for o in state.obligations if o.obligation.kind.value == "consumer_notice")
+    await _sent(handle, commissioner.obligation.obligation_id)
+    now = await stack.now()
+    ack = RegulatorAcknowledgement(reference="TDCI-2026-4471", received_at=now, recorded_by="cco")
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(Event.record_acknowledgement, AcknowledgeFiling(
+            obligation_id=consumer.obligation.obligation_id, acknowledgement=ack))
+    assert _refusal(refused)[0] == "not_a_filing"
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(Event.record_acknowledgement, AcknowledgeFiling(
+            obligation_id=commissioner.obligation.obligation_id,
+            acknowledgement=ack.model_copy(update={"received_at": now + timedelta(days=2)})))
+    assert _refusal(refused)[1]["field"] == "acknowledgement.received_at"
+
+    await handle.execute_update(Event.record_acknowledgement, AcknowledgeFiling(
+        obligation_id=commissioner.obligation.obligation_id, acknowledgement=ack))
+    met = await _resolved(handle, commissioner.obligation.obligation_id)
+    assert met.status is ObligationStatus.MET
+    (entry,) = [e for e in stack.entries("INC-ACK") if e.type == "commissioner_notice.met"]
+    assert entry.data["confirmation"]["acknowledgement_reference"] == "TDCI-2026-4471"
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(Event.record_acknowledgement, AcknowledgeFiling(
+            obligation_id=commissioner.obligation.obligation_id, acknowledgement=ack))
+    assert _refusal(refused)[0] == "filing_already_acknowledged"
