@@ -39,7 +39,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from ledger.store import Ledger  # noqa: E402
-from noticeflow.demo import ResponderClient, drive_sample_event  # noqa: E402
+from noticeflow.demo import ResponderClient, demo_settings, drive_sample_event  # noqa: E402
 
 #: The sample event at a hundredth of its size, so the bench measures orchestration, not letters.
 BENCH_SCALE = 0.01
@@ -119,7 +119,7 @@ async def main() -> None:
     configure_logging("ERROR", False)
 
     with tempfile.TemporaryDirectory(prefix="noticeflow-bench-") as home:
-        settings = throwaway_settings(Path(home))
+        settings = demo_settings(throwaway_settings(Path(home)))
         async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
             # Warm up both paths (imports, sandbox, first connections) outside the measurements.
             await baseline(stack.address, stack.namespace, 20, args.concurrency)

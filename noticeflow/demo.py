@@ -125,6 +125,14 @@ class ResponderClient:
             await asyncio.sleep(0.5)
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """``settings`` for a stack that runs sample events to closure while someone watches. No
+    regulator and no real mailbox answers here: the dev outbox stands in for the commissioners'
+    acknowledgements (marked simulated in the ledger), and the bounce window — days in production —
+    is seconds, so that every notice can be confirmed."""
+    return settings.model_copy(update={"outbox_simulate_acks": True, "bounce_window_days": DEMO_BOUNCE_WINDOW_DAYS})
+
+
 def tn_duplicates(intake: dict[str, Any]) -> int:
     return min(TN_DUPLICATES, next(r["consumers"] for r in intake["affected"] if r["state"] == "TN") - 1)
 
@@ -250,10 +258,7 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         steps.append(line)
         console.print(f"  [green]✓[/green] {line}")
 
-    # No regulator and no real mailboxes answer a demo: the dev outbox stands in for the
-    # commissioners' acknowledgements (marked simulated in the ledger), and the bounce window —
-    # days in production — is seconds, so that every notice can be confirmed while you watch.
-    settings = settings.model_copy(update={"outbox_simulate_acks": True, "bounce_window_days": DEMO_BOUNCE_WINDOW_DAYS})
+    settings = demo_settings(settings)
     incident_id = f"INC-DEMO-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
     services = default_services(settings)
     mail = next((s for s in services if isinstance(s, DevMailSink)), None)

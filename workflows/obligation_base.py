@@ -312,19 +312,25 @@ class ObligationWorkflow:
     async def _met(
         self, at: datetime, *, actor: str = "worker", data: dict | None = None, confirmed_at: datetime | None = None
     ) -> None:
-        """Record the notice as given at ``at`` and confirmed (at ``confirmed_at``, else ``at``) in
-        one entry — a person's completion with evidence, or a sibling's delivery — late when given
-        after the due instant."""
+        """Record the notice as given at ``at`` and confirmed (at ``confirmed_at``, else ``at``) —
+        a person's completion with evidence, or a sibling's delivery — late when given after the
+        due instant. The same two entries as a delivery of our own (``sent``, then ``met``), so an
+        event's ledger has one shape whoever gave the notice."""
         if self._status.resolved or self._resolving:
             return
         self._resolving = True
         late = at > self._due
         confirmed = confirmed_at or at
+        given = {k: v for k, v in (data or {}).items() if k in ("manual", "evidence", "evidence_sha256", "delivered_with")}
         payload = {"met_at": iso(at), "sent_at": iso(at), "confirmed_at": iso(confirmed), "due": iso(self._due),
                    "on_time": not late, **(data or {})}
         if late:
             payload["late_by_seconds"] = int((at - self._due).total_seconds())
         try:
+            if self._sent_at is None:
+                self._sends += 1
+                await self._record("sent", f"sent/{self._sends}", actor=actor, data={
+                    "sent_at": iso(at), "due": iso(self._due), "on_time": not late, "evidence": given})
             await self._record("met_late" if late else "met", "met", actor=actor, data=payload)
         except BaseException:
             self._resolving = False

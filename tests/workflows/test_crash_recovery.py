@@ -25,7 +25,7 @@ import pytest
 from ledger.keys import load_keyring
 from ledger.store import EntryFilter, Ledger
 from ledger.verify import verify_entries
-from noticeflow.demo import ResponderClient, drive_sample_event
+from noticeflow.demo import ResponderClient, demo_settings, drive_sample_event
 from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, default_services, throwaway_settings
 from noticeflow.settings import Settings
 from tests.conftest import TEMPORAL_CLI
@@ -80,7 +80,7 @@ def _shape(entries: list[tuple[str, str]], incident_id: str) -> Counter[tuple[st
 async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     # Steps that reach the worker while it is dead (or the machine is busy) wait for its
     # successor instead of answering 504 after the default 30 s.
-    settings = throwaway_settings(tmp_path, api_step_timeout=300)
+    settings = demo_settings(throwaway_settings(tmp_path, api_step_timeout=300))
     services = default_services(settings)
     (mail,) = [s for s in services if isinstance(s, DevMailSink)]
     (worker,) = [s for s in services if isinstance(s, ProcessService) and s.name == "worker"]
