@@ -3,6 +3,8 @@ fresh database and home, the sample Tennessee event and its obligations, and ros
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import email
 import email.policy
 import socket
@@ -75,9 +77,9 @@ class SmtpServer:
     recorder: SmtpRecorder
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    recorder = SmtpRecorder()
+@contextmanager
+def running_smtp(recorder: SmtpRecorder) -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on a free loopback port, answering with ``recorder``."""
     port = _free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
@@ -85,6 +87,30 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, recorder)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp(SmtpRecorder()) as server:
+        yield server
+
+
+#: The queue id a Postfix-like relay names in its reply to DATA.
+RELAY_QUEUE_ID = "4F1A2B3C9D"
+
+
+class PostfixLikeRecorder(SmtpRecorder):
+    """A relay that answers DATA as Postfix does: ``250 2.0.0 Ok: queued as <id>``."""
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        await super().handle_DATA(server, session, envelope)
+        return f"250 2.0.0 Ok: queued as {RELAY_QUEUE_ID}"
+
+
+@pytest.fixture
+def relay() -> Iterator[SmtpServer]:
+    with running_smtp(PostfixLikeRecorder()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -32,30 +31,12 @@ from models.alerts import (
 from models.obligation import Obligation
 from models.steps import Responder, Responders
 from noticeflow.settings import Settings
-from tests.activities.conftest import SmtpRecorder, SmtpServer, _free_port, obligation
+from tests.activities.conftest import SmtpServer, _free_port, obligation
 
 OWNER = Responder(responder_id="jdoe", name="Jordan Doe", email="jordan.doe@cumberland.example")
 BACKUP = Responder(responder_id="asmith", name="Alex Smith", email="alex.smith@cumberland.example")
 RESPONDERS = Responders(owner=OWNER, backup=BACKUP)
-QUEUE_ID = "4F1A2B3C9D"
-
-
-class PostfixLikeRecorder(SmtpRecorder):
-    async def handle_DATA(self, server, session, envelope):
-        await super().handle_DATA(server, session, envelope)
-        return f"250 2.0.0 Ok: queued as {QUEUE_ID}"
-
-
-@pytest.fixture
-def relay() -> Iterator[SmtpServer]:
-    recorder = PostfixLikeRecorder()
-    port = _free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, recorder)
-    finally:
-        controller.stop()
+from tests.activities.conftest import RELAY_QUEUE_ID as QUEUE_ID
 
 
 @dataclass

@@ -1,17 +1,15 @@
 """Sent is not received: each channel's evidence of sending, kept per recipient, and the regulator's
 acknowledgement read from the outbox — against a real SMTP server (aiosmtpd answering like
-Postfix, "250 2.0.0 Ok: queued as ABC123"), real print batches and a real database."""
+Postfix, "250 2.0.0 Ok: queued as <id>"), real print batches and a real database."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import (
@@ -39,32 +37,12 @@ from noticeflow.settings import Settings
 from tests.activities.conftest import (
     AS_OF,
     NPI_KEY,
-    SmtpRecorder,
     SmtpServer,
-    _free_port,
     make_contact,
     obligation,
 )
 
-QUEUE_ID = "ABC123"
-
-
-class PostfixLikeRecorder(SmtpRecorder):
-    async def handle_DATA(self, server, session, envelope):
-        await super().handle_DATA(server, session, envelope)
-        return f"250 2.0.0 Ok: queued as {QUEUE_ID}"
-
-
-@pytest.fixture
-def relay() -> Iterator[SmtpServer]:
-    recorder = PostfixLikeRecorder()
-    port = _free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, recorder)
-    finally:
-        controller.stop()
+from tests.activities.conftest import RELAY_QUEUE_ID as QUEUE_ID
 
 
 def _settings(home: Path, server: SmtpServer, db_url: str | None = None, **overrides: object) -> Settings:
