@@ -84,3 +84,28 @@ def incident_details(state: IncidentState) -> str:
         lines.append(f"- {st.obligation.kind.value} {st.obligation.jurisdiction}: {st.status.value}, "
                      f"due {markdown_deadline(st.due)}{done}")
     return "\n".join(lines)
+
+
+def evidence_words(evidence: dict) -> str:
+    """The evidence of a notice given and confirmed, in a few words for the UI: the filing and
+    its acknowledgement, the mailing manifests, the relay's acceptances, the person's record."""
+    sent, confirmation = evidence.get("sent") or {}, evidence.get("confirmation") or {}
+    words: list[str] = []
+    if sent.get("submission_id"):
+        words.append(f"filed as {sent['submission_id']}")
+    if confirmation.get("acknowledgement_reference"):
+        simulated = " (simulated)" if confirmation.get("simulated") else ""
+        words.append(f"acknowledged, reference {confirmation['acknowledgement_reference']}{simulated}")
+    if isinstance(sent.get("recipients"), list):
+        words.append(f"{len(sent['recipients'])} e-mail(s) accepted by the relay")
+    channels = sent.get("channels") if isinstance(sent.get("channels"), dict) else {}
+    for name, part in channels.items():
+        if isinstance(part, dict) and part.get("sent"):
+            words.append(f"{name}: {part['sent']:,} sent")
+    if confirmation.get("no_hard_bounce_within"):
+        words.append(f"no hard bounce within {confirmation['no_hard_bounce_within']}")
+    if sent.get("manual"):
+        words.append("given by hand, evidence recorded by a person")
+    if sent.get("delivered_with"):
+        words.append(f"delivered with {sent['delivered_with']}")
+    return "; ".join(words)

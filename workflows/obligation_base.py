@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from models.steps import Responders
 
 from workflows import search_attributes as sa
+from workflows.incident_view import evidence_words
 from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, iso, markdown_deadline, record
 
 OBLIGATION_CHANGED_SIGNAL = "obligation_changed"
@@ -546,6 +547,8 @@ class ObligationWorkflow:
         if self._sent_at is not None:
             lines.append(f"- sent: {markdown_deadline(self._sent_at)}" + (
                 f", confirmed {markdown_deadline(self._confirmed_at)}" if self._confirmed_at else ", awaiting confirmation"))
+        if self._evidence and evidence_words(self._evidence):
+            lines.append(f"- evidence: {evidence_words(self._evidence)}")
         if ob.needs_counsel_review:
             lines.append(f"- needs counsel review: {'; '.join(ob.counsel_review_reasons)}")
         workflow.set_current_details("\n".join(lines))
