@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from models.content import NOTICE_FREE_TEXT
-from models.notice import AcknowledgeFiling, RegulatorAcknowledgement
+from ledger.npi import npi_digest
+from models.notice import AcknowledgeFiling, RegulatorAcknowledgement, ReportReturned
 from rules.npi import npi_problem
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +25,7 @@ from api.deps import Actor, Context
 from api.errors import ApiError
 from api.schemas import (
     AcknowledgementRequest,
+    ReturnedRequest,
     AmendmentRequest,
     ApprovalRequest,
     CloseRequest,
@@ -277,6 +279,23 @@ async def acknowledge(incident_id: str, obligation_id: str, body: Acknowledgemen
     request = AcknowledgeFiling(obligation_id=obligation_id, acknowledgement=to_domain(body, RegulatorAcknowledgement, actor))
     return await _step(ctx, incident_id, "acknowledgement", actor, CybersecurityEventWorkflow.record_acknowledgement, request,
                        RegulatorAcknowledgement)
+
+
+@router.post(
+    "/{incident_id}/obligations/{obligation_id}/returned",
+    response_model=IncidentState,
+    responses=ERRORS,
+    summary="Report notices that did not reach (hard bounces, returned letters) while their delivery awaits confirmation",
+)
+async def report_returned(incident_id: str, obligation_id: str, body: ReturnedRequest, ctx: Context, actor: Actor) -> IncidentState:
+    check_actor(body, ReportReturned, actor)
+    recipients = list(dict.fromkeys(body.recipients))
+    if ":consumer_notice:" in obligation_id:
+        # The licensee's consumer ids go no further than this: the roster stores their digests.
+        recipients = [npi_digest(consumer_id, ctx.npi_key) for consumer_id in recipients]
+    report = ReportReturned(obligation_id=obligation_id, channel=body.channel, recipient_refs=recipients,
+                            reason=body.reason, recorded_by=actor)
+    return await _step(ctx, incident_id, "returned", actor, CybersecurityEventWorkflow.report_returned, report)
 
 
 @router.post(

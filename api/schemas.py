@@ -9,11 +9,11 @@ workflows started before they existed still replay).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from models.notice import RegulatorAcknowledgement
+from models.notice import RegulatorAcknowledgement, ReportReturned
 from models.lifecycle import (
     ApproveConsumerNotice,
     CloseEvent,
@@ -74,6 +74,18 @@ ReconciliationRequest = actor_optional(ConsumerReconciliation, "recorded_by")
 NotApplicableRequest = actor_optional(ReportItemNotApplicable, "recorded_by")
 AcknowledgementRequest = actor_optional(RegulatorAcknowledgement, "recorded_by")
 
+
+class ReturnedRequest(BaseModel):
+    """Notices that did not reach: consumers by the licensee's own consumer id (as on the roster;
+    the API turns each into its digest), producers by producer id, ceding insurers by NAIC code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["email", "postal"]
+    recipients: list[str] = Field(min_length=1, max_length=10_000)
+    reason: str = Field(min_length=1, max_length=500)
+    recorded_by: str | None = Field(None, description="Defaults to the caller; must be the caller when given.")
+
 #: Which field of each request names the person acting.
 ACTOR_FIELDS: dict[type[BaseModel], str] = {
     IncidentStart: "opened_by",
@@ -89,6 +101,7 @@ ACTOR_FIELDS: dict[type[BaseModel], str] = {
     ConsumerReconciliation: "recorded_by",
     ReportItemNotApplicable: "recorded_by",
     RegulatorAcknowledgement: "recorded_by",
+    ReportReturned: "recorded_by",
 }
 
 
@@ -157,6 +170,7 @@ __all__ = [
     "ApprovalRequest",
     "CloseRequest",
     "AcknowledgementRequest",
+    "ReturnedRequest",
     "CompletionRequest",
     "ConflictBody",
     "CounselReviewRequest",

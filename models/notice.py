@@ -562,6 +562,21 @@ class ReturnedNoticesInput(NoticeflowModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class ReportReturned(NoticeflowModel):
+    """A person reports notices that did not reach (a hard bounce, a letter the vendor returned)
+    while their delivery awaits confirmation: those recipients are reopened and sent again."""
+
+    obligation_id: str = Field(min_length=1, max_length=300)
+    channel: Literal["email", "postal"]
+    recipient_refs: list[RecipientRef] = Field(
+        min_length=1, max_length=10_000,
+        description="Consumers by their ref (the digest of the licensee's consumer id), producers by producer id, "
+        "ceding insurers by NAIC code.",
+    )
+    reason: str = Field(min_length=1, max_length=500, description="What came back, e.g. '550 5.1.1 mailbox unknown'.")
+    recorded_by: str = Field(min_length=1, max_length=200)
+
+
 class DeliveryConfirmationInput(NoticeflowModel):
     """At the end of the bounce window: which of these recipients' notices are still sent, which came back."""
 

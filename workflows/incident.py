@@ -113,6 +113,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
         self._counsel_reviews: dict[str, str] = {}  # obligation_id -> counsel's decision
         self._not_applicable: list[ReportItemNotApplicable] = []
         self._reconciliations = 0
+        self._returns_reported_count = 0
 
     # -- the lifecycle ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ Counsel's notes are privileged: sealed in the document store, ledgered by digest
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -16,15 +17,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.lifecycle import IncidentState, ObligationState, Stage
-    from models.notice import AcknowledgeFiling
+    from models.lifecycle import IncidentState, ObligationState, ObligationStatus, Stage
+    from models.notice import AcknowledgeFiling, ReportReturned, ReturnedNoticesInput, ReturnedNoticesResult
     from models.obligation import ObligationKind
     from models.privileged import PrivilegeBasis, SealedRef, SealRequest
     from models.steps import AssignResponders, CounselReview, ReportItemNotApplicable
     from rules.jurisdictions import report_items_citation
     from rules.report_items import not_applicable_problem
 
-from workflows.common import QUICK, SEAL_PRIVILEGED_TEXT
+from workflows.common import QUICK, RECORD_RETURNED_NOTICES, SEAL_PRIVILEGED_TEXT
 from workflows.incident_checks import guard_free_text, require_active, require_obligation
 from workflows.refusals import refuse_input, refuse_state
 from workflows.rules_call import call_rules
@@ -32,6 +33,12 @@ from workflows.rules_call import call_rules
 
 #: A person's clock a few minutes ahead of the worker's is not a claim about the future.
 ACK_CLOCK_SKEW = timedelta(minutes=5)
+
+
+
+def _digest(refs: list[str]) -> str:
+    """One digest for a list of recipient refs: the ledger says which, without listing them."""
+    return "sha256:" + hashlib.sha256("\n".join(refs).encode()).hexdigest()
 
 
 class PeopleSteps:
@@ -52,6 +59,7 @@ class PeopleSteps:
     _amendment_log: list[Any]
     _report_context: Any
     _delivered_with: dict[str, str]
+    _returns_reported_count: int
 
     # -- a regulator's acknowledgement, recorded by a person ------------------------------------
 
@@ -95,6 +103,55 @@ class PeopleSteps:
                                f"{target}'s report is already {filer.status.value}; record an updated report's "
                                "acknowledgement with its version", citation=filer.obligation.citation)
         return target
+
+    # -- notices that did not reach -------------------------------------------------------------
+
+    @workflow.update
+    async def report_returned(self, report: ReportReturned) -> IncidentState:
+        """A hard bounce or a returned letter, reported while the delivery awaits confirmation:
+        ledgered as reported, marked in the delivery store, and the obligation's workflow reopens
+        those recipients (another channel, then a new confirmation window)."""
+        async with self._lock:
+            state = self._check_returned(report)
+            key = report.obligation_id
+            if state.obligation.kind is not ObligationKind.CONSUMER_NOTICE:
+                key = str((state.evidence.get("sent") or {}).get("delivery_key") or report.obligation_id)
+            refs = sorted(set(report.recipient_refs))
+            n = self._returns_reported_count + 1
+            await self._write(
+                "incident.returned_reported", f"returned/{n}",
+                jurisdiction=state.obligation.jurisdiction, citation=state.obligation.citation,
+                actor=f"user:{report.recorded_by}",
+                data={"obligation_id": report.obligation_id, "channel": report.channel, "recipients": len(refs),
+                      "recipients_sha256": _digest(refs), "reason": report.reason},
+            )
+            self._returns_reported_count = n
+            await workflow.execute_activity(
+                RECORD_RETURNED_NOTICES,
+                ReturnedNoticesInput(obligation_id=key, channel=report.channel, recipient_refs=refs, reason=report.reason),
+                result_type=ReturnedNoticesResult,
+                **QUICK,  # type: ignore[arg-type]
+            )
+            await self._signal(report.obligation_id, "notices_returned")
+            return self.state()
+
+    @report_returned.validator
+    def _validate_returned(self, report: ReportReturned) -> None:
+        self._check_returned(report)
+
+    def _check_returned(self, report: ReportReturned) -> ObligationState:
+        state = require_obligation(self._obligations, report.obligation_id, "obligation_id")
+        if state.obligation.kind not in (ObligationKind.CONSUMER_NOTICE, ObligationKind.PRODUCER_NOTICE,
+                                         ObligationKind.CEDING_INSURER_NOTICE):
+            raise refuse_input("not_a_delivery", "obligation_id",
+                               f"obligation_id: a {state.obligation.kind.value} is not delivered by e-mail or letter",
+                               citation=state.obligation.citation)
+        if state.status is not ObligationStatus.SENT:
+            raise refuse_state("not_awaiting_confirmation",
+                               f"{report.obligation_id} is {state.status.value}: a return reopens a notice only while its "
+                               "delivery awaits confirmation", citation=state.obligation.citation)
+        guard_free_text([("reason", report.reason)])
+        return state
 
     # -- people ---------------------------------------------------------------------------------
 

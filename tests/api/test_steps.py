@@ -263,3 +263,33 @@ async def test_a_report_item_is_marked_not_applicable_with_its_reason(api: httpx
     assert marked.status_code == 200, marked.text
     (entry,) = [e for e in await _ledger(api, sample.incident_id) if e["type"] == "incident.report_item_not_applicable"]
     assert (entry["actor"], entry["data"]["item"]) == ("user:local", "D")
+
+
+# -- notices that did not reach, acknowledgements, notice text ------------------------------------------
+
+
+async def test_a_return_is_refused_before_anything_was_sent_and_for_an_obligation_not_delivered_by_mail(
+    api: httpx.AsyncClient, sample: SampleEvent
+) -> None:
+    state = await _determined(api, sample)
+    base = f"/incidents/{sample.incident_id}"
+    by_kind = {o["obligation"]["kind"]: o["obligation"]["obligation_id"] for o in state["obligations"]}
+    bounce = {"channel": "email", "recipients": ["D-TN-000001"], "reason": "550 5.1.1 mailbox unknown"}
+    early = await api.post(f"{base}/obligations/{by_kind['consumer_notice']}/returned", json=bounce)
+    assert early.status_code == 409, early.text
+    assert early.json()["rule_id"] == "not_awaiting_confirmation"
+    filing = await api.post(f"{base}/obligations/{by_kind['commissioner_notice']}/returned", json=bounce)
+    assert filing.status_code == 422, filing.text
+    assert filing.json()["errors"][0]["field"] == "obligation_id"
+    assert "D-TN-000001" not in early.text + filing.text
+    assert "incident.returned_reported" not in {e["type"] for e in await _ledger(api, sample.incident_id)}
+
+
+async def test_notice_text_with_an_ssn_is_refused_before_the_event_starts(api: httpx.AsyncClient, sample: SampleEvent) -> None:
+    body = sample.start_body()
+    body["notices"]["content"]["what_happened"] = "A claim file (SSN 078-05-1120) was among those taken."
+    response = await api.post("/incidents", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["notices.content.what_happened"]
+    assert "078-05-1120" not in response.text
+    assert (await api.get(f"/incidents/{sample.incident_id}")).status_code == 404

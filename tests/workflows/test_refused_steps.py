@@ -306,3 +306,42 @@ async def test_an_acknowledgement_recorded_by_a_person_confirms_the_filing_once_
         await handle.execute_update(Event.record_acknowledgement, AcknowledgeFiling(
             obligation_id=commissioner.obligation.obligation_id, acknowledgement=ack))
     assert _refusal(refused)[0] == "filing_already_acknowledged"
+
+
+async def test_a_bounce_reported_while_the_notice_awaits_confirmation_reopens_it(stack: Stack) -> None:
+    from models.lifecycle import ApproveConsumerNotice, AttachRoster
+    from models.notice import ReportReturned
+
+    handle = await stack.start(make_intake(await stack.now(), incident_id="INC-BOUNCE"))
+    state = await handle.execute_update(Event.determine, DETERMINED)
+    producer = next(o for o in state.obligations if o.obligation.kind.value == "producer_notice")
+    commissioner = next(o for o in state.obligations if o.obligation.kind.value == "commissioner_notice")
+    bounce = ReportReturned(obligation_id=producer.obligation.obligation_id, channel="email", recipient_refs=["P-100"],
+                            reason="550 5.1.1 mailbox unknown", recorded_by="cco")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # nothing sent yet
+        await handle.execute_update(Event.report_returned, bounce)
+    assert _refusal(refused)[0] == "not_awaiting_confirmation"
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(Event.report_returned, bounce.model_copy(
+            update={"obligation_id": commissioner.obligation.obligation_id}))
+    assert _refusal(refused)[0] == "not_a_delivery"
+
+    stack.store_roster("INC-BOUNCE-r1")
+    await handle.execute_update(Event.attach_roster, AttachRoster(roster_id="INC-BOUNCE-r1", attached_by="jdoe"))
+    await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
+    await _sent(handle, producer.obligation.obligation_id)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(Event.report_returned, bounce.model_copy(update={"reason": "bounced for 615-555-0199"}))
+    assert _refusal(refused)[1]["field"] == "reason"
+
+    await handle.execute_update(Event.report_returned, bounce)
+
+    async def reopened():
+        status = await handle.query(Event.state)
+        ob = next(o for o in status.obligations if o.obligation.obligation_id == producer.obligation.obligation_id)
+        return ob if ob.sent_at is None and not ob.status.resolved else None
+
+    await eventually(reopened)
+    types = stack.types("INC-BOUNCE")
+    assert types.count("incident.returned_reported") == 1 and "producer_notice.reopened" in types
+    assert "producer_notice.met" not in types
