@@ -218,7 +218,7 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
             if self._status is not ObligationStatus.SENT:
                 return None  # completed or waived by a person meanwhile
             if self._rosters_attached != self._roster_seen:
-                await self._reopen({
+                await self._reopen_notice({
                     "reason": "corrected_roster",
                     "note": "a corrected roster was attached: the consumers on it not yet notified are notified, "
                     "then the notice is sent again",
@@ -233,7 +233,7 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
                 current = self._reconcile(checked)
             if not current.met:
                 self._follow_up_owed = check.outstanding > 0
-                await self._reopen({
+                await self._reopen_notice({
                     "reason": "returned" if self._follow_up_owed else "estimate_revised",
                     # Come back since this notice was sent: counts only, the consumers are in the delivery store.
                     "emails_returned": check.returned[0] - sent.returned[0],

@@ -12,7 +12,7 @@ Sent is not received. A workflow records the notice *given* with the channel's e
 comes — ``_confirmed(at, evidence)``: ``<kind>.met`` / ``<kind>.met_late``, judged on when it was
 sent, since the statute asks that notice be *given* by the deadline. Once sent, no reminder and no
 overdue turn; a notice that did not reach (a hard bounce within the window) is reopened with
-``_reopen``. ``_met`` records both at once: a person's completion with evidence, or the delivery
+``_reopen_notice``. ``_met`` records both at once: a person's completion with evidence, or the delivery
 of the obligation this one is delivered with.
 """
 
@@ -294,7 +294,7 @@ class ObligationWorkflow:
         self._evidence = {**self._evidence, "confirmation": evidence}
         await self._publish()
 
-    async def _reopen(self, data: dict[str, Any]) -> None:
+    async def _reopen_notice(self, data: dict[str, Any]) -> None:
         """The notice sent did not reach (a hard bounce within the window): ``<kind>.reopened``, and
         the obligation waits again — overdue once its deadline has passed."""
         if self._status is not ObligationStatus.SENT or self._resolving or self._sent_at is None:

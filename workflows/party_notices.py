@@ -90,7 +90,7 @@ class _EmailedNotice(ObligationWorkflow):
                 **QUICK,  # type: ignore[arg-type]
             )
             if check.returned or check.missing:
-                await self._reopen({
+                await self._reopen_notice({
                     "returned": [{"recipient_ref": f.recipient_ref, "kind": f.kind.value, "reason": f.reason} for f in check.returned],
                     "missing": check.missing,
                     "confirmed": check.confirmed,

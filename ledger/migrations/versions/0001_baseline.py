@@ -244,7 +244,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError(
+    from ledger.migrate import SchemaError
+
+    raise SchemaError(
         "the baseline is not reversible: undoing it would drop the signed audit ledger, "
         "which is a record that must be kept"
     )
