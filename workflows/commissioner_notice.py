@@ -90,6 +90,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         super().__init__(inp)
         self._queue: list[MaterialUpdate] = []
         self._steps_seen: set[str] = set()
+        self._polling = False  # an acknowledgement poll in flight
         self._version = 0
         self._previous: DocumentRef | None = None
         self._filings: dict[int, _Filing] = {}
@@ -118,7 +119,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._queue.append(update)
 
     def _work_pending(self) -> bool:
-        return bool(self._queue)
+        return bool(self._queue) or self._polling
 
     async def _work(self) -> None:
         self._waiting_for = "the initial report to be rendered and filed with the commissioner"
@@ -235,18 +236,27 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         """Ask the portal for the acknowledgement of every filing not yet acknowledged, with a
         durable timer between polls; take a person's as it comes; alert when one is overdue."""
         polls = 0
-        while True:
+        # Once the event is closed, polling stops: a poll is never left in flight to be cancelled
+        # when the workflow ends (``_work_pending`` holds the end until it has come back).
+        while not self._event_closed:
             await self._take_recorded_acknowledgements()
             if not self._outstanding():
-                await workflow.wait_condition(lambda: bool(self._ack_inbox) or bool(self._outstanding()))
+                await workflow.wait_condition(
+                    lambda: bool(self._ack_inbox) or bool(self._outstanding()) or self._event_closed
+                )
                 polls = 0
                 continue
-            found: AcknowledgementsFound = await workflow.execute_activity(
-                CHECK_REGULATOR_ACKNOWLEDGEMENTS,
-                AcknowledgementQuery(jurisdiction=self._filed_with, submission_ids=[f.receipt.submission_id for f in self._outstanding()]),
-                result_type=AcknowledgementsFound,
-                **QUICK,  # type: ignore[arg-type]
-            )
+            self._polling = True
+            try:
+                found: AcknowledgementsFound = await workflow.execute_activity(
+                    CHECK_REGULATOR_ACKNOWLEDGEMENTS,
+                    AcknowledgementQuery(jurisdiction=self._filed_with,
+                                         submission_ids=[f.receipt.submission_id for f in self._outstanding()]),
+                    result_type=AcknowledgementsFound,
+                    **QUICK,  # type: ignore[arg-type]
+                )
+            finally:
+                self._polling = False
             self._acks_unreadable = dict(found.unreadable)
             for filing in self._outstanding():
                 ack = found.acknowledgements.get(filing.receipt.submission_id)
@@ -273,7 +283,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             await self._publish()
             try:
                 await workflow.wait_condition(
-                    lambda filed=filed: bool(self._ack_inbox) or len(self._filings) != filed,
+                    lambda filed=filed: bool(self._ack_inbox) or len(self._filings) != filed or self._event_closed,
                     timeout=max(wake - now, timedelta(seconds=1)),
                 )
             except TimeoutError:
