@@ -41,6 +41,7 @@ from rules.jurisdictions import (
     TN_LAW,
     report_item_citation,
     report_items_citation,
+    tpsp_citation,
 )
 from rules.report_checklist import REPORT_ITEMS
 
@@ -262,7 +263,7 @@ def intake_facts(code: ReportItemCode, state: str, sources: ReportSources) -> tu
         return [
             (
                 "The event occurred in an information system maintained by a third-party service provider of the "
-                "licensee; the licensee treats it as its own (Tenn. Code Ann. § 56-2-1006(d)(1))."
+                f"licensee; the licensee treats it as its own ({tpsp_citation(state)})."
             )
         ], False
     if code is Item.C:

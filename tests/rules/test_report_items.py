@@ -354,3 +354,19 @@ def test_closure_has_nothing_to_say_once_every_item_is_answered_and_every_flag_r
     (problem,) = closure_problems(obligations, COMPLETE_FINDINGS, [], [], intake, flagged - {one_left}, content=content,
                                   consumer_notice_documents=copies)
     assert problem.field == f"counsel_review.{one_left}"
+
+
+def test_a_states_report_says_a_providers_event_is_the_licensees_own_under_that_states_rule(
+    intake: IncidentIntake, obligations: list[Obligation]
+) -> None:
+    """Item (B) of the Delaware report must not quote Tennessee's statute (issue 9, item 11)."""
+    from rules.jurisdictions import tpsp_citation
+    from rules.report_items import ReportSources, report_item_contents
+
+    for state in ("DE", "TN"):
+        ob = next(o for o in obligations if o.kind is ObligationKind.COMMISSIONER_NOTICE and o.jurisdiction == state)
+        (b,) = [c for c in report_item_contents(ob, ReportSources(intake=intake)) if c.code is I.B]
+        statement = next(s for s in b.statements if "third-party service provider" in s)
+        assert tpsp_citation(state) in statement
+        if state != "TN":
+            assert "Tenn. Code Ann." not in statement
