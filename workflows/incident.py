@@ -356,6 +356,10 @@ class CybersecurityEventWorkflow(PeopleSteps):
                 await self._open_obligation(obligation)
             elif not known.status.resolved and obligation.due != known.due:
                 await self._signal(obligation.obligation_id, "reschedule", obligation)
+            elif not known.status.resolved and obligation.recipient_name != known.obligation.recipient_name:
+                await self._signal(obligation.obligation_id, "restated", obligation)
+                restated = known.obligation.model_copy(update={"recipient_name": obligation.recipient_name})
+                self._obligations[obligation.obligation_id] = known.model_copy(update={"obligation": restated})
 
     async def _material_update(
         self, summary: str, changes: list[str], recorded_by: str, *, step: str, only_state: str | None = None

@@ -121,6 +121,12 @@ class ObligationWorkflow:
             self._due_changed = True
 
     @workflow.signal
+    def restated(self, obligation: Obligation) -> None:
+        """The event's facts changed how the obligation is described (e.g. the number of affected
+        consumers in its recipient's name after a reconciliation); its rule and clock did not."""
+        self._obligation = self._obligation.model_copy(update={"recipient_name": obligation.recipient_name})
+
+    @workflow.signal
     def waive(self, waiver: Waiver) -> None:
         if not self._status.resolved and self._pending_waiver is None:
             self._pending_waiver = waiver

@@ -345,3 +345,20 @@ async def test_a_bounce_reported_while_the_notice_awaits_confirmation_reopens_it
     types = stack.types("INC-BOUNCE")
     assert types.count("incident.returned_reported") == 1 and "producer_notice.reopened" in types
     assert "producer_notice.met" not in types
+
+
+async def test_a_reconciliation_restates_the_consumer_notice_and_reports_item_i_56_2_1006_b_1_i(stack: Stack) -> None:
+    handle = await stack.start(make_intake(await stack.now(), incident_id="INC-RECON"))
+    await handle.execute_update(Event.determine, DETERMINED)
+    await handle.execute_update(Event.reconcile_consumers, ConsumerReconciliation(
+        state="TN", consumers=2, recorded_by="jdoe", reason="One claim folder was counted twice in the first estimate."))
+
+    async def restated():
+        status = await handle.query(Event.state)
+        ob = next(o for o in status.obligations if o.obligation.kind.value == "consumer_notice")
+        return ob if ob.obligation.recipient_name.startswith("2 affected") else None
+
+    await eventually(restated)
+    (entry,) = [e for e in stack.entries("INC-RECON") if e.type == "consumer_notice.estimate_revised"]
+    assert (entry.data["estimate_before"], entry.data["estimate_after"]) == (3, 2)
+    assert entry.citation == "Tenn. Code Ann. § 56-2-1006(b)(1)(I)"
