@@ -44,6 +44,7 @@ from activities.delivery import (
     OutcomeStatus,
     SmtpChannel,
     redact_addresses,
+    relay_queue_id,
 )
 from activities.tracking import CLAIMED, FAILED, IN_DOUBT, SENT, DeliveryTracker
 from models.alerts import (
@@ -65,7 +66,6 @@ WEBHOOK_TIMEOUT = 10.0
 #: Webhook answers worth another attempt besides 5xx: request timeout, rate limit.
 WEBHOOK_RETRY_STATUSES = frozenset({408, 429})
 WEBHOOK_REF = "webhook"
-_QUEUE_ID = re.compile(r"\bqueued as ([A-Za-z0-9._-]+)", re.IGNORECASE)
 _WITHHELD = "[withheld: the text looked like it carried personal information]"
 
 
@@ -86,11 +86,6 @@ def clean(text: str | None) -> str | None:
         return None
     text = redact_addresses(text)[:300]
     return _WITHHELD if find_npi(text) else text
-
-
-def queue_id(reply: str | None) -> str | None:
-    match = _QUEUE_ID.search(reply or "")
-    return match.group(1) if match else None
 
 
 # =============================================================================================
@@ -357,7 +352,7 @@ def _email_outcome(rcpt: AlertRecipient, status: str, reason: str | None) -> Rec
         role=rcpt.role,
         status=ChannelStatus(status if status in (SENT, IN_DOUBT) else FAILED),
         relay_reply=reason if sent else None,
-        queue_id=queue_id(reason) if sent else None,
+        queue_id=relay_queue_id(reason) if sent else None,
         reason=None if sent else reason,
     )
 
