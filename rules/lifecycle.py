@@ -25,10 +25,6 @@ from rules.jurisdictions import MODEL_RETENTION
 #: marked as such.
 RECORDS_RETENTION_YEARS = 5
 CITE_RETENTION = MODEL_RETENTION
-#: The consumer-notice clock runs from the determination; only a documented law-enforcement
-#: request extends it. Tennessee's section; for another state use
-#: ``rules.jurisdictions.law_enforcement_delay_citation(state)``.
-CITE_LAW_ENFORCEMENT_DELAY = "Tenn. Code Ann. § 56-2-1006(c)"
 
 
 def determination_problem(intake: IncidentIntake, decision: Determination, now: dt.datetime) -> str | None:

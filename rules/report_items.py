@@ -38,7 +38,6 @@ from models.obligation import (
 from models.steps import ReportItemNotApplicable
 from rules.jurisdictions import (
     STATE_NAMES,
-    TN_LAW,
     report_item_citation,
     report_items_citation,
     tpsp_citation,
@@ -48,7 +47,6 @@ from rules.report_checklist import REPORT_ITEMS
 Item = ReportItemCode
 
 #: Tenn. Code Ann. § 56-2-1006(b)(1): "as much of the following information as is available".
-CITE_REPORT_ITEMS = f"{TN_LAW}(b)(1)"
 
 #: What the report says of an item it cannot yet give: (b)(1) asks for what "is available", and
 #: (b)(2) for "material updates or supplements".
@@ -531,7 +529,6 @@ def not_applicable_problem(
 
 
 __all__ = [
-    "CITE_REPORT_ITEMS",
     "DATA_ELEMENT_REPORT_WORDS",
     "GATHERED_NOT_ENTERED",
     "ITEMS_A_FINDING_KIND_MAY_SUPPLY",
