@@ -51,16 +51,20 @@ def make_drafts(n: int, offset: int = 0) -> list[EntryDraft]:
 
 
 def plain_rows(drafts: list[EntryDraft]) -> list[dict]:
-    """The rows a ledger append writes, pre-built: what a plain INSERT of the same rows inserts."""
-    return [
-        {
-            "seq": i + 1, "ts": "2026-11-21T09:00:00.000000Z", "stream": d.stream, "type": d.type,
+    """The rows a ledger append writes, pre-built: what a plain INSERT of the same rows inserts
+    (format 2: with the per-stream position and link)."""
+    positions: dict[str, int] = {}
+    rows = []
+    for i, d in enumerate(drafts):
+        positions[d.stream] = positions.get(d.stream, 0) + 1
+        rows.append({
+            "v": 2, "seq": i + 1, "ts": "2026-11-21T09:00:00.000000Z", "stream": d.stream, "type": d.type,
             "step": d.step, "workflow_id": d.workflow_id, "run_id": d.run_id, "jurisdiction": d.jurisdiction,
             "citation": d.citation, "actor": d.actor, "data": canonical_json(d.data).decode(),
-            "prev_hash": "0" * 64, "key_id": "ed25519:0000000000000000", "hash": "a" * 64, "sig": "s" * 88,
-        }
-        for i, d in enumerate(drafts)
-    ]
+            "prev_hash": "0" * 64, "stream_seq": positions[d.stream], "stream_prev_hash": "0" * 64,
+            "key_id": "ed25519:0000000000000000", "hash": "a" * 64, "sig": "s" * 88,
+        })  # fmt: skip
+    return rows
 
 
 def plain_engine(path: Path):

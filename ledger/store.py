@@ -5,6 +5,11 @@ FOR UPDATE`` on PostgreSQL — so several processes appending at once never fork
 a seq. The tip also carries the newest ``ts`` so timestamps never run backwards along the chain.
 Appends are idempotent on ``step``: the same step again returns the first entry and writes
 nothing; the same step with different content raises ``StepConflictError``.
+
+Every entry appended is format 2 (docs/ledger-format.md §2): besides the global chain it links to
+the previous entry of its own stream (``stream_seq``, ``stream_prev_hash``). The per-stream tips
+live in ``ledger_stream_tips``, updated in the same transaction as the entries, under the same
+lock. Entries recorded before format 2 stay format 1 and are read back exactly as recorded.
 """
 
 from __future__ import annotations
@@ -18,19 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, text, update
+from sqlalchemy import Engine, Index, bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from ledger import migrate
 from ledger.canonical import canonical_json
-from ledger.chain import HASHED_FIELDS, entry_hash
+from ledger.chain import CURRENT_VERSION, V1_FIELDS, V2_FIELDS, entry_hash
 from ledger.errors import LedgerError, StepConflictError
 from ledger.keys import Signer, utc_now
 from ledger.merkle import CompactRange, leaf_hash
 from ledger.npi import guard_data
 import structlog
-from models.ledger import GENESIS_PREV_HASH, EntryDraft, LedgerEntry, TreeHead
+from models.ledger import GENESIS_PREV_HASH, EntryDraft, LedgerEntry, StreamHead, TreeHead
 
 #: Batches larger than this sign their entries on a thread pool (Ed25519 signing releases the GIL).
 PARALLEL_SIGN_THRESHOLD = 256
@@ -44,6 +49,8 @@ STEP_LOOKUP_CHUNK = 500
 
 class LedgerEntryRow(SQLModel, table=True):
     __tablename__ = "ledger_entries"
+    # Format 2 entries: one per stream position (format 1 rows have NULL and never collide).
+    __table_args__ = (Index("ux_ledger_entries_stream_seq", "stream", "stream_seq", unique=True),)
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     ts: str
@@ -60,6 +67,20 @@ class LedgerEntryRow(SQLModel, table=True):
     key_id: str
     hash: str
     sig: str
+    v: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})  # entry format version
+    stream_seq: int | None = None  # format 2 only
+    stream_prev_hash: str | None = None  # format 2 only
+
+
+class LedgerStreamTipRow(SQLModel, table=True):
+    """Per stream: how many entries it has, the hash and seq of its last (format 1 included)."""
+
+    __tablename__ = "ledger_stream_tips"
+
+    stream: str = Field(primary_key=True)
+    size: int
+    last_hash: str
+    last_seq: int
 
 
 class LedgerTipRow(SQLModel, table=True):
@@ -85,6 +106,20 @@ class TreeHeadRow(SQLModel, table=True):
 _ENTRIES = LedgerEntryRow.__table__
 _TIP = LedgerTipRow.__table__
 _HEADS = TreeHeadRow.__table__
+_STREAM_TIPS = LedgerStreamTipRow.__table__
+
+# The per-stream tip statements of every append, built once (appends are the hot path).
+_TIP_COLUMNS = (_STREAM_TIPS.c.stream, _STREAM_TIPS.c.size, _STREAM_TIPS.c.last_hash, _STREAM_TIPS.c.last_seq)
+_SELECT_STREAM_TIP = select(*_TIP_COLUMNS).where(_STREAM_TIPS.c.stream == bindparam("stream"))
+_SELECT_STREAM_TIPS = select(*_TIP_COLUMNS).where(_STREAM_TIPS.c.stream.in_(bindparam("streams", expanding=True)))
+_UPDATE_STREAM_TIP = (
+    update(_STREAM_TIPS)
+    .where(_STREAM_TIPS.c.stream == bindparam("b_stream"))
+    .values(size=bindparam("b_size"), last_hash=bindparam("b_hash"), last_seq=bindparam("b_seq"))
+)
+_INSERT_STREAM_TIP = insert(_STREAM_TIPS).values(
+    stream=bindparam("b_stream"), size=bindparam("b_size"), last_hash=bindparam("b_hash"), last_seq=bindparam("b_seq")
+)
 
 _sign_pool: ThreadPoolExecutor | None = None
 log = structlog.get_logger("noticeflow.ledger")
@@ -146,9 +181,11 @@ class EntryFilter:
 
 
 def _row_to_dict(row: Any) -> dict[str, Any]:
+    """A stored row as its entry: format 1 rows without ``v``/``stream_seq``/``stream_prev_hash``
+    (exactly as recorded, so their hash recomputes), any other with the format 2 fields."""
     entry = dict(row._mapping)
     entry["data"] = json.loads(entry["data"])
-    return {name: entry[name] for name in (*HASHED_FIELDS, "hash", "sig")}
+    return {name: entry[name] for name in (V1_FIELDS if entry["v"] == 1 else V2_FIELDS)}
 
 
 class Ledger:
@@ -225,6 +262,12 @@ class Ledger:
                 if row.content() != draft.content():
                     raise StepConflictError(step, row.seq, _differences(row.content(), draft.content()))
 
+            # The tips of the streams this batch extends (a batch may touch several, each often).
+            touched = {d.stream for step, d in batch.items() if step not in existing}
+            stored_tips = self._stream_tips(conn, touched)
+            self._check_new_streams(conn, touched - set(stored_tips))
+            stream_tips: dict[str, tuple[int, str, int]] = dict(stored_tips)
+
             now = utc_now()
             ts = now if now > tip.last_ts else tip.last_ts
             seq, prev_hash = tip.size, tip.last_hash
@@ -238,7 +281,9 @@ class Ledger:
                 if step in existing:
                     continue
                 seq += 1
+                stream_size, stream_prev_hash, _ = stream_tips.get(draft.stream, (0, GENESIS_PREV_HASH, 0))
                 body = {
+                    "v": CURRENT_VERSION,
                     "seq": seq,
                     "ts": ts,
                     "stream": draft.stream,
@@ -251,9 +296,12 @@ class Ledger:
                     "actor": draft.actor,
                     "data": draft.data,
                     "prev_hash": prev_hash,
+                    "stream_seq": stream_size + 1,
+                    "stream_prev_hash": stream_prev_hash,
                     "key_id": signer.key_id,
                 }
                 body["hash"] = prev_hash = entry_hash(body)
+                stream_tips[draft.stream] = (stream_size + 1, prev_hash, seq)
                 new_rows.append(body)
                 if parallel and len(new_rows) - chunk_start == SIGN_CHUNK:
                     pending.append(_pool().submit(_sign_rows, signer, new_rows[chunk_start:]))
@@ -276,6 +324,7 @@ class Ledger:
                 conn.execute(
                     update(_TIP).where(_TIP.c.id == 1).values(size=seq, last_hash=prev_hash, last_ts=ts)
                 )
+                self._store_stream_tips(conn, stored_tips, stream_tips)
 
         if new_rows:
             # Steps and seqs only: data stays in the ledger, never in logs.
@@ -289,6 +338,48 @@ class Ledger:
             )
         created = {row["step"]: LedgerEntry.model_validate(row) for row in new_rows}
         return [created.get(d.step) or existing[d.step] for d in drafts]
+
+    def _stream_tips(self, conn: Connection, streams: set[str]) -> dict[str, tuple[int, str, int]]:
+        """``stream → (size, last_hash, last_seq)`` for those of ``streams`` that have entries."""
+        names = sorted(streams)
+        if len(names) == 1:  # a single append: the common case, kept to one cheap statement
+            rows = conn.execute(_SELECT_STREAM_TIP, {"stream": names[0]}).all()
+        else:
+            rows = []
+            for i in range(0, len(names), STEP_LOOKUP_CHUNK):
+                rows += conn.execute(_SELECT_STREAM_TIPS, {"streams": names[i : i + STEP_LOOKUP_CHUNK]}).all()
+        return {stream: (size, last_hash, last_seq) for stream, size, last_hash, last_seq in rows}
+
+    @staticmethod
+    def _check_new_streams(conn: Connection, streams: set[str]) -> None:
+        """A stream without a tip must have no entry: else its next entry would claim stream
+        position 1 and sign a broken stream chain (a tips table not filled by migration 0005)."""
+        names = sorted(streams)
+        for i in range(0, len(names), STEP_LOOKUP_CHUNK):
+            found = conn.execute(
+                select(_ENTRIES.c.stream).where(_ENTRIES.c.stream.in_(names[i : i + STEP_LOOKUP_CHUNK])).limit(1)
+            ).first()
+            if found is not None:
+                raise LedgerError(
+                    f"stream {found.stream!r} has entries but no row in ledger_stream_tips; refusing to append "
+                    "an entry whose stream position would be wrong — the tips table must be rebuilt from the "
+                    "entries (as migration 0005 does) before appending"
+                )
+
+    @staticmethod
+    def _store_stream_tips(
+        conn: Connection, before: dict[str, tuple[int, str, int]], after: dict[str, tuple[int, str, int]]
+    ) -> None:
+        """One write per stream the batch touched: an update of a known tip, an insert of a new one."""
+        updates, inserts = [], []
+        for stream, (size, last_hash, last_seq) in after.items():
+            if before.get(stream) != (size, last_hash, last_seq):
+                row = {"b_stream": stream, "b_size": size, "b_hash": last_hash, "b_seq": last_seq}
+                (updates if stream in before else inserts).append(row)
+        if updates:
+            conn.execute(_UPDATE_STREAM_TIP, updates)
+        if inserts:
+            conn.execute(_INSERT_STREAM_TIP, inserts)
 
     def _existing(self, conn: Connection, steps: list[str]) -> dict[str, LedgerEntry]:
         found: dict[str, LedgerEntry] = {}
@@ -395,12 +486,120 @@ class Ledger:
             for r in rows
         ]
 
+    def stored_head_sizes(self) -> list[tuple[int, str]]:
+        """The distinct ``(tree_size, root_hash)`` of every stored signed head, ascending."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_HEADS.c.tree_size, _HEADS.c.root_hash)
+                .distinct()
+                .order_by(_HEADS.c.tree_size, _HEADS.c.root_hash)
+            ).all()
+        return [(size, root) for size, root in rows]
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """RFC 9162 §2.1.4.1 ``PROOF(old_size, D[new_size])`` over the ledger's first ``new_size``
+        entries, in one pass over their leaves and O(log n) memory (``[]`` when the sizes are equal).
+
+        Raises ``LedgerError`` unless ``0 < old_size <= new_size <= size()``."""
+        if not 0 < old_size <= new_size:
+            raise LedgerError(
+                f"a consistency proof needs 0 < old_size <= new_size, got old_size={old_size}, new_size={new_size}"
+            )
+        size = self.size()
+        if new_size > size:
+            raise LedgerError(f"the ledger holds {size} entries, fewer than {new_size}")
+        ranges = consistency_ranges(old_size, new_size)
+        # The proof's nodes are the roots of disjoint leaf ranges: feed each leaf to its range.
+        order = sorted(range(len(ranges)), key=lambda i: ranges[i][0])
+        compacts = [CompactRange() for _ in ranges]
+        position = 0
+        for index, lh in enumerate(self.leaf_hashes()):
+            while position < len(order) and ranges[order[position]][1] <= index:
+                position += 1
+            if position == len(order):
+                break
+            if ranges[order[position]][0] <= index:
+                compacts[order[position]].append_leaf_hash(lh)
+        return [compact.root() for compact in compacts]
+
+    # -- streams --------------------------------------------------------------------------
+
+    def stream_tip(self, stream: str, max_seq: int) -> tuple[int, str, int] | None:
+        """``(size, last_hash, last_seq)`` of ``stream`` within the ledger's first ``max_seq``
+        entries — counted in ``ledger_entries``, so it answers for any earlier size — or None
+        when the stream has no entry there."""
+        with self.engine.connect() as conn, conn.begin():
+            count, last_seq = conn.execute(
+                select(func.count(), func.max(_ENTRIES.c.seq)).where(
+                    _ENTRIES.c.stream == stream, _ENTRIES.c.seq <= max_seq
+                )
+            ).one()
+            if not count:
+                return None
+            last_hash = conn.execute(select(_ENTRIES.c.hash).where(_ENTRIES.c.seq == last_seq)).scalar_one()
+        return count, last_hash, last_seq
+
+    def sign_stream_head(self, stream: str, head: TreeHead) -> StreamHead:
+        """Sign how many entries ``stream`` has, and its last entry's hash, within the first
+        ``head.tree_size`` entries, pinned to ``head``'s size and root (docs/ledger-format.md §13.1).
+
+        ``head`` is the signed head the caller pins an export to (its root is not recomputed).
+        Raises ``LedgerError`` when there is no signing key, when ``head`` covers more entries than
+        the ledger holds, or when the stream has no entry within it."""
+        if self.signer is None:
+            raise LedgerError("this ledger was opened without a signing key; it cannot sign a stream head")
+        size = self.size()
+        if head.tree_size > size:
+            raise LedgerError(f"the tree head covers {head.tree_size} entries but the ledger holds {size}")
+        tip = self.stream_tip(stream, head.tree_size)
+        if tip is None:
+            raise LedgerError(f"stream {stream!r} has no entry within the ledger's first {head.tree_size} entries")
+        stream_size, last_hash, _ = tip
+        body = {
+            "stream": stream,
+            "stream_size": stream_size,
+            "last_hash": last_hash,
+            "tree_size": head.tree_size,
+            "root_hash": head.root_hash,
+            "timestamp": utc_now(),
+            "key_id": self.signer.key_id,
+        }
+        return StreamHead(**body, sig=self.signer.sign(canonical_json(body)))
+
 
 def head_message(head: TreeHead | dict[str, Any]) -> bytes:
     """The bytes a tree head's ``sig`` signs: RFC 8785 JSON of the head without ``sig``."""
     body = head.model_dump() if isinstance(head, TreeHead) else dict(head)
     body.pop("sig", None)
     return canonical_json(body)
+
+
+def stream_head_message(head: StreamHead | dict[str, Any]) -> bytes:
+    """The bytes a stream head's ``sig`` signs: RFC 8785 JSON of the head without ``sig``."""
+    body = head.model_dump() if isinstance(head, StreamHead) else dict(head)
+    body.pop("sig", None)
+    return canonical_json(body)
+
+
+def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges ``[lo, hi)`` whose Merkle tree hashes make up ``PROOF(old_size,
+    D[new_size])`` (RFC 9162 §2.1.4.1), in proof order. They are disjoint."""
+    ranges: list[tuple[int, int]] = []
+    lo, hi = 0, new_size
+    whole_old_tree = True  # SUBPROOF's flag b: the current sub-tree starts at leaf 0
+    while hi != old_size:
+        mid = lo + (1 << ((hi - lo - 1).bit_length() - 1))  # largest power of two < hi - lo
+        if old_size <= mid:
+            ranges.append((mid, hi))
+            hi = mid
+        else:
+            ranges.append((lo, mid))
+            lo = mid
+            whole_old_tree = False
+    if not whole_old_tree:
+        ranges.append((lo, hi))
+    ranges.reverse()
+    return ranges
 
 
 def sign_head(signer: Signer, size: int, root: bytes, timestamp: str) -> TreeHead:

@@ -7,9 +7,17 @@ examiner's independent verifier depends on them, so they never change meaning.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 #: ``prev_hash`` of entry 1.
 GENESIS_PREV_HASH = "0" * 64
@@ -111,11 +119,21 @@ class EntryDraft(BaseModel):
         }
 
 
+#: The fields format 2 adds to an entry (docs/ledger-format.md §2); absent from format 1 entries.
+STREAM_CHAIN_FIELDS = ("v", "stream_seq", "stream_prev_hash")
+
+
 class LedgerEntry(BaseModel):
-    """A recorded, chained and signed step. Field order is the format's order."""
+    """A recorded, chained and signed step. Field order is the format's order.
+
+    Format 1 entries (``v`` absent) have none of ``v``, ``stream_seq``, ``stream_prev_hash``
+    and serialise without them, exactly as they were recorded — their hash covers 13 fields.
+    Format 2 entries (``v`` = 2) have all three.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    v: Literal[2] | None = Field(None, description="Entry format version: absent for format 1, 2 for format 2.")
     seq: int
     ts: str
     stream: str
@@ -128,16 +146,36 @@ class LedgerEntry(BaseModel):
     actor: str
     data: dict[str, Any]
     prev_hash: str
+    stream_seq: int | None = Field(None, ge=1, description="Format 2: position in the stream, 1, 2, …")
+    stream_prev_hash: str | None = Field(None, description="Format 2: hash of the stream's previous entry.")
     key_id: str
     hash: str
     sig: str
 
-    @field_validator("prev_hash", "hash")
+    @field_validator("prev_hash", "hash", "stream_prev_hash")
     @classmethod
-    def _hex(cls, v: str) -> str:
-        if not _HEX64.match(v):
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None and not _HEX64.match(v):
             raise ValueError("must be 64 lowercase hex characters")
         return v
+
+    @model_validator(mode="after")
+    def _format_fields(self) -> LedgerEntry:
+        chain = (self.stream_seq, self.stream_prev_hash)
+        if self.v == 2 and None in chain:
+            raise ValueError("a format 2 entry (v = 2) has stream_seq and stream_prev_hash")
+        if self.v is None and chain != (None, None):
+            raise ValueError("a format 1 entry (no v) has no stream_seq or stream_prev_hash")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler: Any, info: SerializationInfo) -> dict[str, Any]:
+        # A format 1 entry is written exactly as recorded: without the format 2 fields.
+        body: dict[str, Any] = handler(self)
+        if self.v is None:
+            for name in STREAM_CHAIN_FIELDS:
+                body.pop(name, None)
+        return body
 
     def content(self) -> dict[str, Any]:
         return {
@@ -156,6 +194,24 @@ class TreeHead(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    key_id: str
+    sig: str
+
+
+class StreamHead(BaseModel):
+    """A signed statement of one stream within the ledger's first ``tree_size`` entries: how many
+    entries it has (``stream_size``) and the hash of the last (``last_hash``), pinned to the
+    ledger's Merkle root at that size (docs/ledger-format.md §13.1). ``sig`` signs the RFC 8785 JSON
+    of the head without ``sig``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stream: str
+    stream_size: int
+    last_hash: str
     tree_size: int
     root_hash: str
     timestamp: str
