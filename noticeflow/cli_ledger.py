@@ -15,15 +15,36 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
+from ledger.bundle import export_bundle
+from ledger.bundle_files import BUNDLE_FORMAT_1
+from ledger.bundle_verify import (
+    BundleReport,
+    load_key_statement,
+    load_tree_head,
+    read_checkpoints,
+    verify_bundle,
+)
+from ledger.checkpoint import CheckpointError, verify_checkpoint
 from ledger.errors import LedgerError
-from ledger.export import export_bundle, load_tree_head, verify_bundle
 from ledger.keys import Keyring, generate_key, load_keyring, load_signer, normalize_ts
+from ledger.merkle import MerkleTree
 from ledger.store import EntryFilter, Ledger
-from ledger.verify import VerifyReport, verify_against_earlier_head, verify_entries
+from ledger.verify import (
+    Problem,
+    VerifyReport,
+    verify_against_earlier_head,
+    verify_entries,
+)
 from models.ledger import EntryDraft
-from noticeflow.settings import get_settings
+from noticeflow.cli_ledger_keys import key_app
+from noticeflow.settings import Settings, get_settings
+from noticeflow.verifier_tool import verifier_command, verifier_sha256
+from reports.examiner import build_examiner_report, render_examiner_report
+from reports.pdf import ReportPrintError, html_to_pdf
 
 app = typer.Typer(help="The signed, hash-chained audit ledger.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+app.command("verifier")(verifier_command)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Ledger database URL (default: settings).")]
 KeyOption = Annotated[
@@ -178,68 +199,188 @@ def _report(report: VerifyReport, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+def _bundle_report(report: BundleReport, as_json: bool) -> None:
+    """``OK …`` or ``FAILED: <what>`` on the first line (docs/ledger-format.md §8); exit 1 on failure."""
+    if as_json:
+        _print_json(report.to_json())
+    elif report.ok:
+        proven = (report.completeness or {}).get("proven")
+        parts = [f"{report.entries_checked} entries verified"]
+        if report.boundaries_checked:
+            parts.append(f"{report.boundaries_checked} boundary entries")
+        parts.append(f"tree size {report.tree_size}, root {report.root_hash}")
+        if proven:
+            parts.append(f"complete: {'the whole ledger' if proven == 'ledger' else proven}")
+        parts.append(f"{report.heads_checked} signed head(s) hold")
+        if report.format != BUNDLE_FORMAT_1:
+            parts.append(f"{report.files_checked} files match the signed manifest")
+            parts.append(f"{report.consistency_checked} consistency proof(s)")
+            parts.append(f"{report.checkpoints_checked} known checkpoint(s) extended")
+        parts.append(f"trust: {report.trust}")
+        typer.echo("OK: " + "; ".join(parts))
+        if (report.completeness or {}).get("statement"):
+            typer.echo(f"completeness: {report.completeness['statement']}")
+        for note in report.notes:
+            typer.echo(f"note: {note}")
+    else:
+        typer.echo(f"FAILED: {report.problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _check_ledger_extends(ledger: Ledger, keyring: Keyring, checkpoints: list[Path], origin: str | None) -> Problem | None:
+    """The database's ledger must extend each known checkpoint (its root at that size)."""
+    if not checkpoints:
+        return None
+    tree = MerkleTree(list(ledger.leaf_hashes()))
+    for name, text in read_checkpoints(checkpoints):
+        try:
+            known = verify_checkpoint(text, keyring, origin)
+        except CheckpointError as exc:
+            return Problem(None, f"{name}: the checkpoint does not verify under the trusted keys: {exc}")
+        if known.tree_size > tree.size:
+            why = f"it holds only {tree.size} entries — the ledger was truncated"
+        elif known.tree_size > 0 and tree.root(known.tree_size).hex() != known.root_hash:
+            why = "a fork or rewrite"
+        else:
+            continue
+        return Problem(None, f"{name}: the ledger does not extend checkpoint {known.tree_size} ({known.root_hash[:16]}…) — {why}")
+    return None
+
+
 @app.command()
 def verify(
     bundle: Annotated[Path | None, typer.Argument(help="An export bundle; the configured database when omitted.")] = None,
-    against: Annotated[
-        Path | None, typer.Option(help="A tree_head.json kept from earlier: the ledger must extend it.")
+    trusted_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--trusted-keys",
+            help="The licensee's key statement (noticeflow-key-statement/1) you hold: the trust anchor.",
+        ),
     ] = None,
     keys: Annotated[
-        Path | None, typer.Option(help="Trusted public keys (keys.json or keyring.json) instead of the bundle's own.")
+        Path | None,
+        typer.Option(help="Trusted public keys as a keyring (keys.json or keyring.json) instead of a key statement."),
+    ] = None,
+    known_checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--known-checkpoint",
+            help="A ledger checkpoint you already hold (from a filing); the ledger must extend it. Repeatable.",
+        ),
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="A tree_head.json kept from earlier: the ledger must extend it.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     db: DbOption = None,
     key: KeyOption = None,
 ) -> None:
-    """Check every hash, link, signature and signed tree head; name the first bad seq."""
+    """Check every hash, link, signature, signed head and proof; name the first bad file, seq or checkpoint.
+
+    Exit 0: verified; 1: verification failed; 2: usage error or unreadable input.
+    """
+    if trusted_keys is not None and keys is not None:
+        _fail("give either --trusted-keys (a key statement) or --keys (a keyring), not both")
+    checkpoints = list(known_checkpoint or [])
     try:
         earlier = load_tree_head(against) if against else None
-        trusted = Keyring.load(keys) if keys else None
         if bundle is not None:
-            report = verify_bundle(bundle, trusted_keys=trusted, earlier_head=earlier)
+            report = verify_bundle(
+                bundle,
+                trusted_keys=Keyring.load(keys) if keys else None,
+                key_statement=trusted_keys,
+                known_checkpoints=checkpoints,
+                earlier_head=earlier,
+            )
+            _bundle_report(report, as_json)
+            return
+        origin = None
+        if trusted_keys is not None:
+            keyring, origin = load_key_statement(trusted_keys)
         else:
-            keyring = trusted or load_keyring(_key_path(key))
-            ledger = _open(db, None, signing=False)
-            try:
-                report = verify_entries(ledger.iter_raw(), keyring, ledger.stored_heads())
-                if report.ok and earlier is not None:
-                    problem = verify_against_earlier_head(earlier, keyring, ledger.leaf_hashes())
-                    if problem:
-                        report.problem = problem
-                    else:
-                        report.heads_checked += 1
-            finally:
-                ledger.close()
+            keyring = Keyring.load(keys) if keys else load_keyring(_key_path(key))
+        ledger = _open(db, None, signing=False)
+        try:
+            report = verify_entries(ledger.iter_raw(), keyring, ledger.stored_heads())
+            if report.ok and earlier is not None:
+                problem = verify_against_earlier_head(earlier, keyring, ledger.leaf_hashes())
+                if problem:
+                    report.problem = problem
+                else:
+                    report.heads_checked += 1
+            if report.ok:
+                report.problem = _check_ledger_extends(ledger, keyring, checkpoints, origin)
+        finally:
+            ledger.close()
     except LedgerError as exc:
         _fail(str(exc))
     _report(report, as_json)
 
 
+def bundle_export_options(settings: Settings, *, pdf: bool) -> dict[str, Any]:
+    """What ``export_bundle`` takes from outside the ledger layer: the document store, the
+    examiner's report (``reports/examiner.py``) and, with ``pdf``, its PDF (``reports/pdf.py``),
+    the external verifier's SHA-256 for VERIFY.md, and the checkpoint origin."""
+    options: dict[str, Any] = {
+        "documents_dir": settings.documents_dir,
+        "render_report": render_examiner_bundle_report,
+        "origin": settings.ledger_origin,
+        "verifier_sha256": verifier_sha256(),
+    }
+    if pdf:
+        options["render_pdf"] = html_to_pdf
+    return options
+
+
+def render_examiner_bundle_report(entries: list[dict[str, Any]], **context: Any) -> str:
+    """``export_bundle``'s ``render_report`` → the examiner's report: the tree head as JSON, and
+    the bundle's documents as SHA-256 → path in the bundle (those not included have no path)."""
+    context["tree_head"] = context["tree_head"].model_dump()
+    context["documents"] = {d["sha256"]: d["file"] for d in context["documents"] if d["file"]}
+    return render_examiner_report(build_examiner_report(entries, **context))
+
+
 @app.command()
 def export(
     out: Annotated[Path, typer.Option("--out", help="New directory for the bundle.")],
-    stream: Annotated[str | None, typer.Option(help="Only this stream, e.g. incident:INC-7.")] = None,
-    jurisdiction: Annotated[str | None, typer.Option(help="Only entries of this jurisdiction.")] = None,
+    stream: Annotated[str | None, typer.Option(help="Only this stream, e.g. incident:INC-7, with its signed stream head.")] = None,
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="Every stream with an entry of this jurisdiction, each whole (or its time slice).")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Entries at or after this RFC 3339 time.")] = None,
     until: Annotated[str | None, typer.Option(help="Entries before this RFC 3339 time.")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print the report to report.pdf (headless Chromium).")] = False,
     db: DbOption = None,
     key: KeyOption = None,
 ) -> None:
-    """Write a self-contained examination bundle that verifies offline."""
+    """Write an examination bundle (format 2) that an examiner verifies offline with the external verifier."""
     where = EntryFilter(stream, jurisdiction, _ts_option("--since", since), _ts_option("--until", until))
+    options = bundle_export_options(get_settings(), pdf=pdf)
     ledger = _open(db, key, signing=True)
     try:
         keyring = load_keyring(_key_path(key))
-        result = export_bundle(ledger, out, keyring, where)
-    except LedgerError as exc:
+        result = export_bundle(ledger, out, keyring, where, **options)
+    except (LedgerError, ReportPrintError) as exc:
         _fail(str(exc))
     finally:
         ledger.close()
+    for missing in result.missing_documents:
+        typer.echo(
+            f"warning: document {missing['sha256']} cited by seq {', '.join(map(str, missing['cited_by']))} "
+            f"is not in the bundle: {missing['reason']}",
+            err=True,
+        )
     _print_json(
         {
             "bundle": str(result.path),
             "entries": result.entries,
+            "boundaries": result.boundaries,
             "complete": result.complete,
+            "completeness": result.completeness,
+            "streams": result.streams,
+            "documents": result.documents,
+            "missing_documents": result.missing_documents,
             "tree_head": result.tree_head.model_dump(),
         }
     )
