@@ -78,6 +78,7 @@ from activities.tracking import (
     Attempt,
     DeliveryTracker,
 )
+from ledger.store import Ledger
 from models.lifecycle import DeliveryCounts
 from models.notice import (
     CedingInsurerNoticeInput,
@@ -203,6 +204,7 @@ class NoticeActivities:
         portal: RegulatorPortal | None = None,
         *,
         email_channel: Callable[[], DeliveryChannel] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.settings = settings
         self.engine = db.open_engine(settings.resolved_db_url())
@@ -210,7 +212,7 @@ class NoticeActivities:
         self.tracker = DeliveryTracker(self.engine)
         self.store = DocumentStore(settings.documents_dir)
         self.portal: RegulatorPortal = portal or OutboxPortal(settings.outbox_dir, simulate_acks=settings.outbox_simulate_acks)
-        self.regulator = RegulatorActivities(self.rosters, self.tracker, self.store, self.portal)
+        self.regulator = RegulatorActivities(self.rosters, self.tracker, self.store, self.portal, settings=settings, ledger=ledger)
         self.consumer_evidence = ConsumerEvidenceActivities(self.tracker, settings.bounce_window_days)
         self._email_channel = email_channel or (lambda: SmtpChannel(settings))
 
@@ -242,6 +244,7 @@ class NoticeActivities:
         ]
 
     def close(self) -> None:
+        self.regulator.close()
         self.engine.dispose()
 
     # -- roster -----------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Filing with the commissioner (Tenn. Code Ann. § 56-2-1006(b)) and reading the regulator's
 acknowledgement.
 
-* ``render_commissioner_report`` — the report, items (A)–(N), and each material update;
+* ``render_commissioner_report`` — the report, items (A)–(N), and each material update; before
+  rendering it signs and stores a tree head of the ledger, and the filed document shows its C2SP
+  checkpoint in a "Ledger checkpoint" block (issue 10 spec G) — the filing's entry records it;
 * ``submit_to_regulator`` — the filing through the portal adapter, once per version; its receipt
   is the evidence the notice was *sent*;
 * ``check_regulator_acknowledgements`` — the regulator's acknowledgements that have come, with
@@ -14,6 +16,7 @@ acknowledgement.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import structlog
 from temporalio import activity
@@ -36,16 +39,22 @@ from activities.documents import (
 from activities.files import safe_name
 from activities.roster import RosterNotFoundError, RosterStore
 from activities.tracking import DeliveryTracker
+from ledger.checkpoint import sign_checkpoint
+from ledger.errors import LedgerError
+from ledger.keys import load_signer
+from ledger.store import Ledger
 from models.notice import (
     AcknowledgementQuery,
     AcknowledgementsFound,
     CommissionerReportResult,
+    FilingCheckpoint,
     RegulatorAcknowledgement,
     RegulatorReceipt,
     RenderCommissionerReportInput,
     ReportItemAvailability,
     SubmitToRegulatorInput,
 )
+from noticeflow.settings import Settings
 from rules.npi import npi_problem
 
 log = structlog.get_logger("noticeflow.notices")
@@ -57,8 +66,56 @@ def _portal_unavailable(jurisdiction: str, exc: Exception) -> ApplicationError:
 
 
 class RegulatorActivities:
-    def __init__(self, rosters: RosterStore, tracker: DeliveryTracker, store: DocumentStore, portal: RegulatorPortal) -> None:
+    def __init__(
+        self,
+        rosters: RosterStore,
+        tracker: DeliveryTracker,
+        store: DocumentStore,
+        portal: RegulatorPortal,
+        *,
+        settings: Settings | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
         self.rosters, self.tracker, self.store, self.portal = rosters, tracker, store, portal
+        self.settings = settings
+        #: The ledger whose checkpoint a filing carries: the worker's, or opened from ``settings`` on first use.
+        self._ledger, self._own_ledger = ledger, False
+        self._ledger_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._own_ledger and self._ledger is not None:
+            self._ledger.close()
+
+    def _ledger_for_checkpoints(self) -> Ledger:
+        with self._ledger_lock:
+            if self._ledger is None:
+                if self.settings is None:
+                    raise ApplicationError(
+                        "no ledger to sign the filing's checkpoint: RegulatorActivities needs the worker's ledger or "
+                        "its settings", type="NoLedger", non_retryable=True,
+                    )
+                s = self.settings
+                try:
+                    signer = load_signer(s.resolved_key_path(), s.key_passphrase)
+                except LedgerError as exc:
+                    raise ApplicationError(
+                        f"the filing's ledger checkpoint cannot be signed: {exc}", type="LedgerKeyUnavailable",
+                        non_retryable=True,
+                    ) from None
+                self._ledger = Ledger.open(s.resolved_db_url(), signer)
+                self._own_ledger = True
+            return self._ledger
+
+    def _checkpoint(self) -> tuple[FilingCheckpoint, str]:
+        """Sign and store a tree head of the whole ledger as it stands, and its C2SP checkpoint
+        (issue 10 spec G): the filed document shows the note, the filing's entry the fields. The
+        stored head lets every later bundle prove that its ledger extends this one."""
+        ledger = self._ledger_for_checkpoints()
+        assert ledger.signer is not None  # opened with the signing key
+        origin = self.settings.ledger_origin if self.settings is not None else Settings.model_fields["ledger_origin"].default
+        head = ledger.sign_tree_head(store=True)
+        note = sign_checkpoint(ledger.signer, origin, head.tree_size, bytes.fromhex(head.root_hash))
+        return FilingCheckpoint(origin=origin, tree_size=head.tree_size, root_hash=head.root_hash), note
 
     @activity.defn(name="render_commissioner_report")
     async def render_commissioner_report(self, req: RenderCommissionerReportInput) -> CommissionerReportResult:
@@ -75,6 +132,8 @@ class RegulatorActivities:
         try:
             previous = load_commissioner_report(self.store, req.previous) if req.previous else None
             report = build_commissioner_report(req, roster, previous, req.previous.sha256 if req.previous else None)
+            checkpoint, note = self._checkpoint()
+            report = report.model_copy(update={"ledger_checkpoint": checkpoint, "ledger_checkpoint_note": note})
             json_ref, html_ref = render_commissioner_report(self.store, report)
         except DocumentError as exc:
             raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
@@ -84,6 +143,7 @@ class RegulatorActivities:
             version=report.version,
             sha256=json_ref.sha256,
             changes=len(report.changes),
+            checkpoint_tree_size=checkpoint.tree_size,
         )
         return CommissionerReportResult(
             obligation_id=report.obligation_id,
@@ -100,6 +160,7 @@ class RegulatorActivities:
             ],
             changes=report.changes,
             consumer_estimate=report.consumer_estimate,
+            checkpoint=checkpoint,
         )
 
     @activity.defn(name="submit_to_regulator")
@@ -168,5 +229,8 @@ class RegulatorActivities:
                 log.info("regulator_acknowledgement_received", submission_id=submission_id, simulated=ack.simulated)
             if known is not None:
                 found[submission_id] = known
-        return AcknowledgementsFound(acknowledgements=found, unreadable=unreadable)
+        return AcknowledgementsFound(
+            acknowledgements=found, unreadable=unreadable,
+            tracking_business_days=self.settings.acknowledgement_tracking_business_days if self.settings else None,
+        )
 

@@ -160,6 +160,17 @@ class ReportChange(NoticeflowModel):
     summary: str
 
 
+class FilingCheckpoint(NoticeflowModel):
+    """The ledger's checkpoint a filing carries (issue 10 spec G): before a report is filed, the
+    activity signs and stores a tree head of the whole ledger; the filed document shows its C2SP
+    checkpoint, the filing's ledger entry these three fields. An examiner keeps them and passes the
+    checkpoint to the bundle verifier (``--known-checkpoint``): a later export must extend it."""
+
+    origin: str = Field(min_length=1, description="Settings.ledger_origin: the checkpoint's origin and key name.")
+    tree_size: int = Field(ge=0, description="Entries in the ledger when the head was signed.")
+    root_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex Merkle root of those entries (RFC 9162).")
+
+
 class CommissionerReport(NoticeflowModel):
     """The JSON document of record of one version of a commissioner report."""
 
@@ -180,6 +191,12 @@ class CommissionerReport(NoticeflowModel):
     consumers_by_state: dict[str, int]
     changes: list[ReportChange] = Field(default_factory=list)
     updates: list[str] = Field(default_factory=list, description="Amendments recorded on the event, oldest first.")
+    ledger_checkpoint: FilingCheckpoint | None = Field(
+        None, description="The ledger's size and root signed just before this version was rendered for filing."
+    )
+    ledger_checkpoint_note: str | None = Field(
+        None, description="That checkpoint as a C2SP tlog-checkpoint signed note (docs/ledger-format.md)."
+    )
 
 
 class RenderCommissionerReportInput(NoticeflowModel):
@@ -228,6 +245,9 @@ class CommissionerReportResult(NoticeflowModel):
     not_yet_available: list[ReportItemCode] = Field(description="Items to supplement later (partial ones included).")
     changes: list[ReportChange]
     consumer_estimate: int
+    checkpoint: FilingCheckpoint | None = Field(
+        None, description="The ledger checkpoint the filed document shows (None: rendered by an older worker)."
+    )
 
 
 # =============================================================================================
@@ -321,6 +341,11 @@ class AcknowledgementsFound(NoticeflowModel):
     )
     unreadable: dict[str, str] = Field(
         default_factory=dict, description="submission_id → why its acknowledgement could not be read."
+    )
+    tracking_business_days: int | None = Field(
+        None, ge=1,
+        description="NOTICEFLOW_ACKNOWLEDGEMENT_TRACKING_BUSINESS_DAYS: after the event is closed, how many business "
+        "days after the last filing its acknowledgements are still asked for (None: the workflow's default).",
     )
 
 
@@ -596,9 +621,29 @@ class ReturnedNoticesResult(NoticeflowModel):
     unknown: int = Field(description="Refs with no delivery on that channel for the obligation.")
 
 
+class BounceIntakeInput(NoticeflowModel):
+    """Read the bounce mailbox, then say how many e-mails of one delivery have come back."""
+
+    delivery_key: str = Field(min_length=1, description="The key the delivery's e-mails are tracked under.")
+    recipient_refs: list[RecipientRef] = Field(
+        default_factory=list, description="Count only these recipients' e-mails (empty: every e-mail of the delivery)."
+    )
+
+
+class BounceIntakeResult(NoticeflowModel):
+    """What one reading of the bounce mailbox found (Settings.bounce_maildir; RFC 3464 reports)."""
+
+    configured: bool = Field(description="A bounce mailbox is configured: without one, bounces are recorded by a person.")
+    read: int = Field(0, ge=0, description="New reports read in this pass (any delivery).")
+    hard_bounces: int = Field(0, ge=0, description="Hard bounces recorded in this pass (any delivery).")
+    returned: int = Field(0, ge=0, description="E-mails of delivery_key (among recipient_refs) now recorded returned.")
+
+
 __all__ = [
     "AcknowledgementQuery",
     "AcknowledgementsFound",
+    "BounceIntakeInput",
+    "BounceIntakeResult",
     "CedingInsurer",
     "CedingInsurerNoticeInput",
     "CedingInsurerNoticeResult",
@@ -616,6 +661,7 @@ __all__ = [
     "DocumentKind",
     "DocumentRef",
     "FailureKind",
+    "FilingCheckpoint",
     "NoticeContact",
     "NoticeContent",
     "PostalAddress",

@@ -101,6 +101,10 @@ class Reason(NoticeflowModel):
     code: str
     message: str
     citation: str | None = None
+    #: The state whose law the sentence reads (None: the event as a whole).
+    jurisdiction: StateCode | None = None
+    #: The citation names no verified section of that state's own law (the model, marked as such).
+    needs_counsel_review: bool = False
 
 
 class Obligation(NoticeflowModel):

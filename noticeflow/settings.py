@@ -33,6 +33,14 @@ class Settings(BaseSettings):
         "(its active key is used) or one private-key PEM file. Default: `home`/keys.",
     )
     key_passphrase: str | None = Field(None, description="Passphrase of an encrypted private key.")
+    ledger_origin: str = Field(
+        "noticeflow.example/ledger",
+        description="Origin line and key name of the ledger's C2SP checkpoints (a schema-less URL, "
+        "no spaces or '+'), e.g. ledger.acme-insurance.example/notices.",
+    )
+    licensee_name: str | None = Field(
+        None, description="The licensee's legal name, as written in the key statement filed with regulators."
+    )
     log_level: str = Field("INFO", description="Minimum log level.")
     log_json: bool = Field(True, description="JSON logs (production) or console logs (development).")
 
@@ -68,6 +76,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Days after an e-mail notice is sent during which a hard bounce may still come back: the notice "
         "is confirmed (its obligation met) only when none did.",
+    )
+    bounce_maildir: Path | None = Field(
+        None,
+        description="The licensee's bounce mailbox as a Maildir directory (new/, cur/, tmp/): the relay's delivery "
+        "status notifications (RFC 3464) are read from it during the bounce window, and a hard bounce reopens "
+        "its recipient. None: bounces are recorded by a person (report_returned).",
+    )
+    acknowledgement_tracking_business_days: int = Field(
+        10,
+        ge=1,
+        description="After the event is closed, a regulator's acknowledgement of a filing is still asked for until this "
+        "many business days after the last filing; then a final acknowledgement_missing entry says none came.",
     )
     outbox_simulate_acks: bool = Field(
         False,

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.alerts import AlertActivities
+from activities.bounces import BounceActivities
 from activities.delivery import RegulatorPortal
 from activities.ledger import LedgerActivities
 from activities.notices import NoticeActivities
@@ -39,7 +40,8 @@ class WorkerResources:
         self.ledger = Ledger.open(
             settings.resolved_db_url(), load_signer(settings.resolved_key_path(), settings.key_passphrase)
         )
-        self.notices = NoticeActivities(settings, portal=portal)
+        self.notices = NoticeActivities(settings, portal=portal, ledger=self.ledger)
+        self.bounces = BounceActivities(settings, self.notices.tracker)
         self.privacy = PrivacyActivities(settings, self.ledger)
         self.revised = RevisedNoticeActivities(settings)
         self.alerts = AlertActivities(settings)
@@ -47,6 +49,7 @@ class WorkerResources:
         self.activities: Sequence[object] = [
             LedgerActivities(self.ledger).record,
             *self.notices.activities(),
+            *self.bounces.activities(),
             *self.privacy.activities(),
             *self.revised.activities(),
             *self.alerts.activities(),

@@ -27,7 +27,7 @@ from models.obligation import (
     RecipientRole,
 )
 from rules.calendar import clock_origin, clock_zone, deadline
-from rules.classification import classify_event, involves_consumer_npi
+from rules.classification import classify_event, examined_states, involves_consumer_npi
 from rules.consumer_method import (
     CITE_LAW_ENFORCEMENT,
     CITE_METHOD,
@@ -579,13 +579,9 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
 
 
 def applicable_states(intake: IncidentIntake) -> list[str]:
-    """The states whose law is examined: every state with affected residents, and the licensee's
-    home jurisdiction (domicile or home state) for the (a)(1) trigger."""
-    states = {row.state for row in intake.affected}
-    states.add(intake.licensee.home_jurisdiction)
-    if intake.licensee.kind is LicenseeKind.ASSUMING_INSURER:
-        states = {row.state for row in intake.affected if row.consumers > 0} | {intake.licensee.domicile_state}
-    return sorted(states)
+    """The states whose law is examined (``rules.classification.examined_states``): every state
+    with affected residents, and the licensee's home jurisdiction for the (a)(1) trigger."""
+    return examined_states(intake)
 
 
 def state_law_excluded(intake: IncidentIntake, row: CyberJurisdiction) -> Reason | None:

@@ -7,17 +7,23 @@ transition is refused with a message that names the rule, before anything is rec
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from models.incident import IncidentIntake
 from models.lifecycle import Determination, EventAmendment, Exclusion
 from rules.calendar import add_months_instant
 from rules.classification import (
-    CITE_ENCRYPTED,
-    CITE_RETURNED,
     encrypted_exclusion_applies,
     returned_or_destroyed_exclusion_applies,
 )
-from rules.jurisdictions import MODEL_RETENTION
+from rules.jurisdictions import (
+    EXCLUSION_ENCRYPTED,
+    EXCLUSION_RETURNED,
+    MODEL_RETENTION,
+    exclusion_citation,
+    needs_counsel_review,
+    retention_citation,
+)
 
 #: Records of every cybersecurity event are kept at least five years from the event: "common to all
 #: adopters (verified in several)" per JURISDICTIONS.md; NAIC #668 § 5(D). No state's own section is
@@ -30,10 +36,14 @@ CITE_RETENTION = MODEL_RETENTION
 def determination_problem(intake: IncidentIntake, decision: Determination, now: dt.datetime) -> str | None:
     """Why ``decision`` cannot be recorded for this event, or None when it can.
 
-    "Not a cybersecurity event" must rest on an exclusion of RSMo § 375.1402(3) that the recorded
-    facts support; "a cybersecurity event" must not contradict facts that exclude it (amend the
-    facts first, so that the record stays consistent).
+    "Not a cybersecurity event" must rest on an exclusion (RSMo § 375.1402(3)(a)–(b) and its
+    equivalents) that the recorded facts support; "a cybersecurity event" must not contradict facts
+    that exclude it (amend the facts first, so that the record stays consistent). Messages cite the
+    licensee's home jurisdiction's law, whose definitions govern its own determination.
     """
+    home = intake.licensee.home_jurisdiction
+    cite_encrypted = exclusion_citation(home, EXCLUSION_ENCRYPTED)
+    cite_returned = exclusion_citation(home, EXCLUSION_RETURNED)
     when = decision.determined_at or now
     if when > now:
         return f"determined_at {when.isoformat()} is in the future"
@@ -44,23 +54,23 @@ def determination_problem(intake: IncidentIntake, decision: Determination, now: 
     if decision.is_cybersecurity_event:
         if encrypted:
             return (
-                f"the recorded facts exclude this event ({CITE_ENCRYPTED}: the information was encrypted and the "
+                f"the recorded facts exclude this event ({cite_encrypted}: the information was encrypted and the "
                 "key was not acquired, released or used); amend key_compromised first if the key was compromised"
             )
         if returned:
             return (
-                f"the recorded facts exclude this event ({CITE_RETURNED}: the information was not used or released "
+                f"the recorded facts exclude this event ({cite_returned}: the information was not used or released "
                 "and was returned or destroyed); amend returned_or_destroyed_unused first if that is no longer so"
             )
         return None
     if decision.exclusion is Exclusion.ENCRYPTED_KEY_NOT_COMPROMISED and not encrypted:
         return (
-            f"exclusion {CITE_ENCRYPTED} needs encrypted information whose key was not compromised; the recorded "
+            f"exclusion {cite_encrypted} needs encrypted information whose key was not compromised; the recorded "
             f"facts say encrypted={intake.encrypted}, key_compromised={intake.key_compromised}"
         )
     if decision.exclusion is Exclusion.RETURNED_OR_DESTROYED_UNUSED and not returned:
         return (
-            f"exclusion {CITE_RETURNED} needs information not used or released and returned or destroyed; the "
+            f"exclusion {cite_returned} needs information not used or released and returned or destroyed; the "
             "recorded facts say returned_or_destroyed_unused=false"
         )
     return None
@@ -115,3 +125,13 @@ def retain_until(event_at: dt.datetime, closed_at: dt.datetime) -> dt.datetime:
 
 def law_enforcement_delay_active(intake: IncidentIntake, now: dt.datetime) -> bool:
     return intake.law_enforcement_delay_until is not None and now < intake.law_enforcement_delay_until
+
+
+def retention_ledger_data(states: Iterable[str]) -> dict[str, object]:
+    """What the closure's entry states of the records' retention: each state's own section (where
+    only the model is known, the model's, marked — and those states need counsel review)."""
+    cites = {state: retention_citation(state) for state in sorted(set(states))}
+    return {
+        "retention": cites,
+        "retention_needs_counsel_review": [state for state, cite in cites.items() if needs_counsel_review(cite)],
+    }

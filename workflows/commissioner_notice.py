@@ -9,6 +9,12 @@ or recorded by a person (signal ``record_acknowledgement``). Without one within 
 of the filing (the commissioner's state's business days) the responders are alerted
 (``commissioner_notice.acknowledgement_missing``). Updated reports are filings too: their
 acknowledgements are tracked the same way, the obligation staying met.
+
+Closing the event does not stop the tracking: an updated report filed shortly before closure still
+needs its acknowledgement (or the reminder and the alert). The workflow keeps asking until every
+filing is acknowledged or the tracking horizon passes — ``NOTICEFLOW_ACKNOWLEDGEMENT_TRACKING_BUSINESS_DAYS``
+(default 10) business days after the last filing —, then records a final
+``acknowledgement_missing`` entry for each filing still unacknowledged and ends.
 """
 
 from __future__ import annotations
@@ -67,6 +73,9 @@ ACKNOWLEDGEMENT_EXPECTED_WITHIN = Clock(amount=2, unit=ClockUnit.BUSINESS_DAYS)
 ACK_FIRST_POLLS = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=10))
 ACK_POLL_INTERVAL = timedelta(hours=1)
 ACK_POLL_INTERVAL_OVERDUE = timedelta(hours=6)
+#: After closure, acknowledgements are asked for until this many business days after the last
+#: filing, unless the worker's setting (returned with each poll) says otherwise.
+ACK_TRACKING_BUSINESS_DAYS = 10
 
 
 @dataclass
@@ -97,6 +106,9 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._ack_inbox: list[RegulatorAcknowledgement] = []
         self._ack_held: list[RegulatorAcknowledgement] = []
         self._acks_unreadable: dict[str, str] = {}
+        self._tracking = False  # acknowledgements still tracked (holds the end of the workflow)
+        self._tracking_days = ACK_TRACKING_BUSINESS_DAYS
+        self._tracking_ended: datetime | None = None
 
     @workflow.run
     async def run(self, inp: ObligationInput) -> ObligationState:
@@ -119,7 +131,9 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._queue.append(update)
 
     def _work_pending(self) -> bool:
-        return bool(self._queue) or self._polling
+        # Acknowledgements are tracked past closure (bounded), so the workflow ends after them; an
+        # obligation told of no closure (no continuing updates) does not wait for them.
+        return bool(self._queue) or self._polling or (self._tracking and self._obligation.continuing_updates)
 
     async def _work(self) -> None:
         self._waiting_for = "the initial report to be rendered and filed with the commissioner"
@@ -132,7 +146,11 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
                                                 "acknowledgement_expected_by": iso(first.expected_by)})
         self._show_waiting()
         await self._publish()
-        await asyncio.gather(self._report_updates(), self._track_acknowledgements())
+        self._tracking = True
+        try:
+            await asyncio.gather(self._report_updates(), self._track_acknowledgements())
+        finally:
+            self._tracking = False
 
     async def _report_updates(self) -> None:
         while True:
@@ -214,6 +232,8 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
                 "changes": [c.summary for c in report.changes] or changes,
                 "summary": summary,
                 "steps": steps or [],
+                # The ledger checkpoint the filed document shows (issue 10 spec G).
+                "checkpoint": report.checkpoint.model_dump(mode="json") if report.checkpoint else None,
             },
         )
         expected_by = call_rules(deadline, receipt.submitted_at, ACKNOWLEDGEMENT_EXPECTED_WITHIN, self._filed_with)
@@ -232,14 +252,34 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
     def _outstanding(self) -> list[_Filing]:
         return [f for _, f in sorted(self._filings.items()) if f.acknowledged is None]
 
+    def _awaited(self) -> list[_Filing]:
+        """Filings whose acknowledgement is still owed: the initial report only while its
+        obligation awaits it (a person may have completed or waived it), every updated report."""
+        return [f for f in self._outstanding() if not (f.version == 1 and self._status.resolved)]
+
+    def _tracking_horizon(self) -> datetime:
+        """After closure: the business days of ``NOTICEFLOW_ACKNOWLEDGEMENT_TRACKING_BUSINESS_DAYS``
+        after the last filing, in the commissioner's state."""
+        last = max(f.receipt.submitted_at for f in self._filings.values())
+        clock = Clock(amount=self._tracking_days, unit=ClockUnit.BUSINESS_DAYS)
+        return call_rules(deadline, last, clock, self._filed_with)
+
     async def _track_acknowledgements(self) -> None:
         """Ask the portal for the acknowledgement of every filing not yet acknowledged, with a
-        durable timer between polls; take a person's as it comes; alert when one is overdue."""
+        durable timer between polls; take a person's as it comes; alert when one is overdue.
+        After the event is closed, keep asking for those still owed until the tracking horizon,
+        then say plainly that none came, and stop."""
         polls = 0
-        # Once the event is closed, polling stops: a poll is never left in flight to be cancelled
-        # when the workflow ends (``_work_pending`` holds the end until it has come back).
-        while not self._event_closed:
+        while True:
             await self._take_recorded_acknowledgements()
+            now = workflow.now()
+            if self._event_closed:
+                if not self._awaited():
+                    return
+                horizon = self._tracking_horizon()
+                if now >= horizon:
+                    await self._tracking_gave_up(horizon)
+                    return
             if not self._outstanding():
                 await workflow.wait_condition(
                     lambda: bool(self._ack_inbox) or bool(self._outstanding()) or self._event_closed
@@ -258,14 +298,15 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             finally:
                 self._polling = False
             self._acks_unreadable = dict(found.unreadable)
+            if found.tracking_business_days:
+                self._tracking_days = found.tracking_business_days
             for filing in self._outstanding():
                 ack = found.acknowledgements.get(filing.receipt.submission_id)
                 if ack is not None:
                     await self._acknowledged(filing, ack)
             now = workflow.now()
-            for filing in self._outstanding():
-                settled = filing.version == 1 and self._status.resolved  # completed or waived by a person
-                if not filing.missing_recorded and not settled and now >= filing.expected_by:
+            for filing in self._awaited():
+                if not filing.missing_recorded and now >= filing.expected_by:
                     await self._acknowledgement_missing(filing)
             outstanding = self._outstanding()
             if not outstanding:
@@ -277,19 +318,54 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             else:
                 interval = ACK_POLL_INTERVAL
             polls += 1
-            wake = min([now + interval, *(f.expected_by for f in outstanding if not f.missing_recorded and f.expected_by > now)])
+            wakes = [now + interval, *(f.expected_by for f in outstanding if not f.missing_recorded and f.expected_by > now)]
+            closed = self._event_closed
+            if closed and self._awaited():
+                wakes.append(self._tracking_horizon())
+            wake = min(wakes)
             filed = len(self._filings)
             self._show_waiting()
             await self._publish()
             try:
                 await workflow.wait_condition(
-                    lambda filed=filed: bool(self._ack_inbox) or len(self._filings) != filed or self._event_closed,
+                    lambda filed=filed, closed=closed: bool(self._ack_inbox) or len(self._filings) != filed
+                    or self._event_closed != closed,
                     timeout=max(wake - now, timedelta(seconds=1)),
                 )
             except TimeoutError:
                 pass
             if len(self._filings) != filed:
                 polls = 0  # a new filing: ask soon
+
+    async def _tracking_gave_up(self, horizon: datetime) -> None:
+        """The event is closed and the tracking horizon passed: one final entry per filing still
+        unacknowledged, saying so plainly, and the responders are alerted."""
+        self._tracking_ended = horizon
+        for filing in self._awaited():
+            step = f"acknowledgement_missing/v{filing.version}/final"
+            await self._record(
+                "acknowledgement_missing",
+                step,
+                data={
+                    "version": filing.version,
+                    "submission_id": filing.receipt.submission_id,
+                    "portal": filing.receipt.portal,
+                    "sent_at": iso(filing.receipt.submitted_at),
+                    "expected_by": iso(filing.expected_by),
+                    "final": True,
+                    "tracking_ended_at": iso(horizon),
+                    "statement": f"No acknowledgement of version {filing.version} of the report filed with the "
+                    f"{self._filed_with} commissioner on {iso(filing.receipt.submitted_at)} came from the regulator "
+                    f"within {self._tracking_days} business days of the last filing. The event is closed and the "
+                    "portal is no longer asked: the filing stays sent, unacknowledged; a person obtains the "
+                    "acknowledgement from the regulator and keeps it with the event's records.",
+                    "basis": "noticeflow's expectation of the regulator, not a statutory deadline",
+                },
+            )
+            filing.missing_recorded = True
+            self._show_waiting()
+            await self._publish()
+            await self._alert(AlertWhat.ACKNOWLEDGEMENT_MISSING, step, self._due)
 
     async def _take_recorded_acknowledgements(self) -> None:
         while self._ack_inbox:
@@ -355,10 +431,23 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
                 f"the {state} commissioner's acknowledgement of the report filed {markdown_deadline(first.receipt.submitted_at)} "
                 f"(submission {first.receipt.submission_id}), expected by {markdown_deadline(first.expected_by)}"
             )
-        elif self._status.resolved:
+        elif self._status.resolved and not self._event_closed:
             parts.append("material updates to report, until the event is closed")
         updates = [f for f in self._outstanding() if f.version > 1]
-        if updates:
+        if self._tracking_ended is not None:
+            self._waiting_for = (
+                "nothing: the event is closed and no acknowledgement came for "
+                + ", ".join(f"v{f.version}" for f in self._awaited())
+                + f" within {self._tracking_days} business days of the last filing — obtain it from the {state} "
+                "commissioner and keep it with the records"
+            )
+            return
+        if updates and self._event_closed:
+            parts.append(
+                "acknowledgement of updated report(s) " + ", ".join(f"v{f.version}" for f in updates)
+                + f" (the event is closed; asked for until {markdown_deadline(self._tracking_horizon())})"
+            )
+        elif updates:
             parts.append("acknowledgement of updated report(s) " + ", ".join(f"v{f.version}" for f in updates))
         late = [f for f in self._outstanding() if f.missing_recorded]
         if late:

@@ -26,6 +26,7 @@ DELIVER_PRODUCER_NOTICE = "deliver_producer_notice"
 DELIVER_CEDING_INSURER_NOTICE = "deliver_ceding_insurer_notice"
 SEAL_PRIVILEGED_TEXT = "seal_privileged_text"
 RECORD_RETURNED_NOTICES = "record_returned_notices"
+COLLECT_BOUNCES = "collect_bounces"
 
 #: Steps that touch only our own database: quick, retried until they succeed. A worker that dies
 #: mid-step holds it for at most ``start_to_close_timeout`` before another worker retries it.

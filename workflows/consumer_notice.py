@@ -7,8 +7,9 @@ manifests, the e-mails' relay ids (count and digest), the website posting's URL 
 outlets — and *met* only when confirmed: letters by their mailing manifests unless returned,
 e-mails when the bounce window (``NOTICEFLOW_BOUNCE_WINDOW_DAYS``) passes with no hard bounce, the
 substitute parts by their posting URL and the media channel's submission record. A bounce or a
-returned letter within the window (``record_returned_notices``, then the signal
-``notices_returned``; or found when the window ends) reopens the notice: a follow-up round
+returned letter within the window (read from the bounce mailbox, ``NOTICEFLOW_BOUNCE_MAILDIR``,
+every hour; or ``record_returned_notices``, then the signal ``notices_returned``; or found when the
+window ends) reopens the notice: a follow-up round
 notifies those consumers another way, and the notice is sent again and confirmed after a new window.
 """
 
@@ -44,7 +45,7 @@ from workflows.common import (
     iso,
     markdown_deadline,
 )
-from workflows.obligation_base import ObligationWorkflow
+from workflows.obligation_base import BOUNCE_POLL_INTERVAL, ObligationWorkflow
 
 #: Follow-up rounds after the first delivery: a bounced e-mail becomes a letter, a returned letter
 #: an e-mail where the consumer agreed to electronic notice.
@@ -203,6 +204,9 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
             else "the confirmation of the notices sent"
         )
         await self._publish()
+        # E-mails are read against the bounce mailbox during the window (and once more at its end)
+        # until it says none is configured; a hard bounce read there counts as one recorded.
+        mailbox = bool(window)
         while self._status is ObligationStatus.SENT:
             seen = (self._returns_reported, self._rosters_attached, self._estimate_revisions)
             remaining = window_ends - workflow.now()
@@ -211,12 +215,23 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
                     await workflow.wait_condition(
                         lambda seen=seen: self._status is not ObligationStatus.SENT
                         or (self._returns_reported, self._rosters_attached, self._estimate_revisions) != seen,
-                        timeout=remaining,
+                        timeout=min(remaining, BOUNCE_POLL_INTERVAL) if mailbox else remaining,
                     )
                 except TimeoutError:
                     pass
             if self._status is not ObligationStatus.SENT:
                 return None  # completed or waived by a person meanwhile
+            woken = (self._returns_reported, self._rosters_attached, self._estimate_revisions) != seen
+            detected_by = "reported" if self._returns_reported != seen[0] else "window_end"
+            if mailbox and not woken:
+                found = await self._read_bounces(self._obligation.obligation_id)
+                mailbox = found.configured
+                if found.returned > sent.returned[0]:
+                    detected_by = "bounce_mailbox"
+                elif workflow.now() < window_ends:
+                    continue  # nothing came back yet
+                if self._status is not ObligationStatus.SENT:
+                    return None
             if self._rosters_attached != self._roster_seen:
                 await self._reopen_notice({
                     "reason": "corrected_roster",
@@ -235,6 +250,7 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
                 self._follow_up_owed = check.outstanding > 0
                 await self._reopen_notice({
                     "reason": "returned" if self._follow_up_owed else "estimate_revised",
+                    "detected_by": detected_by,
                     # Come back since this notice was sent: counts only, the consumers are in the delivery store.
                     "emails_returned": check.returned[0] - sent.returned[0],
                     "letters_returned": check.returned[1] - sent.returned[1],
@@ -245,7 +261,7 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
             if workflow.now() >= window_ends:
                 await self._confirmed(
                     workflow.now(),
-                    _confirmation(check, window, window_ends),
+                    _confirmation(check, window, window_ends, mailbox),
                     data={
                         "method": result.method.value, "approved_by": self._approved_by, "reconciled_at": iso(workflow.now()),
                         "delivered_at": iso(delivered_at), "roster_sha256": result.roster_sha256, **current.ledger_data(),
@@ -393,7 +409,9 @@ def _as_checked(result: ConsumerNoticeResult, check: ConsumerNoticeEvidence) -> 
     })
 
 
-def _confirmation(check: ConsumerNoticeEvidence, window: timedelta, window_ends: datetime) -> dict[str, Any]:
+def _confirmation(
+    check: ConsumerNoticeEvidence, window: timedelta, window_ends: datetime, mailbox_read: bool
+) -> dict[str, Any]:
     """What confirmed each channel, for ``consumer_notice.met``."""
     out: dict[str, Any] = {}
     if check.emails is not None and check.emails.sent:
@@ -403,6 +421,8 @@ def _confirmation(check: ConsumerNoticeEvidence, window: timedelta, window_ends:
             "window_ended_at": iso(window_ends),
             "confirmed": check.emails.sent,
             "relay_ids_sha256": check.emails.relay_ids_sha256,
+            # Whether the relay's bounce reports were read (NOTICEFLOW_BOUNCE_MAILDIR), or only a person's.
+            "bounce_mailbox_read": mailbox_read,
         }
     if check.letters is not None and check.letters.sent:
         out["postal"] = {

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from models.incident import EventSource
     from models.obligation import Obligation, ObligationKind
     from models.steps import ConsumerReconciliation, ReportItemNotApplicable, Responders
+    from rules.classification import classification_ledger_data, classify_event
     from rules.cyber import compute_obligations, join_citations
     from rules.jurisdictions import (
         event_definition_citation,
@@ -58,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         determination_problem,
         law_enforcement_delay_active,
         retain_until,
+        retention_ledger_data,
     )
     from rules.report_items import Problem, closure_problems, finding_problem
     from models.content import DocumentRef
@@ -143,8 +145,6 @@ class CybersecurityEventWorkflow(PeopleSteps):
             for obligation_id, state in self._obligations.items():
                 if state.obligation.continuing_updates:
                     await self._signal(obligation_id, "event_closed")
-            for handle in self._children.values():
-                await handle
             self._closed_at = workflow.now()
             self._retain_until = call_rules(retain_until, self._intake.discovered_at, self._closed_at)
             self._stage = Stage.CLOSED
@@ -155,9 +155,14 @@ class CybersecurityEventWorkflow(PeopleSteps):
                     "summary": close.summary,
                     "obligations": {oid: st.status.value for oid, st in sorted(self._obligations.items())},
                     "retain_until": iso(self._retain_until),
+                    **call_rules(retention_ledger_data, {st.obligation.jurisdiction for st in self._obligations.values()} | {self._domicile}),
                 },
             )
             self._publish()
+        # Children may still await a regulator's acknowledgement of a late filing (tracked for a
+        # bounded time after closure); the workflow ends with them, unlocked meanwhile.
+        for handle in self._children.values():
+            await handle
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
@@ -247,7 +252,8 @@ class CybersecurityEventWorkflow(PeopleSteps):
                     citation=call_rules(exclusion_citation, self._domicile, decision.exclusion),
                     actor=actor,
                     data={"exclusion": decision.exclusion.value if decision.exclusion else None, "reason": decision.reason,
-                          "determined_at": iso(determined_at)},
+                          "determined_at": iso(determined_at),
+                          **call_rules(classification_ledger_data, call_rules(classify_event, self._intake).reasons)},
                 )
                 self._determination, self._determined_at = decision, determined_at
                 self._stage = Stage.NOT_AN_EVENT
@@ -261,6 +267,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
                     "reason": decision.reason,
                     "determined_at": iso(determined_at),
                     "nonpublic_information": [c.value for c in result.nonpublic_information],
+                    **call_rules(classification_ledger_data, result.reasons),
                     "obligations": [
                         {"obligation_id": o.obligation_id, "kind": o.kind.value, "jurisdiction": o.jurisdiction,
                          "due": iso(o.due), "citation": o.citation, "needs_counsel_review": o.needs_counsel_review}

@@ -14,6 +14,12 @@ sent, since the statute asks that notice be *given* by the deadline. Once sent, 
 overdue turn; a notice that did not reach (a hard bounce within the window) is reopened with
 ``_reopen_notice``. ``_met`` records both at once: a person's completion with evidence, or the delivery
 of the obligation this one is delivered with.
+
+A bounce reaches the workflow two ways: a person records it (``report_returned``, then the signal
+``notices_returned``), or — with ``NOTICEFLOW_BOUNCE_MAILDIR`` set — the relay's delivery status
+notification is read from the bounce mailbox by ``collect_bounces`` (``activities/bounces.py``),
+polled every ``BOUNCE_POLL_INTERVAL`` during the window and once more when it ends (``_read_bounces``).
+Either marks the recipient ``returned`` in the delivery store, and the workflow reopens it the same way.
 """
 
 from __future__ import annotations
@@ -38,14 +44,17 @@ with workflow.unsafe.imports_passed_through():
         ObligationStatus,
         Waiver,
     )
+    from models.notice import BounceIntakeInput, BounceIntakeResult
     from models.obligation import Obligation
     from models.steps import Responders
 
 from workflows import search_attributes as sa
 from workflows.incident_view import evidence_words
-from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, iso, markdown_deadline, record
+from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, COLLECT_BOUNCES, QUICK, iso, markdown_deadline, record
 
 OBLIGATION_CHANGED_SIGNAL = "obligation_changed"
+#: How often the bounce mailbox is read while an e-mailed notice waits out its bounce window.
+BOUNCE_POLL_INTERVAL = timedelta(hours=1)
 
 
 def obligation_workflow_id(obligation_id: str) -> str:
@@ -315,6 +324,20 @@ class ObligationWorkflow:
         # otherwise the deadline watcher records the overdue turn when it comes.
         self._status = ObligationStatus.OVERDUE if overdue_recorded else ObligationStatus.PENDING
         await self._publish()
+
+    async def _read_bounces(self, delivery_key: str, refs: list[str] | None = None) -> BounceIntakeResult:
+        """Read the bounce mailbox (every delivery's new reports, each hard bounce recorded once) and
+        count this delivery's e-mails recorded returned (among ``refs`` when given)."""
+        self._busy += 1
+        try:
+            return await workflow.execute_activity(
+                COLLECT_BOUNCES,
+                BounceIntakeInput(delivery_key=delivery_key, recipient_refs=refs or []),
+                result_type=BounceIntakeResult,
+                **QUICK,  # type: ignore[arg-type]
+            )
+        finally:
+            self._busy -= 1
 
     async def _met(
         self, at: datetime, *, actor: str = "worker", data: dict | None = None, confirmed_at: datetime | None = None

@@ -4,7 +4,8 @@
 Both go by e-mail, and sent is not received: the relay's acceptance of every e-mail owed is
 recorded as ``<kind>.sent`` with each recipient's queue id (timeliness judged then); the notice is
 ``met`` when the bounce window (``NOTICEFLOW_BOUNCE_WINDOW_DAYS``) has passed with no hard bounce
-recorded for any of them. A bounce within the window — recorded with ``record_returned_notices``
+recorded for any of them. A bounce within the window — read from the bounce mailbox
+(``NOTICEFLOW_BOUNCE_MAILDIR``, every hour), recorded by a person with ``record_returned_notices``
 and told with the signal ``notices_returned``, or found when the window ends — reopens the
 obligation for a person to notify those recipients another way.
 """
@@ -41,7 +42,7 @@ from workflows.common import (
     iso,
     markdown_deadline,
 )
-from workflows.obligation_base import ObligationWorkflow
+from workflows.obligation_base import BOUNCE_POLL_INTERVAL, ObligationWorkflow
 
 
 class _EmailedNotice(ObligationWorkflow):
@@ -62,14 +63,16 @@ class _EmailedNotice(ObligationWorkflow):
     async def _confirm_by_bounce_window(
         self, delivery_key: str, refs: list[str], window: timedelta, recipients: str, met_data: dict[str, Any]
     ) -> bool:
-        """Wait out the bounce window: True once met; False when reopened (a bounce came back) or
-        resolved otherwise by a person meanwhile."""
+        """Wait out the bounce window, reading the bounce mailbox every ``BOUNCE_POLL_INTERVAL``
+        (once more when it ends): True once met; False when reopened (a bounce came back, read from
+        the mailbox or recorded by a person) or resolved otherwise by a person meanwhile."""
         window_ends = workflow.now() + window
         self._waiting_for = (
             f"the bounce window: the notices are confirmed on {markdown_deadline(window_ends)} unless a hard bounce "
             f"comes back from a {recipients}'s mail server"
         )
         await self._publish()
+        mailbox = True  # read the bounce mailbox until it says none is configured
         while self._status is ObligationStatus.SENT:
             seen = self._returns_reported
             remaining = window_ends - workflow.now()
@@ -77,12 +80,22 @@ class _EmailedNotice(ObligationWorkflow):
                 try:
                     await workflow.wait_condition(
                         lambda seen=seen: self._status is not ObligationStatus.SENT or self._returns_reported != seen,
-                        timeout=remaining,
+                        timeout=min(remaining, BOUNCE_POLL_INTERVAL) if mailbox else remaining,
                     )
                 except TimeoutError:
                     pass
             if self._status is not ObligationStatus.SENT:
                 return False  # completed or waived by a person meanwhile
+            detected_by = "reported" if self._returns_reported != seen else "window_end"
+            if mailbox and detected_by != "reported":
+                found = await self._read_bounces(delivery_key, refs)
+                mailbox = found.configured
+                if found.returned:
+                    detected_by = "bounce_mailbox"
+                elif workflow.now() < window_ends:
+                    continue
+            if self._status is not ObligationStatus.SENT:
+                return False
             check: DeliveryConfirmationResult = await workflow.execute_activity(
                 CONFIRM_DELIVERIES,
                 DeliveryConfirmationInput(delivery_key=delivery_key, recipient_refs=refs),
@@ -94,6 +107,7 @@ class _EmailedNotice(ObligationWorkflow):
                     "returned": [{"recipient_ref": f.recipient_ref, "kind": f.kind.value, "reason": f.reason} for f in check.returned],
                     "missing": check.missing,
                     "confirmed": check.confirmed,
+                    "detected_by": detected_by,
                 })
                 names = ", ".join([f.recipient_ref for f in check.returned] + check.missing)
                 self._waiting_for = (
@@ -106,6 +120,7 @@ class _EmailedNotice(ObligationWorkflow):
                 await self._confirmed(workflow.now(), {
                     "no_hard_bounce_within": f"{window.total_seconds() / 86400:g} day(s)",
                     "window_ended_at": iso(window_ends), "recipients_confirmed": check.confirmed,
+                    "bounce_mailbox_read": mailbox,
                 }, data=met_data)
                 return self._status.resolved
         return False

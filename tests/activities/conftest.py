@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 
 from activities.notices import NoticeActivities
 from activities.roster import RosterStore
+from ledger.keys import generate_key
 from ledger.npi import npi_digest
 from models.incident import IncidentIntake
 from models.notice import ConsumerContact, NoticeContact, NoticeContent, PostalAddress, Representative
@@ -115,7 +116,7 @@ def relay() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str, smtp_server: SmtpServer) -> Settings:
-    return Settings(
+    settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         home=tmp_path / "home",
         db_url=db_url,
@@ -124,6 +125,9 @@ def settings(tmp_path: Path, db_url: str, smtp_server: SmtpServer) -> Settings:
         mail_from="notices@cumberland.example",
         npi_digest_key=NPI_KEY,
     )
+    # A filing carries the ledger's checkpoint (issue 10 spec G): the ledger's signing key.
+    generate_key(settings.resolved_key_path(), now="2000-01-01T00:00:00.000000Z")
+    return settings
 
 
 @pytest.fixture

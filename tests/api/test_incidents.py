@@ -288,7 +288,8 @@ async def test_exclusion_that_contradicts_the_intake_is_refused_with_the_rule(ap
     assert response.status_code == 422
     body = response.json()
     assert [(e["field"], e["type"]) for e in body["errors"]] == [("is_cybersecurity_event", "determination_contradicts_facts")]
-    assert "RSMo § 375.1402(3)(a)" in body["detail"]
+    # The sample licensee is domiciled in Tennessee: its own law's definition, never Missouri's.
+    assert "Tenn. Code Ann. § 56-2-1003" in body["detail"] and "RSMo" not in body["detail"]
 
 
 async def test_amendment_is_a_material_update_and_a_delay_needs_its_basis_56_2_1006_b_2(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -169,3 +170,68 @@ async def test_the_dev_outbox_simulates_acknowledgements_only_when_asked_and_say
     assert "simulated" in confirmation["simulated"] and confirmation["recorded_by"] == "portal:outbox (simulated)"
     (ack_file,) = (tmp_path / "home" / "outbox" / "regulators" / "TN").glob("*.ack.json")
     assert '"simulated": true' in ack_file.read_text()
+
+
+# -- after the event is closed: an updated report filed just before still needs its acknowledgement ----
+
+
+async def _met_then_updated_then_closed(stack: Stack, incident_id: str) -> tuple[WorkflowHandle, Obligation]:
+    """The initial report acknowledged (met); an updated report (v2) filed; the event closed before
+    the regulator acknowledged v2."""
+    handle, ob = await _file(stack, incident_id, due_in=timedelta(days=3), responders=Responders(owner=OWNER))
+    stack.acknowledge(ob.obligation_id, reference="TN-ACK-1")
+    await stack.skip(timedelta(minutes=2))
+    await until(handle, lambda st: st.status is ObligationStatus.MET)
+    now = await stack.now()
+    await handle.signal(
+        CommissionerNoticeWorkflow.material_update,
+        MaterialUpdate(sequence=1, step="finding/9", summary="the source was identified", changes=["(E) source identified"],
+                       recorded_by="jdoe", intake=event(now, incident_id, [affected("TN", 3)])),
+    )
+    await until(handle, lambda st: st.updates_sent == 1)
+    await handle.signal(CommissionerNoticeWorkflow.event_closed)
+    return handle, ob
+
+
+async def test_an_update_filed_before_closure_is_still_tracked_until_acknowledged_after_it_56_2_1006_b_2(stack: Stack) -> None:
+    handle, ob = await _met_then_updated_then_closed(stack, "INC-ACK-CLOSED")
+    # Closed, yet the workflow keeps asking the portal for v2's acknowledgement instead of ending.
+    await stack.skip(timedelta(hours=3))
+    state = await state_of(handle)
+    assert "v2" in state.waiting_for and "the event is closed" in state.waiting_for
+    raw = await stack.describe_raw(handle.id)
+    assert raw.workflow_execution_info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+    stack.acknowledge(ob.obligation_id, version=2, reference="TN-UPD-CLOSED-2")
+    await stack.skip(timedelta(hours=1))
+    result = await handle.result()
+    assert result.status is ObligationStatus.MET and result.waiting_for == "nothing: done"
+    (ack2,) = entries(stack, "INC-ACK-CLOSED", "commissioner_notice.acknowledged", ob.obligation_id)
+    assert ack2["version"] == 2 and ack2["acknowledgement_reference"] == "TN-UPD-CLOSED-2"
+    assert not entries(stack, "INC-ACK-CLOSED", "commissioner_notice.acknowledgement_missing", ob.obligation_id)
+    stack.verify()
+
+
+async def test_after_closure_a_missing_acknowledgement_is_reminded_then_stated_plainly_and_the_workflow_ends(
+    stack: Stack,
+) -> None:
+    handle, ob = await _met_then_updated_then_closed(stack, "INC-ACK-NEVER")
+    updated = _one(stack, "INC-ACK-NEVER", "commissioner_notice.updated", ob)
+    # No acknowledgement ever comes: the two-business-day alert, then — ten business days after the
+    # last filing (NOTICEFLOW_ACKNOWLEDGEMENT_TRACKING_BUSINESS_DAYS) — the final entry, and the end.
+    result = await handle.result()
+    assert result.status is ObligationStatus.MET  # the initial report's acknowledgement still meets it
+    missing = entries(stack, "INC-ACK-NEVER", "commissioner_notice.acknowledgement_missing", ob.obligation_id)
+    assert [m.get("final", False) for m in missing] == [False, True]
+    reminder, final = missing
+    assert reminder["version"] == final["version"] == 2
+    filed = datetime.fromisoformat(updated["sent_at"])
+    ended = datetime.fromisoformat(final["tracking_ended_at"])
+    assert timedelta(days=12) <= ended - filed <= timedelta(days=16)  # 10 business days, weekends and holidays between
+    assert "No acknowledgement of version 2" in final["statement"] and "10 business days" in final["statement"]
+    assert "event is closed" in final["statement"]
+    alerts = [a["alert"] for a in entries(stack, "INC-ACK-NEVER", "commissioner_notice.alert_sent", ob.obligation_id)]
+    assert alerts.count("acknowledgement_missing") == 2  # the reminder's and the final one's
+    (final_entry,) = [e for e in stack.entries("INC-ACK-NEVER") if e.step.endswith("acknowledgement_missing/v2/final")]
+    assert final_entry.citation == ob.citation and final_entry.jurisdiction == "TN"
+    stack.verify()

@@ -27,7 +27,12 @@ from models.lifecycle import (
 )
 from workflows import search_attributes as sa
 from workflows.incident import CybersecurityEventWorkflow as Event
-from rules.jurisdictions import event_definition_citation, exclusion_citation, material_updates_citation
+from rules.jurisdictions import (
+    event_definition_citation,
+    exclusion_citation,
+    material_updates_citation,
+    retention_citation,
+)
 from tests.workflows.conftest import NOTICES, Stack, complete_findings, eventually, make_intake
 from workflows.refusals import refusal_details
 
@@ -68,6 +73,10 @@ async def test_not_a_cybersecurity_event_when_encrypted_and_key_safe_closes_375_
     # A Tennessee licensee's determination cites Tennessee's definition, never another state's law.
     assert entries[1].citation == exclusion_citation("TN", "encrypted_key_not_compromised") and entries[1].actor == "user:jdoe"
     assert entries[1].citation.startswith("Tenn. Code Ann.") and "RSMo" not in entries[1].citation
+    # The determination states each examined state's own section (here Tennessee only), and says
+    # which rest on a section not verified (Tennessee's wording of the exclusion is not a seed).
+    assert entries[1].data["definitions"] == {"TN": exclusion_citation("TN", "encrypted_key_not_compromised")}
+    assert entries[1].data["definitions_need_counsel_review"] == ["TN"]
     stack.verify()
 
 
@@ -173,7 +182,16 @@ async def test_event_runs_from_intake_to_closure_with_every_step_ledgered_once(s
 
     types = stack.types("INC-FULL")
     counts = Counter(types)
-    assert types[0] == "incident.intake_recorded" and types[-1] == "incident.closed"
+    assert types[0] == "incident.intake_recorded" and types.count("incident.closed") == 1
+    # After closure only an updated report's acknowledgement may still be recorded (tracked until it comes).
+    after = types[types.index("incident.closed") + 1 :]
+    assert set(after) <= {"commissioner_notice.acknowledged", "commissioner_notice.acknowledgement_missing",
+                          "commissioner_notice.alert_sent", "commissioner_notice.alert_failed"}, after
+    closed = next(e for e in stack.entries("INC-FULL") if e.type == "incident.closed")
+    assert closed.data["retention"] == {"TN": retention_citation("TN")} and closed.data["retention_needs_counsel_review"] == ["TN"]
+    determined = next(e for e in stack.entries("INC-FULL") if e.type == "incident.determined")
+    assert determined.citation == "Tenn. Code Ann. § 56-2-1003"
+    assert determined.data["definitions"] == {"TN": "Tenn. Code Ann. § 56-2-1003"}, "each state's own law"
     assert counts["commissioner_notice.submitted"] == 1 and counts["consumer_notice.met"] == 1
     assert counts["commissioner_notice.updated"] >= 1  # item (N): the consumer notice's copy
     steps = [e.step for e in stack.entries("INC-FULL")]
