@@ -19,10 +19,12 @@ from api.deps import Actor, ApiContext, Context
 from api.errors import LedgerUnavailable
 from api.incidents import ERRORS
 from api.schemas import ExportResponse, LedgerEntries
+from ledger.bundle import export_bundle
 from ledger.errors import LedgerError
-from ledger.export import export_bundle
 from ledger.store import EntryFilter
+from noticeflow.bundle_options import bundle_export_options
 from noticeflow.logging import get_logger
+from reports.pdf import ReportPrintError
 
 log = get_logger("noticeflow.api")
 
@@ -76,15 +78,21 @@ def _bundle_path(ctx: ApiContext, incident_id: str) -> Path:
     return path
 
 
-def _export(ctx: ApiContext, incident_id: str) -> ExportResponse:
+def _export(ctx: ApiContext, incident_id: str, pdf: bool) -> ExportResponse:
     stream = incident_stream(incident_id)
     keyring = ctx.keyring()
     out = _bundle_path(ctx, incident_id)
     try:
-        result = export_bundle(ctx.signing_ledger, out, keyring, EntryFilter(stream=stream))
-    except LedgerError as exc:
+        result = export_bundle(
+            ctx.signing_ledger, out, keyring, EntryFilter(stream=stream), **bundle_export_options(ctx.settings, pdf=pdf)
+        )
+    except (LedgerError, ReportPrintError) as exc:
         raise LedgerUnavailable(f"the examination bundle could not be written: {exc}") from None
-    return ExportResponse(path=str(result.path), stream=stream, entries=result.entries, tree_head=result.tree_head)
+    return ExportResponse(
+        path=str(result.path), stream=stream, entries=result.entries, tree_head=result.tree_head,
+        completeness=result.completeness, documents=result.documents,
+        missing_documents=[d["sha256"] for d in result.missing_documents],
+    )
 
 
 @router.post(
@@ -94,7 +102,10 @@ def _export(ctx: ApiContext, incident_id: str) -> ExportResponse:
     responses=ERRORS,
     summary="Write an examination bundle of the incident's entries",
 )
-async def export_incident(incident_id: str, ctx: Context, actor: Actor) -> ExportResponse:
+async def export_incident(
+    incident_id: str, ctx: Context, actor: Actor,
+    pdf: Annotated[bool, Query(description="Also print the examiner's report to report.pdf (needs Chromium).")] = False,
+) -> ExportResponse:
     # The ledger outlives the workflow's history (records are kept for years, Temporal's only for
     # its retention period): only an incident with no entries at all is looked up in Temporal.
     try:
@@ -103,7 +114,7 @@ async def export_incident(incident_id: str, ctx: Context, actor: Actor) -> Expor
         raise LedgerUnavailable(f"the ledger cannot be read: {exc}") from None
     if not recorded:
         await ctx.gateway.require(incident_id)
-    result = await asyncio.to_thread(_export, ctx, incident_id)
+    result = await asyncio.to_thread(_export, ctx, incident_id, pdf)
     log.info("incident.exported", incident_id=incident_id, actor=actor, entries=result.entries, path=result.path,
              tree_size=result.tree_head.tree_size)
     return result

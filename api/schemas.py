@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from models.notice import RegulatorAcknowledgement, ReportReturned
+from models.ledger import TreeHead
 from models.lifecycle import (
     ApproveConsumerNotice,
     CloseEvent,
@@ -24,8 +24,14 @@ from models.lifecycle import (
     ManualCompletion,
     Waiver,
 )
-from models.ledger import TreeHead
-from models.steps import AssignResponders, ConsumerReconciliation, CounselReview, ReportItemNotApplicable, Responders
+from models.notice import RegulatorAcknowledgement, ReportReturned
+from models.steps import (
+    AssignResponders,
+    ConsumerReconciliation,
+    CounselReview,
+    ReportItemNotApplicable,
+    Responders,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -132,6 +138,11 @@ class ExportResponse(BaseModel):
     stream: str
     entries: int
     tree_head: TreeHead
+    completeness: dict[str, str] = Field(description="What the bundle proves complete (`proven`) and how, in words.")
+    documents: int = Field(description="Documents the entries cite, included in documents/ by digest.")
+    missing_documents: list[str] = Field(
+        default_factory=list, description="Digests of cited documents the document store no longer holds."
+    )
 
 
 class Health(BaseModel):
@@ -166,11 +177,10 @@ def reminder_offsets_given(request: BaseModel) -> bool:
 
 
 __all__ = [
+    "AcknowledgementRequest",
     "AmendmentRequest",
     "ApprovalRequest",
     "CloseRequest",
-    "AcknowledgementRequest",
-    "ReturnedRequest",
     "CompletionRequest",
     "ConflictBody",
     "CounselReviewRequest",
@@ -184,6 +194,7 @@ __all__ = [
     "NotApplicableRequest",
     "ReconciliationRequest",
     "RespondersRequest",
+    "ReturnedRequest",
     "StartIncidentRequest",
     "StartedIncident",
     "ValidationErrorBody",

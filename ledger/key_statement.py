@@ -272,6 +272,8 @@ def _signed_by(statement: dict[str, Any], records: list[PublicKeyRecord]) -> lis
     signed: list[str] = []
     for index, obj in enumerate(sigs):
         sig = _fields(obj, SIGNATURE_FIELDS, f"signatures[{index}]")
+        if not isinstance(sig["key_id"], str) or not isinstance(sig["sig"], str):
+            raise KeyStatementError(f"signatures[{index}]: key_id and sig must be strings")
         record = by_id.get(sig["key_id"])
         if record is None:
             raise KeyStatementError(

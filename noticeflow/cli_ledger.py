@@ -36,11 +36,11 @@ from ledger.verify import (
     verify_entries,
 )
 from models.ledger import EntryDraft
+from noticeflow.bundle_options import bundle_export_options
 from noticeflow.cli_ledger_keys import key_app
-from noticeflow.settings import Settings, get_settings
-from noticeflow.verifier_tool import verifier_command, verifier_sha256
-from reports.examiner import build_examiner_report, render_examiner_report
-from reports.pdf import ReportPrintError, html_to_pdf
+from noticeflow.settings import get_settings
+from noticeflow.verifier_tool import verifier_command
+from reports.pdf import ReportPrintError
 
 app = typer.Typer(help="The signed, hash-chained audit ledger.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
@@ -316,29 +316,6 @@ def verify(
     except LedgerError as exc:
         _fail(str(exc))
     _report(report, as_json)
-
-
-def bundle_export_options(settings: Settings, *, pdf: bool) -> dict[str, Any]:
-    """What ``export_bundle`` takes from outside the ledger layer: the document store, the
-    examiner's report (``reports/examiner.py``) and, with ``pdf``, its PDF (``reports/pdf.py``),
-    the external verifier's SHA-256 for VERIFY.md, and the checkpoint origin."""
-    options: dict[str, Any] = {
-        "documents_dir": settings.documents_dir,
-        "render_report": render_examiner_bundle_report,
-        "origin": settings.ledger_origin,
-        "verifier_sha256": verifier_sha256(),
-    }
-    if pdf:
-        options["render_pdf"] = html_to_pdf
-    return options
-
-
-def render_examiner_bundle_report(entries: list[dict[str, Any]], **context: Any) -> str:
-    """``export_bundle``'s ``render_report`` → the examiner's report: the tree head as JSON, and
-    the bundle's documents as SHA-256 → path in the bundle (those not included have no path)."""
-    context["tree_head"] = context["tree_head"].model_dump()
-    context["documents"] = {d["sha256"]: d["file"] for d in context["documents"] if d["file"]}
-    return render_examiner_report(build_examiner_report(entries, **context))
 
 
 @app.command()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,15 +38,27 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ledger.export import verify_bundle
+from ledger.bundle_verify import BundleReport
 from ledger.keys import load_keyring, load_signer
 from ledger.store import Ledger
 from ledger.verify import VerifyReport, verify_entries
-from rules.calendar import state_zone
-from noticeflow.sample_event import RESPONDERS, sample_findings, sample_roster, scale_intake
+from noticeflow.demo_examiner import (
+    ExaminerCheck,
+    check_as_examiner,
+    filed_checkpoints,
+    write_key_statement,
+)
 from noticeflow.dev_database import DevDatabase
 from noticeflow.devstack import REPO, DevMailSink, DevStack, default_services
+from noticeflow.sample_event import (
+    RESPONDERS,
+    sample_findings,
+    sample_roster,
+    scale_intake,
+)
 from noticeflow.settings import Settings
+from reports.pdf import find_chromium
+from rules.calendar import state_zone
 
 EXAMPLES = REPO / "docs" / "examples"
 EVENT = EXAMPLES / "event-tpsp-multistate.json"
@@ -72,7 +85,8 @@ class DemoResult:
     stage: str
     ledger: VerifyReport
     bundle: Path
-    bundle_report: VerifyReport
+    bundle_report: BundleReport
+    examiner: ExaminerCheck
     mail_messages: int
     ui_url: str | None
     seconds: float
@@ -95,12 +109,17 @@ Tend = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class ResponderClient:
-    """The incident API as a responder's client sees it: a failed call is a :class:`DemoError`."""
+    """The incident API as a responder's client sees it: a failed call is a :class:`DemoError`.
+    ``tokens`` maps a person's user id to their API token; ``call(..., as_user=…)`` acts as them
+    (the ledger names whoever's token made the call), otherwise as the client's default user."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str] | None = None) -> None:
         self.client = client
+        self.tokens = tokens or {}
 
-    async def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
+    async def call(self, method: str, path: str, *, expect: int = 200, as_user: str | None = None, **kwargs: Any) -> Any:
+        if as_user is not None and as_user in self.tokens:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Authorization": f"Bearer {self.tokens[as_user]}"}
         response = await self.client.request(method, path, **kwargs)
         if response.status_code != expect:
             raise DemoError(f"{method} {path} answered {response.status_code}: {response.text}")
@@ -130,7 +149,21 @@ def demo_settings(settings: Settings) -> Settings:
     regulator and no real mailbox answers here: the dev outbox stands in for the commissioners'
     acknowledgements (marked simulated in the ledger), and the bounce window — days in production —
     is seconds, so that every notice can be confirmed."""
-    return settings.model_copy(update={"outbox_simulate_acks": True, "bounce_window_days": DEMO_BOUNCE_WINDOW_DAYS})
+    update: dict[str, Any] = {"outbox_simulate_acks": True, "bounce_window_days": DEMO_BOUNCE_WINDOW_DAYS}
+    if not settings.api_tokens:
+        # Each responder acts with their own token, so every step in the ledger names its person.
+        update["api_tokens"] = {secrets.token_urlsafe(24): person["responder_id"] for person in RESPONDERS.values()}
+    return settings.model_copy(update=update)
+
+
+def responder_tokens(settings: Settings) -> dict[str, str]:
+    """User id → API token, for the people the demo plays."""
+    return {user: token for token, user in settings.api_tokens.items()}
+
+
+#: Who plays which part in the demo: the event's owner drives it; counsel (the backup) reviews.
+OWNER = RESPONDERS["owner"]["responder_id"]
+COUNSEL = RESPONDERS["backup"]["responder_id"]
 
 
 def tn_duplicates(intake: dict[str, Any]) -> int:
@@ -221,13 +254,13 @@ async def drive_sample_event(
 
     for pending in state["counsel_reviews_pending"]:
         ob = next(o["obligation"] for o in state["obligations"] if o["obligation"]["obligation_id"] == pending)
-        state = await api.call("POST", f"{base}/counsel-reviews", json={
+        state = await api.call("POST", f"{base}/counsel-reviews", as_user=COUNSEL, json={
             "obligation_id": pending, "decision": "confirmed",
             "notes": f"Reviewed {ob['citation']} for {ob['jurisdiction']}: the clock and trigger applied match the "
                      "statute as enacted; the notice given meets it.",
         })
     if state["counsel_reviews"]:
-        say(f"counsel reviewed {len(state['counsel_reviews'])} obligations resting on unverified rules "
+        say(f"counsel ({RESPONDERS['backup']['name']}) reviewed {len(state['counsel_reviews'])} obligations resting on unverified rules "
             "(notes sealed, ledgered by digest)")
 
     await api.call("POST", f"{base}/close", json={"summary": "All notices given; the vendor's access is suspended."})
@@ -269,11 +302,12 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         if database is not None and database.result is not None:
             say(f"database migrated (`noticeflow db upgrade`): {database.result.describe()}")
         console.print(f"[bold]Running the sample event[/bold] {incident_id}")
-        # With API tokens configured the demo acts as the first token's user; otherwise as "local".
-        token = next(iter(settings.api_tokens), None)
+        # The event's owner drives it with their own token (an operator's configured tokens: the first).
+        tokens = responder_tokens(settings)
+        token = tokens.get(OWNER) or next(iter(settings.api_tokens), None)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0, headers=headers) as http:
-            api = ResponderClient(http)
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0, headers=headers) as http:
+            api = ResponderClient(http, tokens)
             state = await drive_sample_event(api, incident_id, say, timeout)
             console.print(obligations_table(state["obligations"]))
 
@@ -283,13 +317,23 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
                 raise DemoError(f"the ledger does not verify: {report.problem}")
             say(f"tree head signed; whole ledger verified: {report.entries_checked} entries, "
                 f"{report.heads_checked} signed tree heads, root {report.root_hash[:16]}…")
-            export = await api.call("POST", f"/incidents/{quote(incident_id)}/export", expect=201)
+            pdf = find_chromium() is not None
+            export = await api.call("POST", f"/incidents/{quote(incident_id)}/export", expect=201,
+                                    params={"pdf": "true" if pdf else "false"})
             bundle = Path(export["path"])
-            bundle_report = await asyncio.to_thread(verify_bundle, bundle)
+            say(f"examination bundle of {export['stream']}: {export['entries']} entries, {export['documents']} documents, "
+                f"report.html{' and report.pdf' if pdf else ' (no Chromium here: no report.pdf)'} → {bundle}")
+            say(f"completeness: {export['completeness']['statement']}")
+            examiner = await asyncio.to_thread(examine, stack.settings, incident_id, bundle)
+            bundle_report = examiner.report
             if not bundle_report.ok:
-                raise DemoError(f"the export bundle does not verify: {bundle_report.problem}")
-            say(f"examination bundle written and verified offline: {export['entries']} entries of "
-                f"{export['stream']} → {bundle}")
+                raise DemoError(f"the examination bundle does not verify: {bundle_report.problem}")
+            if not examiner.external_ok:
+                raise DemoError(f"the external verifier refused the bundle: {examiner.external_first_line}")
+            say(f"key statement for the regulator: {examiner.statement}")
+            say(f"bundle verified as an examiner would, against the key statement and the {len(examiner.checkpoints)} "
+                "checkpoints printed in the filed commissioner reports — by noticeflow and by the external verifier "
+                f"(tools/verify_bundle.py, SHA-256 {examiner.verifier_sha256[:16]}…): {examiner.external_first_line}")
         messages = mail.handler.count if mail is not None and mail.handler is not None else 0
         if mail is not None and mail.folder is not None:
             say(f"{messages} e-mail messages caught by the mail sink in {mail.folder}")
@@ -307,8 +351,21 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
             ledger=report,
             bundle=bundle,
             bundle_report=bundle_report,
+            examiner=examiner,
             mail_messages=messages,
             ui_url=ui_url,
             seconds=time.monotonic() - started,
             steps=steps,
         )
+
+
+def examine(settings: Settings, incident_id: str, bundle: Path) -> ExaminerCheck:
+    """What the examiner holds from outside the bundle, written beside the exports, then checked."""
+    held = settings.home / "examiner"
+    statement = write_key_statement(
+        settings, held / "key-statement.json", settings.licensee_name or json.loads(EVENT.read_text())["licensee"]["name"]
+    )
+    checkpoints = filed_checkpoints(settings, incident_id, held / incident_id)
+    if not checkpoints:
+        raise DemoError("no filed commissioner report carries a ledger checkpoint")
+    return check_as_examiner(bundle, statement, checkpoints)

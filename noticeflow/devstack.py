@@ -17,6 +17,7 @@ through ``NOTICEFLOW_*`` environment variables.
 from __future__ import annotations
 
 import asyncio
+import json
 import contextlib
 import os
 import signal
@@ -411,6 +412,8 @@ class DevStack:
         }
         if self.settings.codec_key:
             env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key
+        if self.settings.api_tokens:
+            env["NOTICEFLOW_API_TOKENS"] = json.dumps(self.settings.api_tokens)
         return env
 
     def ports_in_use(self) -> set[int]:

@@ -32,10 +32,14 @@ What it checks, in this order. It stops at the first failure and names the file,
    earlier to this bundle's, verifies.
 6. Each ``--known-checkpoint FILE`` (a checkpoint the examiner already holds, e.g. from a
    filing) verifies under the trusted keys, and the bundle's tree extends it.
-7. Trust: with ``--trusted-keys`` the licensee's key statement (``noticeflow-key-statement/1``,
-   itself checked: signed by its newest key and, on rotation, by the key before it) is the only
-   source of keys. Without it the keys come from the bundle's ``keys.json``, and the output says
-   they are unauthenticated.
+7. Trust: with ``--trusted-keys`` the licensee's key statement (``noticeflow-key-statement/1``)
+   is the only source of keys. It is checked on its own first (§12): exactly its fields, a
+   licensee and an origin that is a note key name; each key's id, fingerprint and verifier key
+   recomputed, keys oldest first with each retired key's window closed by its successor's start;
+   issued_at not before the newest key; each listed key signing at most once, the newest key and,
+   on rotation, the key before it. A statement that does not verify is unusable input (exit 2).
+   Without it the keys come from the bundle's ``keys.json``, and the output says they are
+   unauthenticated.
 
 Exit status: 0 verified, 1 verification failed, 2 usage error or unreadable input. The first
 line of output is ``OK: …`` or ``FAILED: <what>``; ``--json`` prints one JSON object instead.
@@ -45,7 +49,7 @@ Standards: RFC 8785 (JSON Canonicalization Scheme) §3.2; RFC 8032 §5.1 (Ed2551
 consistency proof verification; c2sp.org/tlog-checkpoint and c2sp.org/signed-note; RFC 3339
 timestamps. Section numbers "§n" without an RFC refer to docs/ledger-format.md.
 
-Length: about 1300 lines. It is a single file on purpose, so that an examiner fetches, hashes
+Length: about 1350 lines. It is a single file on purpose, so that an examiner fetches, hashes
 and reads one thing; the noticeflow project's 800-line limit applies to its package modules.
 """
 
@@ -62,6 +66,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -345,63 +350,122 @@ def load_bundle_keys(bundle: Path) -> Trust:
     return Trust(keys, "keys.json", anchored=False)
 
 
+STATEMENT_FIELDS = ("format", "licensee", "origin", "issued_at", "keys", "signatures")
+STATEMENT_KEY_FIELDS = ("key_id", "algorithm", "public_key", "fingerprint", "note_verifier_key", "valid_from",
+                        "valid_until")
+STATEMENT_SIGNATURE_FIELDS = ("key_id", "sig")
+
+
+def _exact_fields(obj: Any, expected: tuple[str, ...], where: str) -> dict[str, Any]:
+    """``obj`` is a JSON object with exactly the fields ``expected`` (§12 rule 1)."""
+    if not isinstance(obj, dict):
+        raise Failed(f"{where}: not a JSON object")
+    missing = [name for name in expected if name not in obj]
+    if missing:
+        raise Failed(f"{where}: missing field {', '.join(missing)}")
+    extra = sorted(set(obj) - set(expected))
+    if extra:
+        raise Failed(f"{where}: unexpected field {', '.join(extra)}")
+    return obj
+
+
+def check_note_key_name(name: Any, what: str) -> None:
+    """A signed-note key name (c2sp.org/signed-note): non-empty, no spaces or '+', no control
+    characters. The key statement's origin is the key name of the ledger's checkpoints (§11)."""
+    if not isinstance(name, str) or not name:
+        raise Failed(f"{what}: key name: empty; a note key name must be non-empty")
+    if "+" in name or any(ch.isspace() for ch in name):
+        raise Failed(f"{what}: key name {name!r}: must not contain spaces or '+' (c2sp.org/signed-note)")
+    if any(ord(ch) < 0x20 for ch in name):
+        raise Failed(f"{what}: key name {name!r}: must not contain control characters")
+
+
+def _statement_key(obj: Any, index: int, origin: str, where: str) -> Key:
+    """keys[index] of a statement (§12 rule 2): its fields, key_id, fingerprint and note verifier
+    key recomputed from the public key, and a window that is not empty."""
+    _exact_fields(obj, STATEMENT_KEY_FIELDS, f"{where}keys[{index}]")
+    what = f"{where}keys[{index}] ({obj['key_id']})"
+    key = parse_key(obj["key_id"], obj, what, algorithm_required=True)
+    if obj["fingerprint"] != fingerprint_of(key.raw):
+        raise Failed(f"{what}.fingerprint: does not match the public key ({fingerprint_of(key.raw)})")
+    if obj["note_verifier_key"] != note_verifier_key(origin, key.raw):
+        raise Failed(f"{what}.note_verifier_key: does not match the public key under origin {origin!r}")
+    if key.valid_until is not None and key.valid_until <= key.valid_from:
+        raise Failed(f"{what}.valid_until: not after valid_from")
+    return key
+
+
 def load_statement(path: Path) -> Trust:
-    """A key statement the examiner holds, checked before use: each key's id, fingerprint and
-    note verifier key match its public key; every signature verifies under the key the statement
-    itself lists for it; the newest key signed, and when there are several, the previous one."""
+    """A key statement the examiner holds, checked on its own before use (§12 "Verification"):
+    exactly its fields; a licensee and an origin that is a valid note key name; each key's id,
+    fingerprint and note verifier key recomputed from its public key, no key twice; keys listed
+    oldest first, each retired key's window closed by its successor's valid_from (one signing
+    key at every moment); issued_at not before the newest key's valid_from; every signature by a
+    listed key, at most once per key, verifying under the key the statement itself lists; the
+    newest key signed, and when there are several, the previous one. Raises ``Unreadable`` for a
+    file that is not a key statement at all, ``Failed`` for one that does not verify."""
     try:
         statement = parse_json(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise Unreadable(f"{path}: cannot be read as a key statement ({exc})") from None
     if not isinstance(statement, dict) or statement.get("format") != STATEMENT_FORMAT:
         raise Unreadable(f"{path}: not a key statement (format {STATEMENT_FORMAT!r} expected)")
-    origin, keys_json, signatures = statement.get("origin"), statement.get("keys"), statement.get("signatures")
-    if not isinstance(origin, str) or not origin:
-        raise Failed(f"{path}: origin is missing")
+    where = f"{path}: "
+    _exact_fields(statement, STATEMENT_FIELDS, f"{where}key statement")
+    licensee, origin = statement["licensee"], statement["origin"]
+    if not isinstance(licensee, str) or not licensee.strip():
+        raise Failed(f"{where}licensee: must be the licensee's name (it is empty)")
+    check_note_key_name(origin, f"{where}origin")
+    issued_at = parse_time(statement["issued_at"], f"{where}issued_at")
+    keys_json = statement["keys"]
     if not isinstance(keys_json, list) or not keys_json:
-        raise Failed(f"{path}: lists no keys")
-    if not isinstance(signatures, list):
-        raise Failed(f"{path}: signatures is not a list")
-    parse_time(statement.get("issued_at"), f"{path}: issued_at")
+        raise Failed(f"{where}keys: must list at least one key")
+    listed = [_statement_key(obj, i, origin, where) for i, obj in enumerate(keys_json)]
     keys: dict[str, Key] = {}
-    for i, obj in enumerate(keys_json):
-        key_id = obj.get("key_id") if isinstance(obj, dict) else None
-        key = parse_key(key_id, obj, f"{path}: keys[{i}]", algorithm_required=True)
-        if obj.get("fingerprint") != fingerprint_of(key.raw):
-            raise Failed(f"{path}: keys[{i}].fingerprint does not match its public key")
-        if obj.get("note_verifier_key") != note_verifier_key(origin, key.raw):
-            raise Failed(f"{path}: keys[{i}].note_verifier_key does not match the origin and public key")
-        if key_id in keys:
-            raise Failed(f"{path}: key {key_id} is listed twice")
-        keys[key_id] = key
+    for i, key in enumerate(listed):
+        if key.key_id in keys:
+            raise Failed(f"{where}keys[{i}]: duplicate key_id {key.key_id}")
+        keys[key.key_id] = key
+    for i, (older, newer) in enumerate(pairwise(listed)):
+        if newer.valid_from <= older.valid_from:
+            raise Failed(f"{where}keys[{i + 1}] ({newer.key_id}): listed after {older.key_id} but not valid from "
+                         "later; keys are listed oldest first")
+        if older.valid_until is None or older.valid_until > newer.valid_from:
+            raise Failed(f"{where}keys[{i}] ({older.key_id}): still valid when {newer.key_id} begins; a rotated "
+                         "key's valid_until must close by its successor's valid_from")
+    newest = listed[-1]
+    if issued_at < newest.valid_from:
+        raise Failed(f"{where}issued_at {statement['issued_at']} is before the newest key {newest.key_id} was valid")
+    signatures = statement["signatures"]
+    if not isinstance(signatures, list) or not signatures:
+        raise Failed(f"{where}signatures: the statement is not signed")
     try:
         message = canonical_json({k: v for k, v in statement.items() if k != "signatures"})
     except ValueError as exc:
-        raise Failed(f"{path}: {exc}") from None
-    signed: set[str] = set()
+        raise Failed(f"{where}{exc}") from None
+    signed: list[str] = []
     for i, item in enumerate(signatures):
-        key = keys.get(item.get("key_id")) if isinstance(item, dict) else None
+        _exact_fields(item, STATEMENT_SIGNATURE_FIELDS, f"{where}signatures[{i}]")
+        key = keys.get(item["key_id"]) if isinstance(item["key_id"], str) else None
         if key is None:
-            raise Failed(f"{path}: signatures[{i}] is by a key the statement does not list")
+            raise Failed(f"{where}signatures[{i}]: key {item['key_id']!r} is not listed in the statement's keys")
+        if key.key_id in signed:
+            raise Failed(f"{where}signatures[{i}]: key {key.key_id} signed twice")
         try:
-            ok = ed25519_verifies(key.raw, b64decode(item.get("sig"), "sig"), message)
+            ok = ed25519_verifies(key.raw, b64decode(item["sig"], "sig"), message)
         except ValueError:
             ok = False
         if not ok:
-            raise Failed(f"{path}: signatures[{i}] by {key.key_id} does not verify — the statement was altered")
-        signed.add(key.key_id)
-    by_age = sorted(keys.values(), key=lambda k: k.valid_from)
-    for older, newer in zip(by_age, by_age[1:], strict=False):
-        if older.valid_until is None or older.valid_until > newer.valid_from:
-            raise Failed(f"{path}: key {older.key_id} is still valid when {newer.key_id} begins; "
-                         "a rotation closes the old key's window")
-    needed = by_age[-2:] if len(by_age) >= 2 else by_age[-1:]
-    for key in needed:
-        if key.key_id not in signed:
-            role = "newest" if key is by_age[-1] else "previous (rotation)"
-            raise Failed(f"{path}: not signed by its {role} key {key.key_id}")
-    return Trust(keys, "the trusted key statement", anchored=True, origin=origin,
-                 licensee=statement.get("licensee"), issued_at=statement.get("issued_at"))
+            raise Failed(f"{where}signatures[{i}]: the signature of {key.key_id} does not verify — the statement "
+                         "was changed after signing, or the signature is not that key's")
+        signed.append(key.key_id)
+    if newest.key_id not in signed:
+        raise Failed(f"{where}the newest key {newest.key_id} did not sign the statement")
+    if len(listed) >= 2 and listed[-2].key_id not in signed:
+        raise Failed(f"{where}the previous key {listed[-2].key_id} did not sign the statement; a statement listing a "
+                     f"rotation must be signed by the key it replaced as well as by {newest.key_id}")
+    return Trust(keys, "the trusted key statement", anchored=True, origin=origin, licensee=licensee,
+                 issued_at=statement["issued_at"])
 
 
 # ------------------------------------------------------------------------------------------
@@ -1089,12 +1153,12 @@ class BundleVerifier:
         size, last_hash = stream_head["stream_size"], stream_head["last_hash"]
         if not last_is_boundary:
             if last["hash"] != last_hash:
-                raise Failed(f"{name}: the signed stream head says the stream has {size} entries ending with "
-                             f"{short(last_hash)}, but the bundle's last entry of it is seq {last['seq']} — entries "
-                             "at the end of this stream were removed")
+                raise Failed(f"seq {last['seq']}: {name}: the signed stream head says the stream has {size} entries "
+                             f"ending with {short(last_hash)}, but the bundle's last entry of it is seq {last['seq']} "
+                             "— entries at the end of this stream were removed")
             if position is not None and position != size:
-                raise Failed(f"{name}: the slice ends at stream position {position}, but the signed stream head "
-                             f"counts {size} entries — an entry of this stream was removed or inserted")
+                raise Failed(f"seq {last['seq']}: {name}: the slice ends at stream position {position}, but the signed "
+                             f"stream head counts {size} entries — an entry of this stream was removed or inserted")
         elif position is not None and (position > size or (position == size) != (last["hash"] == last_hash)):
             raise Failed(f"seq {last['seq']} (boundaries.jsonl): at stream position {position}, which does not agree "
                          f"with the signed stream head of {name} ({size} entries, last {short(last_hash)})")
@@ -1142,7 +1206,7 @@ class BundleVerifier:
             position: int | None = first["stream_seq"]
         else:
             position = None if first_is_boundary else 1
-        for (before, _), (entry, _) in zip(items, items[1:], strict=False):
+        for (before, _), (entry, _) in pairwise(items):
             position = None if position is None else position + 1
             if is_v2(entry):
                 position = self._check_stream_link(entry, position, before, name)
@@ -1227,7 +1291,9 @@ def verify(bundle: Path, trusted_keys: Path | None = None, known_checkpoints: tu
             raise Unreadable(f"{path}: cannot be read ({exc})") from None
     try:
         trust = load_statement(trusted_keys) if trusted_keys else None
-    except Failed as exc:
+    except (Failed, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A trust anchor that does not verify on its own is unusable input (exit 2), as in
+        # `noticeflow ledger verify`: no verdict on the bundle can rest on it.
         raise Unreadable(f"the key statement does not verify: {exc}") from None
     try:
         outcome = BundleVerifier(bundle, trust, known).run()

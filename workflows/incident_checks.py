@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
 
     from models.incident import IncidentIntake
     from models.lifecycle import ObligationState, Stage
-    from models.steps import Responders
+    from models.steps import Responder, Responders
 
 from workflows.common import iso
 from workflows.refusals import guard_free_text, refuse_input, refuse_state  # noqa: F401 — re-exported
@@ -58,7 +58,13 @@ def reasons(exc: Exception) -> str:
     return str(exc)
 
 
-def responder_ids(responders: Responders | None) -> dict[str, str | None]:
+def responder_ids(responders: Responders | None) -> dict[str, dict[str, str] | None]:
+    """The event's responders as the ledger names them: user id and display name of the owner and
+    the backup (staff of the licensee, named so an examiner reads who acted); never their e-mail."""
+
+    def who(person: Responder | None) -> dict[str, str] | None:
+        return {"responder_id": person.responder_id, "name": person.name} if person is not None else None
+
     if responders is None:
         return {"owner": None, "backup": None}
-    return {"owner": responders.owner.responder_id, "backup": responders.backup.responder_id if responders.backup else None}
+    return {"owner": who(responders.owner), "backup": who(responders.backup)}

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.report_items import not_applicable_problem
 
 from workflows.common import QUICK, RECORD_RETURNED_NOTICES, SEAL_PRIVILEGED_TEXT
-from workflows.incident_checks import guard_free_text, require_active, require_obligation
+from workflows.incident_checks import guard_free_text, require_active, require_obligation, responder_ids
 from workflows.refusals import refuse_input, refuse_state
 from workflows.rules_call import call_rules
 
@@ -162,9 +162,7 @@ class PeopleSteps:
             n = self._responder_changes + 1
             await self._write(
                 "incident.responders_assigned", f"responders/{n}", citation=None, actor=f"user:{request.assigned_by}",
-                data={"owner": request.responders.owner.responder_id,
-                      "backup": request.responders.backup.responder_id if request.responders.backup else None,
-                      "reason": request.reason},
+                data={**responder_ids(request.responders), "reason": request.reason},
             )
             self._responder_changes = n
             self._responders = request.responders

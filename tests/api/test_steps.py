@@ -8,6 +8,8 @@ against the time-skipping server with a real worker (ledger on SQLite, real SMTP
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import httpx
@@ -180,7 +182,10 @@ async def test_responders_change_by_a_recorded_step_in_the_callers_name(api: htt
     assert changed.json()["responders"]["owner"]["responder_id"] == "marcus.lee"
     (entry,) = [e for e in await _ledger(api, sample.incident_id) if e["type"] == "incident.responders_assigned"]
     assert entry["actor"] == "user:local"
-    assert (entry["data"]["owner"], entry["data"]["backup"]) == ("marcus.lee", "priya.nair")
+    assert (entry["data"]["owner"]["responder_id"], entry["data"]["backup"]["responder_id"]) == ("marcus.lee", "priya.nair")
+    # Staff are named so an examiner reads who acted; their e-mail addresses stay out of the ledger.
+    assert entry["data"]["owner"] == {"responder_id": "marcus.lee", "name": team["owner"]["name"]}
+    assert "@" not in json.dumps(entry["data"])
 
     same_person = {"owner": team["owner"], "backup": team["owner"]}
     invalid = await api.post(f"{base}/responders", json={"responders": same_person, "reason": "Only Marcus is available."})

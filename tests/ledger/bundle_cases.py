@@ -5,13 +5,19 @@ and KY, a privacy stream, a stream whose first entries predate the per-stream ch
 privileged counsel review, documents in a real document store cited from the entries — signs a
 tree head and a checkpoint mid-way (what a filing does), forks a second ledger from the same first
 entries, and exports bundles: ``full``, ``stream`` (incident:INC-7), ``jurisdiction`` (KY),
-``jurisdiction_tn`` (TN: the stream with format-1 entries, written by tests/ledger/format1.py) and ``window`` (a time slice).
+``jurisdiction_tn`` (TN: the stream with format-1 entries, written by tests/ledger/format1.py) and ``window`` (a time slice),
+and ``format1_stream`` (incident:INC-3 of a second ledger that holds only format-1 entries).
 
 ``TAMPER_CASES`` lists ``TamperCase(name, bundle, mutate, expected, …)``: ``prepare(case, demo,
 workdir)`` copies the pristine bundle, applies ``mutate(bundle_dir)``, re-signs the manifest with
 the licensee's own key when ``case.resign`` (a licensee rewriting its own evidence), and returns
 the bundle and the arguments to verify it with. Every verifier must fail on every case with a
 message containing ``case.expected`` (noticeflow's ``verify_bundle`` and tools/verify_bundle.py).
+
+``STATEMENT_CASES`` lists key statements, signed by the licensee's own keys, that break a rule of
+docs §12: ``prepare_statement(case, demo, workdir)`` writes one and returns the complete bundle
+with it as ``--trusted-keys``. Every verifier must refuse it as unusable input (exit 2) with a
+message containing ``case.expected``.
 """
 
 from __future__ import annotations
@@ -30,9 +36,17 @@ from sqlalchemy import MetaData, delete, insert, select
 from activities.documents import DocumentStore
 from ledger.bundle import export_bundle
 from ledger.bundle_files import MANIFEST, MANIFEST_SIG, pretty_json, sha256_file
-from ledger.checkpoint import sign_checkpoint
-from ledger.key_statement import build_key_statement
-from ledger.keys import Keyring, Signer, generate_key, load_keyring, load_signer
+from ledger.chain import b64encode
+from ledger.checkpoint import note_verifier_key, sign_checkpoint
+from ledger.key_statement import build_key_statement, fingerprint, signed_bytes
+from ledger.keys import (
+    Keyring,
+    Signer,
+    generate_key,
+    load_keyring,
+    load_signer,
+    raw_public_key,
+)
 from ledger.store import EntryFilter, Ledger
 from models.content import DocumentKind
 from models.ledger import EntryDraft
@@ -471,3 +485,114 @@ def prepare(case: TamperCase, demo: DemoBundles, workdir: Path) -> Prepared:
 def pristine(demo: DemoBundles, name: str, known_checkpoints: tuple[str, ...] = ("filed",)) -> Prepared:
     """An untouched bundle with the examiner's statement and the checkpoints it extends."""
     return Prepared(demo.bundles[name], demo.statement, [demo.checkpoints[k] for k in known_checkpoints])
+
+
+# -- key statements that do not verify on their own (docs §12) -----------------------------------
+
+#: The demo key's predecessor in a rotated statement: retired the instant the demo key began.
+RETIRED_FROM, ROTATED_AT = "2019-01-01T00:00:00.000000Z", "2020-01-01T00:00:00.000000Z"
+
+
+def rotated_statement(demo: DemoBundles, retired: Signer) -> dict[str, Any]:
+    """The statement a licensee files after rotating from ``retired`` to the demo key, unsigned:
+    keys oldest first, the retired key's window closed when the demo key's opens."""
+    statement = json.loads(demo.statement.read_text("utf-8"))
+    assert statement["keys"][0]["valid_from"] == ROTATED_AT
+    raw = raw_public_key(retired.public_key)
+    old = {
+        "key_id": retired.key_id, "algorithm": "ed25519", "public_key": b64encode(raw),
+        "fingerprint": fingerprint(raw), "note_verifier_key": note_verifier_key(ORIGIN, raw),
+        "valid_from": RETIRED_FROM, "valid_until": ROTATED_AT,
+    }
+    statement["keys"] = [old, *statement["keys"]]
+    del statement["signatures"]
+    return statement
+
+
+def sign_statement(statement: dict[str, Any], signers: list[Signer]) -> dict[str, Any]:
+    """``statement`` signed by each of ``signers`` whose key it lists, in its keys' order: what a
+    licensee holding those private keys can make of any content."""
+    message = signed_bytes(statement)
+    by_id = {s.key_id: s for s in signers}
+    sigs = [{"key_id": k["key_id"], "sig": by_id[k["key_id"]].sign(message)}
+            for k in statement["keys"] if k["key_id"] in by_id]
+    return {**statement, "signatures": sigs}
+
+
+@dataclass(frozen=True)
+class StatementCase:
+    """A key statement the licensee signed with its own keys but that breaks a rule of §12: both
+    verifiers must refuse it as a trust anchor — exit 2, unusable input, before reading the
+    bundle — with a message containing ``expected``."""
+
+    name: str
+    #: Edits the unsigned statement (the rotated one when ``rotated``, else the demo's) in place.
+    change: Callable[[dict[str, Any]], None]
+    expected: str
+    rotated: bool = False
+    #: Edits the signature list after signing (None: leave it).
+    change_signatures: Callable[[list[dict[str, Any]]], None] | None = None
+
+
+def _set(*path: str | int, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(statement: dict[str, Any]) -> None:
+        target: Any = statement
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+    return change
+
+
+def _reverse_keys(statement: dict[str, Any]) -> None:
+    statement["keys"].reverse()
+
+
+def _keep(statement: dict[str, Any]) -> None:
+    return None
+
+
+STATEMENT_CASES: list[StatementCase] = [
+    # 1. exactly the fields of §12
+    StatementCase("statement_unexpected_field", _set("comment", value="filed with TN DCI"), "unexpected field comment"),
+    StatementCase("key_unexpected_field", _set("keys", 0, "comment", value="HSM slot 2"), "keys[0]: unexpected field comment"),
+    StatementCase("signature_unexpected_field", _keep, "signatures[0]: unexpected field signed_at",
+                  change_signatures=lambda sigs: sigs[0].update(signed_at="2026-03-02T15:00:00Z")),
+    StatementCase("licensee_blank", _set("licensee", value="  "), "licensee: must be"),
+    StatementCase("origin_with_space", _set("origin", value="ledger.acme-mutual.example notices"),
+                  "must not contain spaces or '+'"),
+    StatementCase("origin_with_plus", _set("origin", value="ledger.acme-mutual.example+notices"),
+                  "must not contain spaces or '+'"),
+    # 2. keys oldest first, one signing key at every moment
+    StatementCase("keys_newest_first", _reverse_keys, "keys are listed oldest first", rotated=True),
+    StatementCase("retired_key_window_empty", _set("keys", 0, "valid_until", value=RETIRED_FROM),
+                  "valid_until: not after valid_from", rotated=True),
+    StatementCase("retired_key_overlaps_successor", _set("keys", 0, "valid_until", value="2020-06-01T00:00:00.000000Z"),
+                  "still valid when", rotated=True),
+    StatementCase("retired_key_never_closed", _set("keys", 0, "valid_until", value=None), "still valid when",
+                  rotated=True),
+    StatementCase("issued_before_newest_key", _set("issued_at", value="2019-06-01T00:00:00.000000Z"),
+                  "is before the newest key", rotated=True),
+    # 3. each key signs once
+    StatementCase("key_signs_twice", _keep, "signed twice",
+                  change_signatures=lambda sigs: sigs.append(dict(sigs[0]))),
+]
+
+
+def prepare_statement(case: StatementCase, demo: DemoBundles, workdir: Path) -> Prepared:
+    """The complete demo bundle with ``case``'s statement, signed by every key it lists, as trust anchor."""
+    retired = Signer.generate()
+    if case.rotated:
+        statement = rotated_statement(demo, retired)
+    else:
+        statement = json.loads(demo.statement.read_text("utf-8"))
+        del statement["signatures"]
+    case.change(statement)
+    signed = sign_statement(statement, [demo.signer, retired])
+    if case.change_signatures is not None:
+        case.change_signatures(signed["signatures"])
+    target = workdir / case.name
+    target.mkdir()
+    path = target / "statement.json"
+    path.write_text(json.dumps(signed, indent=2, ensure_ascii=False), "utf-8")
+    return Prepared(demo.bundles["full"], path, [])

@@ -480,3 +480,15 @@ def test_the_documented_key_statement_example_recomputes_from_the_example_key() 
     )
     assert block == json.dumps(statement, indent=2, ensure_ascii=False)
     assert verify_key_statement(json.loads(block)).active == "ed25519:89f76f812a77a188"
+
+
+def test_a_signature_whose_key_id_is_not_a_string_is_refused_with_a_typed_error(tmp_path: Path) -> None:
+    from ledger.key_statement import KeyStatementError, build_key_statement, verify_key_statement
+    from ledger.keys import generate_key, load_keyring
+
+    generate_key(tmp_path / "keys")
+    statement = build_key_statement(load_keyring(tmp_path / "keys"), tmp_path / "keys", licensee="Cumberland Mutual",
+                                    origin="noticeflow.example/ledger")
+    statement["signatures"][0]["key_id"] = [statement["signatures"][0]["key_id"]]
+    with pytest.raises(KeyStatementError, match=r"signatures\[0\]: key_id and sig must be strings"):
+        verify_key_statement(statement)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from email import message_from_bytes
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,43 @@ def test_e_mail_goes_only_to_consumers_who_can_receive_it_and_lands_in_the_mail_
     consenting = {r["email"] for r in _roster_rows() if r["email"] and r["electronic_consent"] == "true"}
     consumer_mail = {r for r in recipients if r.endswith("@mail.example")}
     assert consumer_mail and consumer_mail <= consenting
+
+
+def test_the_bundle_proves_its_completeness_to_an_examiner_holding_the_filed_checkpoints(
+    demo: tuple[DemoResult, Path, str],
+) -> None:
+    result, _, output = demo
+    manifest = json.loads((result.bundle / "manifest.json").read_text())
+    # A one-stream bundle bounded by its signed stream head: deleting any entry, the last included, shows.
+    assert manifest["completeness"]["proven"] == "streams"
+    assert (result.bundle / "manifest.sig").exists() and (result.bundle / "checkpoint.txt").exists()
+    heads = json.loads((result.bundle / "stream_heads.json").read_text())["heads"]
+    assert [h["stream"] for h in heads] == [f"incident:{result.incident_id}"]
+    assert heads[0]["stream_size"] == manifest["entry_count"]
+    # Every commissioner report filed printed a checkpoint; the examiner passes each one.
+    filings = [json.loads(line) for line in (result.bundle / "entries.jsonl").read_text().splitlines()]
+    filed = [e for e in filings if e["type"] in ("commissioner_notice.submitted", "commissioner_notice.updated")]
+    assert filed and all(e["data"].get("checkpoint") for e in filed)
+    assert len(result.examiner.checkpoints) == len(filed)
+    assert result.examiner.report.checkpoints_checked == len(filed)
+    assert result.examiner.report.trust and "statement" in result.examiner.report.trust
+    # The verifier that imports nothing of noticeflow agrees.
+    assert result.examiner.external_ok and result.examiner.external_first_line.startswith("OK")
+    assert result.examiner.verifier_sha256[:16] in output
+
+
+def test_the_examiners_report_names_the_people_and_lists_every_obligation(demo: tuple[DemoResult, Path, str]) -> None:
+    result, _, _ = demo
+    html = (result.bundle / "report.html").read_text()
+    assert "\\u00a7" not in html and "§" in html
+    text = unescape(html)
+    for o in result.obligations:
+        assert o["obligation"]["citation"] in text
+    # Steps were taken by named responders with their own tokens, not an anonymous local user.
+    entries = [json.loads(line) for line in (result.bundle / "entries.jsonl").read_text().splitlines()]
+    people = {e["actor"] for e in entries if e["actor"] != "worker"}
+    assert people and all(a.startswith("api:user:") or a.startswith("user:") for a in people)
+    assert not any(a.endswith(":local") for a in people)
+    assert "Corinne Hale" in text and "Daniel Okafor" in text
+    documents = json.loads((result.bundle / "manifest.json").read_text())["files"]
+    assert any(name.startswith("documents/") for name in documents)

@@ -436,11 +436,20 @@ def _drop_signature(statement: dict[str, Any], key_index: int) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda s: _drop_signature(s, -2), "not signed by its previous \\(rotation\\) key"),
-        (lambda s: _drop_signature(s, -1), "not signed by its newest key"),
-        (lambda s: s.update(licensee="Someone Else"), "signatures\\[0\\] by .* does not verify — the statement"),
-        (lambda s: s["keys"][0].update(fingerprint="SHA256:" + "0" * 64), "keys\\[0\\].fingerprint does not match"),
+        (lambda s: _drop_signature(s, -2), "the previous key .* did not sign the statement"),
+        (lambda s: _drop_signature(s, -1), "the newest key .* did not sign the statement"),
+        (lambda s: s.update(licensee="Someone Else"), "signatures\\[0\\]: the signature of .* does not verify — the statement"),
+        (lambda s: s["keys"][0].update(fingerprint="SHA256:" + "0" * 64), "keys\\[0\\] \\(.*\\)\\.fingerprint: does not match"),
         (lambda s: s["keys"][1].update(key_id="ed25519:0000000000000000"), "does not name its public key"),
+        # §12 rules 1-3 beyond the tamper matrix's statement cases (tests/ledger/bundle_cases.py).
+        (lambda s: s["keys"].append(dict(s["keys"][1])), "keys\\[2\\]: duplicate key_id"),
+        (lambda s: s["keys"][1].pop("valid_until"), "keys\\[1\\]: missing field valid_until"),
+        (lambda s: s.update(origin="acme.example/\tledger"), "origin: key name .* must not contain spaces"),
+        (lambda s: s.update(origin="acme.example/\x07ledger"), "origin: key name .* must not contain control characters"),
+        (lambda s: s.update(origin=""), "origin: key name: empty"),
+        (lambda s: s.update(signatures=[]), "signatures: the statement is not signed"),
+        (lambda s: s["signatures"][0].update(key_id="ed25519:0000000000000000"), "signatures\\[0\\]: key .* is not listed"),
+        (lambda s: s["signatures"][0].update(key_id=["ed25519:0000000000000000"]), "signatures\\[0\\]: key .* is not listed"),
     ],
 )
 def test_a_changed_statement_is_refused(
