@@ -119,3 +119,80 @@ def test_the_examiners_report_names_the_people_and_lists_every_obligation(demo: 
     assert "Corinne Hale" in text and "Daniel Okafor" in text
     documents = json.loads((result.bundle / "manifest.json").read_text())["files"]
     assert any(name.startswith("documents/") for name in documents)
+
+
+def _full_bundle(result: DemoResult, home: Path, out: Path) -> Path:
+    """The whole of the demo's ledger as one bundle, written the way `noticeflow ledger export` does."""
+    from ledger.bundle import export_bundle
+    from ledger.keys import load_keyring, load_signer
+    from ledger.store import Ledger
+    from noticeflow.bundle_options import bundle_export_options
+
+    settings = throwaway_settings(home)
+    ledger = Ledger.open(settings.resolved_db_url(), load_signer(settings.resolved_key_path()))
+    try:
+        export_bundle(ledger, out, load_keyring(settings.resolved_key_path()), **bundle_export_options(settings, pdf=False))
+    finally:
+        ledger.close()
+    return out
+
+
+def _both_verifiers(bundle: Path, statement: Path, checkpoints: list[Path]) -> tuple[int, str, bool, str]:
+    """(exit code, first line) of `noticeflow ledger verify` and of the external verifier."""
+    import subprocess
+    import sys
+
+    from noticeflow.verifier_tool import verifier_path
+
+    args = [str(bundle), "--trusted-keys", str(statement)]
+    for c in checkpoints:
+        args += ["--known-checkpoint", str(c)]
+    ours = subprocess.run([str(Path(sys.executable).parent / "noticeflow"), "ledger", "verify", *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+    theirs = subprocess.run([sys.executable, "-I", str(verifier_path()), *args],
+                            capture_output=True, text=True, timeout=300, check=False)
+    first = lambda run: (run.stdout.strip().splitlines() or [run.stderr.strip()])[0]  # noqa: E731
+    return ours.returncode, first(ours), theirs.returncode, first(theirs)
+
+
+@pytest.mark.parametrize("which", ["stream", "full"])
+def test_the_demos_bundles_fail_both_verifiers_naming_what_was_changed(
+    demo: tuple[DemoResult, Path, str], which: str, tmp_path: Path,
+) -> None:
+    import shutil
+
+    from tests.ledger.bundle_cases import delete_entry, flip_byte, flip_document_byte, resign_manifest, swap_pair
+    from ledger.keys import load_signer
+
+    result, home, _ = demo
+    source = result.bundle if which == "stream" else _full_bundle(result, home, tmp_path / "full")
+    statement, checkpoints = result.examiner.statement, result.examiner.checkpoints
+    ok = _both_verifiers(source, statement, checkpoints)
+    assert ok[0] == 0 and ok[1].startswith("OK") and ok[2] == 0 and ok[3].startswith("OK"), ok
+
+    def edit_entry(bundle: Path) -> None:
+        path = bundle / "entries.jsonl"
+        text = path.read_text("utf-8")
+        path.write_text(text.replace('"stage":"closed"', '"stage":"open"', 1) if '"stage":"closed"' in text
+                        else text.replace('"version":1', '"version":7', 1), "utf-8")
+
+    signer = load_signer(throwaway_settings(home).resolved_key_path())
+    resigned = lambda mutate: lambda b: (mutate(b), resign_manifest(b, signer))  # noqa: E731
+    cases = {
+        "report.html": (flip_byte("report.html", 4000), "report.html"),
+        "document": (flip_document_byte, "documents/"),
+        "entry": (edit_entry, "entries.jsonl"),
+        "deleted middle": (delete_entry(lambda rows: len(rows) // 2), "entries.jsonl"),
+        "deleted last": (delete_entry(lambda rows: len(rows) - 1), "entries.jsonl"),
+        "swapped pair": (swap_pair, "entries.jsonl"),
+        # The licensee itself re-signs the manifest after deleting its last entry: the chain, the
+        # stream head (stream bundle) or the tree head (full bundle) still catches it.
+        "re-signed deleted last": (resigned(delete_entry(lambda rows: len(rows) - 1)), "seq"),
+    }
+    for name, (mutate, expected) in cases.items():
+        bundle = tmp_path / f"{which}-{name.replace(' ', '-')}"
+        shutil.copytree(source, bundle)
+        mutate(bundle)
+        ours_code, ours, theirs_code, theirs = _both_verifiers(bundle, statement, checkpoints)
+        assert ours_code == 1 and ours.startswith("FAILED") and expected in ours, (name, ours)
+        assert theirs_code == 1 and theirs.startswith("FAILED") and expected in theirs, (name, theirs)
