@@ -76,6 +76,9 @@ ACK_POLL_INTERVAL_OVERDUE = timedelta(hours=6)
 #: After closure, acknowledgements are asked for until this many business days after the last
 #: filing, unless the worker's setting (returned with each poll) says otherwise.
 ACK_TRACKING_BUSINESS_DAYS = 10
+#: Patch id (``workflow.patched``, docs/temporal.md "Changing a workflow"): acknowledgements are
+#: tracked past closure. Before it (release 2026-12-01) the tracking stopped when the event closed.
+ACKNOWLEDGEMENTS_AFTER_CLOSE = "acknowledgements-after-close"
 
 
 @dataclass
@@ -107,6 +110,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._ack_held: list[RegulatorAcknowledgement] = []
         self._acks_unreadable: dict[str, str] = {}
         self._tracking = False  # acknowledgements still tracked (holds the end of the workflow)
+        self._after_close = False  # ... and past the event's closure (patch "acknowledgements-after-close")
         self._tracking_days = ACK_TRACKING_BUSINESS_DAYS
         self._tracking_ended: datetime | None = None
 
@@ -133,7 +137,9 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
     def _work_pending(self) -> bool:
         # Acknowledgements are tracked past closure (bounded), so the workflow ends after them; an
         # obligation told of no closure (no continuing updates) does not wait for them.
-        return bool(self._queue) or self._polling or (self._tracking and self._obligation.continuing_updates)
+        return bool(self._queue) or self._polling or (
+            self._tracking and self._after_close and self._obligation.continuing_updates
+        )
 
     async def _work(self) -> None:
         self._waiting_for = "the initial report to be rendered and filed with the commissioner"
@@ -146,6 +152,10 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
                                                 "acknowledgement_expected_by": iso(first.expected_by)})
         self._show_waiting()
         await self._publish()
+        # Decided once, when tracking starts: a run that began tracking under release 2026-12-01
+        # stops asking for acknowledgements when the event closes, and its end is not held for them.
+        # Deprecate the patch once no commissioner notice that started tracking before it is running.
+        self._after_close = workflow.patched(ACKNOWLEDGEMENTS_AFTER_CLOSE)
         self._tracking = True
         try:
             await asyncio.gather(self._report_updates(), self._track_acknowledgements())
@@ -270,7 +280,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         After the event is closed, keep asking for those still owed until the tracking horizon,
         then say plainly that none came, and stop."""
         polls = 0
-        while True:
+        while self._after_close or not self._event_closed:
             await self._take_recorded_acknowledgements()
             now = workflow.now()
             if self._event_closed:
@@ -319,7 +329,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
                 interval = ACK_POLL_INTERVAL
             polls += 1
             wakes = [now + interval, *(f.expected_by for f in outstanding if not f.missing_recorded and f.expected_by > now)]
-            closed = self._event_closed
+            closed = self._event_closed and self._after_close  # the old path's wait ends on closure
             if closed and self._awaited():
                 wakes.append(self._tracking_horizon())
             wake = min(wakes)
@@ -442,7 +452,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
                 "commissioner and keep it with the records"
             )
             return
-        if updates and self._event_closed:
+        if updates and self._event_closed and self._after_close:
             parts.append(
                 "acknowledgement of updated report(s) " + ", ".join(f"v{f.version}" for f in updates)
                 + f" (the event is closed; asked for until {markdown_deadline(self._tracking_horizon())})"

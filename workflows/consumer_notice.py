@@ -205,8 +205,10 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
         )
         await self._publish()
         # E-mails are read against the bounce mailbox during the window (and once more at its end)
-        # until it says none is configured; a hard bounce read there counts as one recorded.
-        mailbox = bool(window)
+        # until it says none is configured; a hard bounce read there counts as one recorded. A run
+        # that waited out its window under release 2026-12-01 keeps one timer, no mailbox read
+        # (patch "bounce-mailbox-intake", ObligationWorkflow._reads_bounce_mailbox).
+        mailbox = bool(window) and self._reads_bounce_mailbox()
         while self._status is ObligationStatus.SENT:
             seen = (self._returns_reported, self._rosters_attached, self._estimate_revisions)
             remaining = window_ends - workflow.now()

@@ -80,6 +80,8 @@ CHILD_WORKFLOWS = {
     ObligationKind.CEDING_INSURER_NOTICE: "CedingInsurerNoticeWorkflow",
 }
 
+#: Patch id (``workflow.patched``): the closure is recorded before the obligation workflows end.
+CLOSE_BEFORE_CHILDREN = "close-before-children"
 
 
 def incident_workflow_id(incident_id: str) -> str:
@@ -145,6 +147,12 @@ class CybersecurityEventWorkflow(PeopleSteps):
             for obligation_id, state in self._obligations.items():
                 if state.obligation.continuing_updates:
                     await self._signal(obligation_id, "event_closed")
+            # Patch "close-before-children" (docs/temporal.md): release 2026-12-01 waited for every
+            # obligation workflow to end before recording the closure; deprecate once no event
+            # opened before it is running.
+            if not workflow.patched(CLOSE_BEFORE_CHILDREN):
+                for handle in self._children.values():
+                    await handle
             self._closed_at = workflow.now()
             self._retain_until = call_rules(retain_until, self._intake.discovered_at, self._closed_at)
             self._stage = Stage.CLOSED

@@ -55,6 +55,9 @@ from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, COLLECT_BOUNCES, QUICK,
 OBLIGATION_CHANGED_SIGNAL = "obligation_changed"
 #: How often the bounce mailbox is read while an e-mailed notice waits out its bounce window.
 BOUNCE_POLL_INTERVAL = timedelta(hours=1)
+#: Patch id (``workflow.patched``, docs/temporal.md "Changing a workflow"): the bounce window reads
+#: the bounce mailbox. Before it (release 2026-12-01) the window was one timer, then the evidence.
+BOUNCE_MAILBOX_INTAKE = "bounce-mailbox-intake"
 
 
 def obligation_workflow_id(obligation_id: str) -> str:
@@ -324,6 +327,15 @@ class ObligationWorkflow:
         # otherwise the deadline watcher records the overdue turn when it comes.
         self._status = ObligationStatus.OVERDUE if overdue_recorded else ObligationStatus.PENDING
         await self._publish()
+
+    def _reads_bounce_mailbox(self) -> bool:
+        """Whether this run reads the bounce mailbox during its bounce windows (patch
+        ``bounce-mailbox-intake``): True for every run that reaches a window on this code. A run
+        already waiting out a window under release 2026-12-01 keeps its old path — one timer to the
+        window's end, then the evidence, a bounce known only when a person records it. Deprecate
+        the patch (``workflow.deprecate_patch``) once no obligation workflow started before its
+        release is still running."""
+        return workflow.patched(BOUNCE_MAILBOX_INTAKE)
 
     async def _read_bounces(self, delivery_key: str, refs: list[str] | None = None) -> BounceIntakeResult:
         """Read the bounce mailbox (every delivery's new reports, each hard bounce recorded once) and

@@ -72,7 +72,9 @@ class _EmailedNotice(ObligationWorkflow):
             f"comes back from a {recipients}'s mail server"
         )
         await self._publish()
-        mailbox = True  # read the bounce mailbox until it says none is configured
+        # Read the bounce mailbox until it says none is configured; a run that waited out its window
+        # under release 2026-12-01 keeps one timer, no mailbox read (patch "bounce-mailbox-intake").
+        mailbox = self._reads_bounce_mailbox()
         while self._status is ObligationStatus.SENT:
             seen = self._returns_reported
             remaining = window_ends - workflow.now()

@@ -158,7 +158,8 @@ class Stack:
 
     async def save_histories(self, name: str, handle: WorkflowHandle) -> None:
         """With NOTICEFLOW_RECORD_HISTORIES=1, keep the histories of this event's workflows
-        under tests/workflows/histories/ for the replay tests (see docs/operations.md)."""
+        under tests/workflows/histories/ (the current code's; earlier releases' stay in its
+        ``release-<date>/`` directories) for the replay tests (see docs/temporal.md)."""
         import os
 
         if os.environ.get("NOTICEFLOW_RECORD_HISTORIES") != "1":
