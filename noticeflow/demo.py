@@ -166,6 +166,14 @@ OWNER = RESPONDERS["owner"]["responder_id"]
 COUNSEL = RESPONDERS["backup"]["responder_id"]
 
 
+def responder_auth(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """(the headers of the event's owner, user id → token): the owner drives the event with their
+    own token (with an operator's configured tokens: the first one's user)."""
+    tokens = responder_tokens(settings)
+    token = tokens.get(OWNER) or next(iter(settings.api_tokens), None)
+    return ({"Authorization": f"Bearer {token}"} if token else {}), tokens
+
+
 def tn_duplicates(intake: dict[str, Any]) -> int:
     return min(TN_DUPLICATES, next(r["consumers"] for r in intake["affected"] if r["state"] == "TN") - 1)
 
@@ -302,10 +310,7 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         if database is not None and database.result is not None:
             say(f"database migrated (`noticeflow db upgrade`): {database.result.describe()}")
         console.print(f"[bold]Running the sample event[/bold] {incident_id}")
-        # The event's owner drives it with their own token (an operator's configured tokens: the first).
-        tokens = responder_tokens(settings)
-        token = tokens.get(OWNER) or next(iter(settings.api_tokens), None)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers, tokens = responder_auth(settings)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0, headers=headers) as http:
             api = ResponderClient(http, tokens)
             state = await drive_sample_event(api, incident_id, say, timeout)

@@ -25,7 +25,7 @@ import pytest
 from ledger.keys import load_keyring
 from ledger.store import EntryFilter, Ledger
 from ledger.verify import verify_entries
-from noticeflow.demo import ResponderClient, demo_settings, drive_sample_event
+from noticeflow.demo import ResponderClient, demo_settings, drive_sample_event, responder_auth
 from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, default_services, throwaway_settings
 from noticeflow.settings import Settings
 from tests.conftest import TEMPORAL_CLI
@@ -117,8 +117,9 @@ async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(t
     (mail,) = [s for s in services if isinstance(s, DevMailSink)]
     (worker,) = [s for s in services if isinstance(s, ProcessService) and s.name == "worker"]
     async with DevStack(settings, services=services, persistent=False, ui=False) as stack:
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0) as http:
-            api = ResponderClient(http)
+        headers, tokens = responder_auth(settings)
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0, headers=headers) as http:
+            api = ResponderClient(http, tokens)
             reference_id = "INC-CRASH-REF"
             await drive_sample_event(api, reference_id, _quiet, scale=CRASH_SCALE)
             assert mail.handler is not None
