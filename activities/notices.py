@@ -51,6 +51,7 @@ from activities.delivery import (
     WebsiteChannel,
     sent_evidence,
 )
+from activities.contact_store import DataKeyDestroyedError
 from activities.documents import (
     DocumentError,
     DocumentStore,
@@ -184,6 +185,12 @@ def _refuses_bad_documents(fn: Callable[..., Any]) -> Callable[..., Any]:
             return await fn(*args, **kwargs)
         except DocumentError as exc:
             raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
+        except DataKeyDestroyedError as exc:
+            # The event's retention ended and its contacts were shredded: no retry can open them.
+            raise ApplicationError(
+                str(exc), {"field": "roster_id", "citation": exc.citation}, type="contact_data_destroyed",
+                non_retryable=True,
+            ) from None
 
     return wrapper
 
@@ -208,7 +215,7 @@ class NoticeActivities:
     ) -> None:
         self.settings = settings
         self.engine = db.open_engine(settings.resolved_db_url())
-        self.rosters = RosterStore(self.engine)
+        self.rosters = RosterStore.for_settings(self.engine, settings)
         self.tracker = DeliveryTracker(self.engine)
         self.store = DocumentStore(settings.documents_dir)
         self.portal: RegulatorPortal = portal or OutboxPortal(settings.outbox_dir, simulate_acks=settings.outbox_simulate_acks)

@@ -1,12 +1,17 @@
 """The privacy store: consumers, relationships, notice deliveries, opt outs and disclosure openings
-of the privacy-notice lifecycles (28 TAC ch. 22), in tables of the ledger's database.
+of the privacy-notice lifecycles (28 TAC ch. 22), in tables of the ledger's database
+(``activities/privacy_tables.py``; schema in ``docs/privacy.md``).
 
 Who may read what
 -----------------
 * Contact data (name, e-mail, postal address) is the one piece of NPI kept here. It is sealed
-  with AES-256-GCM before it is written (:class:`ContactCipher`; the consumer_ref is bound as
-  associated data, so a sealed contact cannot be moved to another consumer) and opened only by
-  :meth:`PrivacyStore.consumer_contacts`, which the delivery activity alone calls.
+  before it is first written, by the contact store both lifecycles share
+  (``activities/contact_store.py``), under the consumer's own data key (scope
+  ``consumer:<consumer_ref>``: contact data is held per consumer, whatever joint relationships they
+  share, so one person's data can be destroyed without anyone else's) and bound to the row
+  (``privacy_consumers|<consumer_ref>|contact``), so a sealed contact cannot be moved to another
+  consumer. It is opened only by :meth:`PrivacyStore.consumer_contacts`, which the delivery
+  activity alone calls.
 * Everything else names consumers by ``consumer_ref`` (``npi_digest`` of the licensee's id) and
   relationships by an opaque ``relationship_id``: safe to hand to workflows and the ledger.
 
@@ -17,47 +22,51 @@ takes a batch (rows go in ``db.INSERT_CHUNK`` at a time, one transaction per cal
 listing is keyset-paged by id (``after`` = the last id of the previous page; never OFFSET).
 Writes are idempotent: the same batch again changes nothing (``INSERT … ON CONFLICT DO NOTHING``),
 so an activity retried after a crash can simply run again.
-
-Schema (see ``docs/privacy.md``)::
-
-    privacy_policy_versions      version_id PK · jurisdiction · effective_on · sha256 · body (JSON)
-    privacy_consumers            consumer_ref PK · jurisdiction · has_email · has_postal_address ·
-                                 e_delivery_consent · transacts_electronically · key_id · contact (sealed)
-    privacy_relationships        relationship_id PK · jurisdiction · consumer_refs (JSON) · is_customer ·
-                                 isolated_transaction · established_at · transaction_completed_at · policy_version · stage · ended_on ·
-                                 end_reason · end_citation · next_annual_due · last_annual_notice_on · workflow_id
-    privacy_relationship_members (relationship_id, consumer_ref) PK · index on consumer_ref
-    privacy_notice_deliveries    delivery_key PK · relationship_id · notice_id · kind · policy_version ·
-                                 includes_opt_out_notice · channel · status · delivered_at · acknowledged_at ·
-                                 returned_at · consumer_agreed_electronic · isolated_transaction · documents · batch_id · failure
-    privacy_opt_outs             election_id PK · relationship_id · consumer_ref · received_at · effective_at ·
-                                 npi_categories · recipient_categories · revocation_received_at · revocation_form
-    privacy_disclosure_openings  (relationship_id, policy_version) PK · status · opened_at · notice_id · citation
-    privacy_documents            (policy_version, kind, variant) PK · sha256s of the rendered specimen (JSON)
-
-Times are stored as ISO 8601 text with their offset, dates as ``YYYY-MM-DD`` (text order is date
-order), lists as JSON.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Index, func, select, update
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Engine, func, select, update
 
 from activities import db
-from activities.sealing import Sealer
-from ledger.canonical import canonical_json
-from models.privacy import (
-    ConsumerRelationship,
-    DisclosureRequest,
-    NoticeKind,
+from activities.contact_store import ContactStore, contact_json
+from activities.privacy_tables import (
+    _CONSUMERS,
+    _DELIVERIES,
+    _DOCUMENTS,
+    _MEMBERS,
+    _OPENINGS,
+    _OPT_OUTS,
+    _POLICIES,
+    _RELATIONSHIPS,
+    TABLES,
+    ConsumerRow,
+    DeliveryRow,
+    DocumentSetRow,
+    OpeningRow,
+    OptOutRow,
+    PolicyVersionRow,
+    RelationshipMemberRow,
+    RelationshipRow,
+    _chunks,
+    _delivery,
+    _delivery_row,
+    _insert_new,
+    _iso,
+    _opening,
+    _opening_row,
+    _opt_out,
+    _opt_out_row,
+    _relationship,
+    _relationship_row,
+    record_sha256,
 )
+from models.privacy import ConsumerRelationship, DisclosureRequest, NoticeKind
 from models.privacy_lifecycle import (
     ConsumerFlags,
     DeliveryCountsByStatus,
@@ -73,13 +82,12 @@ from models.privacy_lifecycle import (
     RelationshipStage,
     RelationshipStatusChange,
 )
-from noticeflow.codec import CodecKeyring, load_keyring
 from noticeflow.settings import Settings
 
-#: Ids per ``IN (…)`` look-up.
-LOOKUP_CHUNK = 500
 #: Default page size of the keyset-paged listings.
 PAGE = 1000
+#: The scope of a consumer's data key.
+CONSUMER_SCOPE = "consumer:"
 
 
 class PrivacyStoreError(ValueError):
@@ -94,331 +102,9 @@ class ConflictError(PrivacyStoreError):
     """The same id was written before with different content."""
 
 
-# =============================================================================================
-# Contact data at rest
-# =============================================================================================
-
-#: The sealing purpose of contact data (HKDF info and associated-data prefix): unchanged since v1,
-#: so contacts sealed before keep opening.
-CONTACT_PURPOSE = "noticeflow/privacy-contact/v1"
-
-
-class ContactCipher(Sealer):
-    """AES-256-GCM for contact data at rest (``activities/sealing.py``): keys derived from the
-    payload codec's keyring for the purpose ``noticeflow/privacy-contact/v1``, so a contact sealed
-    here is not a Temporal payload and cannot be opened as one; the ``consumer_ref`` is bound as
-    associated data, so a sealed contact cannot be moved to another consumer."""
-
-    def __init__(self, keyring: CodecKeyring) -> None:
-        super().__init__(keyring, CONTACT_PURPOSE, what="contact data of a consumer", bound_to="consumer", error=PrivacyStoreError)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ContactCipher:
-        return cls(load_keyring(settings))
-
-
-# =============================================================================================
-# Tables
-# =============================================================================================
-
-
-class PolicyVersionRow(SQLModel, table=True):
-    __tablename__ = "privacy_policy_versions"
-
-    version_id: str = Field(primary_key=True)
-    jurisdiction: str
-    effective_on: str
-    sha256: str
-    body: str
-
-
-class ConsumerRow(SQLModel, table=True):
-    __tablename__ = "privacy_consumers"
-
-    consumer_ref: str = Field(primary_key=True)
-    jurisdiction: str
-    has_email: bool
-    has_postal_address: bool
-    e_delivery_consent: bool
-    transacts_electronically: bool
-    key_id: str
-    contact: str  # base64(nonce || AES-GCM(JSON of name, email, postal_address))
-
-
-class RelationshipRow(SQLModel, table=True):
-    __tablename__ = "privacy_relationships"
-    __table_args__ = (
-        Index("ix_privacy_relationships_annual", "stage", "next_annual_due", "relationship_id"),
-        Index("ix_privacy_relationships_policy", "policy_version", "relationship_id"),
-    )
-
-    relationship_id: str = Field(primary_key=True)
-    jurisdiction: str
-    consumer_refs: str  # JSON list
-    is_customer: bool
-    isolated_transaction: bool
-    established_at: str | None = None
-    transaction_completed_at: str | None = None
-    policy_version: str
-    stage: str
-    ended_on: str | None = None
-    end_reason: str | None = None
-    end_citation: str | None = None
-    next_annual_due: str | None = None
-    last_annual_notice_on: str | None = None
-    workflow_id: str | None = None
-
-
-class RelationshipMemberRow(SQLModel, table=True):
-    __tablename__ = "privacy_relationship_members"
-    __table_args__ = (Index("ix_privacy_relationship_members_consumer", "consumer_ref", "relationship_id"),)
-
-    relationship_id: str = Field(primary_key=True)
-    consumer_ref: str = Field(primary_key=True)
-
-
-class DeliveryRow(SQLModel, table=True):
-    __tablename__ = "privacy_notice_deliveries"
-    __table_args__ = (
-        Index("ix_privacy_notice_deliveries_relationship", "relationship_id", "delivery_key"),
-        Index("ix_privacy_notice_deliveries_kind", "kind", "policy_version", "status"),
-    )
-
-    delivery_key: str = Field(primary_key=True)
-    relationship_id: str
-    notice_id: str
-    kind: str
-    policy_version: str | None = None
-    includes_opt_out_notice: bool
-    channel: str
-    status: str
-    delivered_at: str
-    acknowledged_at: str | None = None
-    returned_at: str | None = None
-    consumer_agreed_electronic: bool
-    isolated_transaction: bool
-    documents: str  # JSON list of sha256
-    batch_id: str | None = None
-    failure: str | None = None
-
-
-class OptOutRow(SQLModel, table=True):
-    __tablename__ = "privacy_opt_outs"
-    __table_args__ = (Index("ix_privacy_opt_outs_relationship", "relationship_id", "election_id"),)
-
-    election_id: str = Field(primary_key=True)
-    relationship_id: str
-    consumer_ref: str
-    received_at: str
-    effective_at: str
-    npi_categories: str | None = None  # JSON list; null = all
-    recipient_categories: str | None = None
-    revocation_received_at: str | None = None
-    revocation_form: str | None = None
-
-
-class OpeningRow(SQLModel, table=True):
-    __tablename__ = "privacy_disclosure_openings"
-    __table_args__ = (Index("ix_privacy_disclosure_openings_version", "policy_version", "status", "relationship_id"),)
-
-    relationship_id: str = Field(primary_key=True)
-    policy_version: str = Field(primary_key=True)
-    status: str
-    opened_at: str
-    notice_id: str
-    citation: str
-
-
-class DocumentSetRow(SQLModel, table=True):
-    __tablename__ = "privacy_documents"
-
-    policy_version: str = Field(primary_key=True)
-    kind: str = Field(primary_key=True)
-    variant: str = Field(primary_key=True)  # sha256 of the record the documents were rendered from
-    documents: str  # JSON list of PrivacyDocumentRef
-
-
-_POLICIES = PolicyVersionRow.__table__
-_CONSUMERS = ConsumerRow.__table__
-_RELATIONSHIPS = RelationshipRow.__table__
-_MEMBERS = RelationshipMemberRow.__table__
-_DELIVERIES = DeliveryRow.__table__
-_OPT_OUTS = OptOutRow.__table__
-_OPENINGS = OpeningRow.__table__
-_DOCUMENTS = DocumentSetRow.__table__
-TABLES = (_POLICIES, _CONSUMERS, _RELATIONSHIPS, _MEMBERS, _DELIVERIES, _OPT_OUTS, _OPENINGS, _DOCUMENTS)
-
-
-def _iso(value: dt.datetime | dt.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
-
-
-def _date(value: str | None) -> dt.date | None:
-    return None if value is None else dt.date.fromisoformat(value)
-
-
-def _json_list(value: list[str] | None) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
-def record_sha256(record: PrivacyPolicyRecord) -> str:
-    """Digest of a policy record's content (RFC 8785 canonical JSON)."""
-    return hashlib.sha256(canonical_json(record.model_dump(mode="json"))).hexdigest()
-
-
-# -- row <-> model ----------------------------------------------------------------------------
-
-
-def _relationship_row(r: RelationshipRecord) -> dict[str, Any]:
-    return {
-        "relationship_id": r.relationship_id,
-        "jurisdiction": r.jurisdiction,
-        "consumer_refs": json.dumps(r.consumer_refs),
-        "is_customer": r.is_customer,
-        "isolated_transaction": r.isolated_transaction,
-        "established_at": _iso(r.established_at),
-        "transaction_completed_at": _iso(r.transaction_completed_at),
-        "policy_version": r.policy_version,
-        "stage": r.stage.value,
-        "ended_on": _iso(r.ended_on),
-        "end_reason": r.end_reason,
-        "end_citation": r.end_citation,
-        "next_annual_due": _iso(r.next_annual_due),
-        "last_annual_notice_on": _iso(r.last_annual_notice_on),
-        "workflow_id": r.workflow_id,
-    }
-
-
-def _relationship(row: Any) -> RelationshipRecord:
-    return RelationshipRecord(
-        relationship_id=row.relationship_id,
-        jurisdiction=row.jurisdiction,
-        consumer_refs=json.loads(row.consumer_refs),
-        is_customer=bool(row.is_customer),
-        isolated_transaction=bool(row.isolated_transaction),
-        established_at=_dt(row.established_at),
-        transaction_completed_at=_dt(row.transaction_completed_at),
-        policy_version=row.policy_version,
-        stage=RelationshipStage(row.stage),
-        ended_on=_date(row.ended_on),
-        end_reason=row.end_reason,
-        end_citation=row.end_citation,
-        next_annual_due=_date(row.next_annual_due),
-        last_annual_notice_on=_date(row.last_annual_notice_on),
-        workflow_id=row.workflow_id,
-    )
-
-
-def _delivery_row(d: DeliveryRecord) -> dict[str, Any]:
-    return {
-        "delivery_key": d.delivery_key,
-        "relationship_id": d.relationship_id,
-        "notice_id": d.notice_id,
-        "kind": d.kind.value,
-        "policy_version": d.policy_version,
-        "includes_opt_out_notice": d.includes_opt_out_notice,
-        "channel": d.channel.value,
-        "status": d.status.value,
-        "delivered_at": _iso(d.delivered_at),
-        "acknowledged_at": _iso(d.acknowledged_at),
-        "returned_at": _iso(d.returned_at),
-        "consumer_agreed_electronic": d.consumer_agreed_electronic,
-        "isolated_transaction": d.isolated_transaction,
-        "documents": json.dumps(d.documents),
-        "batch_id": d.batch_id,
-        "failure": d.failure,
-    }
-
-
-def _delivery(row: Any) -> DeliveryRecord:
-    return DeliveryRecord(
-        delivery_key=row.delivery_key,
-        relationship_id=row.relationship_id,
-        notice_id=row.notice_id,
-        kind=NoticeKind(row.kind),
-        policy_version=row.policy_version,
-        includes_opt_out_notice=bool(row.includes_opt_out_notice),
-        channel=row.channel,
-        status=DeliveryStatus(row.status),
-        delivered_at=_dt(row.delivered_at),
-        acknowledged_at=_dt(row.acknowledged_at),
-        returned_at=_dt(row.returned_at),
-        consumer_agreed_electronic=bool(row.consumer_agreed_electronic),
-        isolated_transaction=bool(row.isolated_transaction),
-        documents=json.loads(row.documents),
-        batch_id=row.batch_id,
-        failure=row.failure,
-    )
-
-
-def _opt_out_row(o: OptOutRecord) -> dict[str, Any]:
-    return {
-        "election_id": o.election_id,
-        "relationship_id": o.relationship_id,
-        "consumer_ref": o.consumer_ref,
-        "received_at": _iso(o.received_at),
-        "effective_at": _iso(o.effective_at),
-        "npi_categories": _json_list(o.npi_categories),
-        "recipient_categories": _json_list(o.recipient_categories),
-        "revocation_received_at": _iso(o.revocation_received_at),
-        "revocation_form": o.revocation_form,
-    }
-
-
-def _opt_out(row: Any) -> OptOutRecord:
-    return OptOutRecord(
-        election_id=row.election_id,
-        relationship_id=row.relationship_id,
-        consumer_ref=row.consumer_ref,
-        received_at=_dt(row.received_at),
-        effective_at=_dt(row.effective_at),
-        npi_categories=json.loads(row.npi_categories) if row.npi_categories is not None else None,
-        recipient_categories=json.loads(row.recipient_categories) if row.recipient_categories is not None else None,
-        revocation_received_at=_dt(row.revocation_received_at),
-        revocation_form=row.revocation_form,
-    )
-
-
-def _opening_row(o: DisclosureOpening) -> dict[str, Any]:
-    return {
-        "relationship_id": o.relationship_id,
-        "policy_version": o.policy_version,
-        "status": o.status.value,
-        "opened_at": _iso(o.opened_at),
-        "notice_id": o.notice_id,
-        "citation": o.citation,
-    }
-
-
-def _opening(row: Any) -> DisclosureOpening:
-    return DisclosureOpening(
-        relationship_id=row.relationship_id,
-        policy_version=row.policy_version,
-        status=OpeningStatus(row.status),
-        opened_at=_dt(row.opened_at),
-        notice_id=row.notice_id,
-        citation=row.citation,
-    )
-
-
-def _insert_new(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING in chunks; returns how many rows were new. Counted from
-    RETURNING, because a driver may not report the row count of a multi-row insert."""
-    inserted = 0
-    first_key = next(iter(table.primary_key.columns))
-    for start in range(0, len(rows), db.INSERT_CHUNK):
-        stmt = db._insert_ignore_stmt(conn, table, rows[start : start + db.INSERT_CHUNK]).returning(first_key)
-        inserted += len(conn.execute(stmt).all())
-    return inserted
-
-
-def _chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def contact_binding(consumer_ref: str) -> str:
+    """What a consumer's sealed contact is bound to (associated data): its table, consumer, field."""
+    return f"privacy_consumers|{consumer_ref}|contact"
 
 
 # =============================================================================================
@@ -430,15 +116,16 @@ class PrivacyStore:
     """Data access for the privacy lifecycles. Blocking: call from a worker thread
     (``asyncio.to_thread``) inside activities. Brings the database to the newest migration on first use."""
 
-    def __init__(self, engine: Engine, cipher: ContactCipher) -> None:
+    def __init__(self, engine: Engine, contacts: ContactStore) -> None:
         self.engine = engine
-        self.cipher = cipher
+        self.contacts = contacts
         db.ensure_tables(engine, TABLES)
 
     @classmethod
     def open(cls, settings: Settings) -> PrivacyStore:
-        """The store in ``settings``' ledger database, sealing contacts under its codec keyring."""
-        return cls(db.open_engine(settings.resolved_db_url()), ContactCipher.from_settings(settings))
+        """The store in ``settings``' ledger database, sealing contacts under its contact KEK."""
+        engine = db.open_engine(settings.resolved_db_url())
+        return cls(engine, ContactStore.for_settings(engine, settings))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -477,34 +164,15 @@ class PrivacyStore:
 
     # -- consumers ------------------------------------------------------------------------------
 
-    def upsert_consumers(self, consumers: Iterable[PrivacyConsumer], *, chunk: int = db.INSERT_CHUNK) -> int:
-        """Store consumers' contact data (sealed) and delivery flags; a consumer already stored
-        is replaced (new address, new consent). One transaction per ``chunk``. Returns the count."""
-        total = 0
-        pending: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            if not pending:
-                return
-            with db.write(self.engine) as conn:
-                refs = [p["consumer_ref"] for p in pending]
-                conn.execute(_CONSUMERS.delete().where(_CONSUMERS.c.consumer_ref.in_(refs)))
-                conn.execute(_CONSUMERS.insert(), pending)
-            pending.clear()
-
+    def sealed_consumer_rows(self, consumers: Sequence[PrivacyConsumer]) -> list[dict[str, Any]]:
+        """``privacy_consumers`` rows of ``consumers``, each contact sealed under the consumer's data
+        key (created on first use) before it goes anywhere near the database."""
+        keys = self.contacts.data_keys([f"{CONSUMER_SCOPE}{c.consumer_ref}" for c in consumers])
+        rows = []
         for consumer in consumers:
-            contact = json.dumps(
-                {
-                    "name": consumer.name,
-                    "email": consumer.email,
-                    "postal_address": consumer.postal_address.model_dump(mode="json") if consumer.postal_address else None,
-                },
-                separators=(",", ":"),
-            ).encode("utf-8")
-            key_id, sealed = self.cipher.seal(consumer.consumer_ref, contact)
-            if any(p["consumer_ref"] == consumer.consumer_ref for p in pending):
-                flush()
-            pending.append(
+            key = keys[f"{CONSUMER_SCOPE}{consumer.consumer_ref}"]
+            contact = contact_json(consumer.model_dump(mode="json", include={"name", "email", "postal_address"}))
+            rows.append(
                 {
                     "consumer_ref": consumer.consumer_ref,
                     "jurisdiction": consumer.jurisdiction,
@@ -512,10 +180,35 @@ class PrivacyStore:
                     "has_postal_address": consumer.postal_address is not None,
                     "e_delivery_consent": consumer.e_delivery_consent,
                     "transacts_electronically": consumer.transacts_electronically,
-                    "key_id": key_id,
-                    "contact": sealed,
+                    "data_key_id": key.key_id,
+                    "contact": key.seal(contact_binding(consumer.consumer_ref), contact),
                 }
             )
+        return rows
+
+    def upsert_consumers(self, consumers: Iterable[PrivacyConsumer], *, chunk: int = db.INSERT_CHUNK) -> int:
+        """Store consumers' contact data (sealed) and delivery flags; a consumer already stored
+        is replaced (new address, new consent). One transaction per ``chunk``. Returns the count."""
+        total = 0
+        pending: list[PrivacyConsumer] = []
+        refs: set[str] = set()
+
+        def flush() -> None:
+            if not pending:
+                return
+            rows = self.sealed_consumer_rows(pending)
+            with db.write(self.engine) as conn:
+                self.contacts.pin(conn, [r["data_key_id"] for r in rows])
+                conn.execute(_CONSUMERS.delete().where(_CONSUMERS.c.consumer_ref.in_([r["consumer_ref"] for r in rows])))
+                conn.execute(_CONSUMERS.insert(), rows)
+            pending.clear()
+            refs.clear()
+
+        for consumer in consumers:
+            if consumer.consumer_ref in refs:  # the same consumer again in one chunk: the later one wins
+                flush()
+            pending.append(consumer)
+            refs.add(consumer.consumer_ref)
             total += 1
             if len(pending) >= chunk:
                 flush()
@@ -525,7 +218,7 @@ class PrivacyStore:
     def consumer_flags(self, refs: Sequence[str]) -> dict[str, ConsumerFlags]:
         """Reachability of consumers, without their contact data."""
         found: dict[str, ConsumerFlags] = {}
-        cols = [c for c in _CONSUMERS.c if c.name not in ("contact", "key_id")]
+        cols = [c for c in _CONSUMERS.c if c.name not in ("contact", "data_key_id")]
         with db.read(self.engine) as conn:
             for part in _chunks(list(refs)):
                 for row in conn.execute(select(*cols).where(_CONSUMERS.c.consumer_ref.in_(list(part)))):
@@ -541,21 +234,27 @@ class PrivacyStore:
 
     def consumer_contacts(self, refs: Sequence[str]) -> dict[str, PrivacyConsumer]:
         """Open the sealed contact data of ``refs``. For the delivery activity only: the result
-        is NPI and must not leave the activity."""
+        is NPI and must not leave the activity. A consumer whose data key was destroyed raises
+        :class:`~activities.contact_store.DataKeyDestroyedError`."""
         found: dict[str, PrivacyConsumer] = {}
         with db.read(self.engine) as conn:
-            for part in _chunks(list(refs)):
-                for row in conn.execute(select(_CONSUMERS).where(_CONSUMERS.c.consumer_ref.in_(list(part)))):
-                    contact = json.loads(self.cipher.open(row.consumer_ref, row.key_id, row.contact))
-                    found[row.consumer_ref] = PrivacyConsumer(
-                        consumer_ref=row.consumer_ref,
-                        jurisdiction=row.jurisdiction,
-                        name=contact["name"],
-                        email=contact["email"],
-                        postal_address=contact["postal_address"],
-                        e_delivery_consent=bool(row.e_delivery_consent),
-                        transacts_electronically=bool(row.transacts_electronically),
-                    )
+            rows = [
+                row
+                for part in _chunks(list(refs))
+                for row in conn.execute(select(_CONSUMERS).where(_CONSUMERS.c.consumer_ref.in_(list(part))))
+            ]
+        keys = self.contacts.keys_for({r.data_key_id for r in rows})
+        for row in rows:
+            contact = json.loads(keys[row.data_key_id].open(contact_binding(row.consumer_ref), row.contact))
+            found[row.consumer_ref] = PrivacyConsumer(
+                consumer_ref=row.consumer_ref,
+                jurisdiction=row.jurisdiction,
+                name=contact["name"],
+                email=contact["email"],
+                postal_address=contact["postal_address"],
+                e_delivery_consent=bool(row.e_delivery_consent),
+                transacts_electronically=bool(row.transacts_electronically),
+            )
         return found
 
     # -- relationships --------------------------------------------------------------------------
@@ -898,3 +597,23 @@ class PrivacyStore:
             opt_outs=[o.as_election() for o in opt_outs],
             opt_out_revocations=revocations,
         )
+
+
+__all__ = [
+    "CONSUMER_SCOPE",
+    "ConflictError",
+    "ConsumerRow",
+    "DeliveryRow",
+    "DocumentSetRow",
+    "NotFoundError",
+    "OpeningRow",
+    "OptOutRow",
+    "PolicyVersionRow",
+    "PrivacyStore",
+    "PrivacyStoreError",
+    "RelationshipMemberRow",
+    "RelationshipRow",
+    "_delivery_row",
+    "contact_binding",
+    "record_sha256",
+]

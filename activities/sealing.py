@@ -1,7 +1,9 @@
 """Sealing at rest: AES-256-GCM under keys derived from the payload codec's keyring.
 
-One helper for every store that keeps a secret in the database: consumers' contact data
-(``activities/privacy_store.py``) and privileged texts (``activities/sealed_documents.py``).
+Used for privileged texts (``activities/sealed_documents.py``), and by migration 0007 to open the
+privacy contacts earlier releases sealed here (purpose ``noticeflow/privacy-contact/v1``) before
+resealing them under data keys. Consumers' contact data is sealed by ``activities/contact_store.py``
+now: under data keys that can be destroyed, which keys derived from the codec keyring cannot be.
 
 Keys are derived with HKDF-SHA256 from the codec keyring, one derivation per *purpose* (e.g.
 ``noticeflow/privacy-contact/v1``), so they rotate with the codec: the newest key seals, every

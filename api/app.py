@@ -2,37 +2,38 @@
 
     uvicorn --factory api.app:create_app --host 127.0.0.1 --port 8000
 
-Routes by concern: ``api/incidents.py`` (the lifecycle's steps), ``api/rosters.py`` (the
-consumers' contact list), ``api/audit.py`` (ledger entries and examination bundles). Who may call
-is in ``api/auth.py``; how errors read, in ``api/errors.py``; how a retried POST is answered
-once (``Idempotency-Key``), in ``api/idempotency.py``; see ``docs/api.md``.
+Every route but ``/healthz`` is under ``/v1`` (OpenAPI 3.1 at ``/v1/openapi.json``). Routes by
+concern: ``api/incidents.py`` (the lifecycle's steps), ``api/rosters.py`` (the consumers' contact
+list), ``api/audit.py`` (ledger entries and examination bundles), ``api/privacy.py``,
+``api/access_routes.py`` (who am I, API keys). Who may call what is one table in
+``api/access.py``, enforced by ``api/guard.py`` before a body is read; credentials are checked in
+``api/auth.py``; how errors read, in ``api/errors.py``; how a retried POST is answered once
+(``Idempotency-Key``), in ``api/idempotency.py``; see ``docs/api.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import os
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import audit, idempotency, incidents, privacy, rosters
-from api.auth import Authenticator
+from api import access_routes, audit, idempotency, incidents, privacy, rosters
+from api.access import API_PREFIX, annotate_openapi
 from api.deps import ApiContext
 from api.errors import ApiError, install_handlers
 from api.gateway import IncidentGateway
+from api.guard import AccessGuard
+from api.sso import SsoVerifier
 from api.schemas import Health
 from noticeflow.logging import configure_logging, get_logger
 from noticeflow.settings import Settings, get_settings
 
 log = get_logger("noticeflow.api")
-
-
-def api_tokens(settings: Settings) -> Mapping[str, str]:
-    """Bearer token → user name (``NOTICEFLOW_API_TOKENS``)."""
-    tokens: Mapping[str, str] = getattr(settings, "api_tokens", None) or {}
-    return tokens
 
 
 def create_app(
@@ -50,13 +51,14 @@ def create_app(
     if settings is None:
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)
-    authenticator = Authenticator(api_tokens(settings), bind_host=settings.api_host)
-    if authenticator.local_dev:
+    if os.environ.get("NOTICEFLOW_API_TOKENS"):
         log.warning(
-            "api_local_dev_auth",
-            reason="no NOTICEFLOW_API_TOKENS: requests over loopback act as user 'local', all others are refused",
+            "api_tokens_ignored",
+            reason="NOTICEFLOW_API_TOKENS is no longer read: create a named API key per principal "
+            "(noticeflow apikey create --name NAME --role ROLE)",
         )
-    context = ApiContext(settings, IncidentGateway(settings, client, step_timeout=step_timeout or settings.api_step_timeout), authenticator)
+    gateway = IncidentGateway(settings, client, step_timeout=step_timeout or settings.api_step_timeout)
+    context = ApiContext(settings, gateway, SsoVerifier.from_settings(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,15 +70,21 @@ def create_app(
         summary="Drive a cybersecurity event's notice lifecycle: intake, findings, determination, notices, closure.",
         version="1",
         lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
+        redoc_url=None,
     )
     app.state.noticeflow = context
     install_handlers(app)
+    # The last added runs first: the guard authenticates and authorises before the idempotency
+    # middleware reads a body.
     app.add_middleware(idempotency.IdempotencyMiddleware, context=context)
+    app.add_middleware(AccessGuard, context=context)
     idempotency.document(app)
-    app.include_router(incidents.router)
-    app.include_router(rosters.router)
-    app.include_router(audit.router)
-    app.include_router(privacy.router)
+    _document_access(app)
+    for router in (incidents.router, rosters.router, audit.router, privacy.router, access_routes.router):
+        app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
     async def healthz() -> Health | JSONResponse:
@@ -87,3 +95,15 @@ def create_app(
         return Health(status="ok", temporal=temporal)
 
     return app
+
+
+def _document_access(app: FastAPI) -> None:
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        app.openapi_schema = annotate_openapi(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -30,7 +30,7 @@ log = get_logger("noticeflow.api")
 
 router = APIRouter(prefix="/incidents", tags=["audit"])
 
-#: Entries per page of ``GET /incidents/{id}/ledger``, at most.
+#: Entries per page of ``GET /v1/incidents/{id}/ledger``, at most.
 MAX_PAGE = 5000
 
 

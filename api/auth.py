@@ -1,86 +1,122 @@
-"""Who is calling: every step in the ledger names the person who took it.
+"""Who is calling: every request but ``/healthz`` and the API's description is authenticated, and
+every step in the ledger names the principal who took it.
 
-``Authorization: Bearer <token>`` with a token of ``NOTICEFLOW_API_TOKENS`` (a JSON object, token →
-user name) makes the caller that user. With no tokens configured, an API bound to loopback
-(``NOTICEFLOW_API_HOST=127.0.0.1``, the dev stack) serves requests arriving over loopback as user
-``local``; anything else is refused (401). A body that names the person acting (``recorded_by``,
+``Authorization: Bearer <token>`` carries either
+
+- a named API key (``nfk_<id>_<secret>``, ``api/apikeys.py``): the caller is ``key:<name>`` with
+  the key's roles — revoked and expired keys authenticate nobody; or
+- an OAuth 2.0 access token in JWT form from the licensee's identity provider (three base64url
+  parts separated by dots), when single sign-on is configured (``api/sso.py``): the caller is
+  ``user:<name>`` with the roles its claim maps to.
+
+There is no anonymous caller. A body that names the person acting (``recorded_by``,
 ``decided_by``, …) must name the caller (403 otherwise), so nobody records a step in another's
-name.
+name; the workflow records the caller's full actor (``key:c.hale``, ``user:dana``).
 """
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-from collections.abc import Mapping
+import asyncio
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fastapi import Request
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 
-from api.errors import ActorMismatch, NotAuthenticated
+from api.access import Principal, Role
+from api.apikeys import ApiKeyStore, KeyRefused, looks_like_api_key
+from api.errors import (
+    ActorMismatch,
+    ApiError,
+    IdentityProviderUnavailable,
+    KeyStoreUnavailable,
+    NotAuthenticated,
+)
 from api.schemas import ACTOR_FIELDS
+from ledger.errors import LedgerError
 
-#: The caller on a loopback-bound API without tokens: a developer at their own machine.
-LOCAL_USER = "local"
+if TYPE_CHECKING:
+    from api.sso import SsoVerifier
+
+#: A user name the ledger and every step model can carry as ``user:<name>`` (models/ledger.py's actor
+#: pattern; at most 99 characters with its prefix).
+_LEDGER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,93}$")
+#: Longer Authorization values are refused unread.
+MAX_CREDENTIAL_CHARS = 16_384
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+class AuthenticationFailed(NotAuthenticated):
+    """Credentials were presented and refused: counts towards the caller's failure limit."""
 
 
 class Authenticator:
-    """FastAPI dependency: the authenticated user name of a request."""
+    """The principal of a request's ``Authorization`` header: an API key, or a single sign-on
+    user when ``sso`` is configured. Raises ``NotAuthenticated`` (401) otherwise."""
 
-    def __init__(self, tokens: Mapping[str, str], *, bind_host: str) -> None:
-        self._tokens = [(token.encode("utf-8"), user) for token, user in tokens.items() if token and user]
-        self.local_dev = not self._tokens and is_loopback(bind_host)
+    def __init__(self, keys: Callable[[], ApiKeyStore], sso: SsoVerifier | None = None) -> None:
+        self._keys = keys
+        self.sso = sso
 
-    def __call__(self, request: Request) -> str:
-        header = request.headers.get("authorization")
-        if header is None:
-            if self.local_dev and _over_loopback(request):
-                return LOCAL_USER
-            if not self._tokens:
-                raise NotAuthenticated(
-                    "no API tokens are configured (NOTICEFLOW_API_TOKENS): only an API bound to 127.0.0.1 "
-                    "serves requests without a token, and only over loopback"
-                )
-            raise NotAuthenticated("a bearer token is required: send 'Authorization: Bearer <token>'")
-        scheme, _, token = header.partition(" ")
+    async def authenticate(self, authorization: str | None) -> Principal:
+        if authorization is None:
+            raise NotAuthenticated(
+                "a bearer token is required: send 'Authorization: Bearer <token>' with an API key "
+                "(noticeflow apikey create) or, where single sign-on is set up, your access token"
+            )
+        scheme, _, token = authorization.partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
-        presented = token.encode("utf-8")
-        # Compare with every token, so the time taken does not tell which one nearly matched.
-        user: str | None = None
-        for known, name in self._tokens:
-            if hmac.compare_digest(presented, known):
-                user = name
-        if user is None:
-            raise NotAuthenticated("this token is not valid for the incident API")
-        return user
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_CREDENTIAL_CHARS:
+            raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
+        if looks_like_api_key(token):
+            return await asyncio.to_thread(self._api_key, token)
+        if token.count(".") == 2:
+            return await asyncio.to_thread(self._sso_user, token)
+        raise AuthenticationFailed("this token is neither an API key nor an access token of the identity provider")
 
+    def _api_key(self, token: str) -> Principal:
+        try:
+            return self._keys().authenticate(token).principal
+        except KeyRefused as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        except ApiError as exc:
+            raise KeyStoreUnavailable(f"API keys cannot be checked now: {exc.detail}") from None
+        except (SQLAlchemyError, LedgerError) as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise KeyStoreUnavailable(f"API keys cannot be checked now ({reason}); nothing was done, try again") from None
 
-def _over_loopback(request: Request) -> bool:
-    client = request.client.host if request.client else None
-    server = request.scope.get("server")
-    server_host = server[0] if server else None
-    return is_loopback(client) and (server_host is None or is_loopback(server_host))
+    def _sso_user(self, token: str) -> Principal:
+        if self.sso is None:
+            raise AuthenticationFailed("single sign-on is not configured here: use an API key (noticeflow apikey create)")
+        from api.sso import JwksUnavailable, SsoError
+
+        try:
+            identity = self.sso.verify(token)
+        except JwksUnavailable as exc:
+            raise IdentityProviderUnavailable(f"{exc}; nothing was done, try again") from None
+        except SsoError as exc:
+            raise AuthenticationFailed(f"the access token is refused: {exc}") from None
+        name = next((n for n in (identity.name, identity.subject) if _LEDGER_NAME.match(n)), None)
+        if name is None:
+            raise AuthenticationFailed(
+                "the access token names no user the ledger can record (its user name and subject must be letters, "
+                "digits and _.:/@+-): ask the identity provider's administrator"
+            )
+        roles = frozenset(role for role in Role if role.value in identity.roles)
+        return Principal(name=name, kind="user", roles=roles)
 
 
 def check_actor(request_body: BaseModel, domain: type[BaseModel], actor: str) -> None:
-    """The person named in the body, if any, must be the caller."""
+    """The person named in the body, if any, must be the caller (its actor, or its bare name)."""
     field = ACTOR_FIELDS[domain]
     named = getattr(request_body, field, None)
-    if named is not None and named != actor:
+    if named is not None and not names_caller(named, actor):
         raise ActorMismatch(
             f"{field} is {named!r} but the request is authenticated as {actor!r}: a step is recorded in the "
-            f"name of the person who takes it; leave {field} out or set it to {actor!r}"
+            f"name of the principal who takes it; leave {field} out or set it to {actor!r}"
         )
+
+
+def names_caller(named: str, actor: str) -> bool:
+    """``named`` stands for the caller ``actor`` (``key:c.hale``): the actor itself, or its name."""
+    return named == actor or named == actor.partition(":")[2]

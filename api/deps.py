@@ -10,7 +10,7 @@ import asyncio
 import threading
 from collections import defaultdict
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -18,23 +18,30 @@ from sqlalchemy import Engine
 from activities import db
 from activities.npi_key import load_npi_digest_key
 from activities.roster import RosterStore
+from api.access import Principal
+from api.apikeys import ApiKeyStore, load_pepper
 from api.auth import Authenticator
-from api.errors import LedgerUnavailable
+from api.errors import LedgerUnavailable, NotAuthenticated
 from api.gateway import IncidentGateway
+from api.guard import principal_of
 from api.idempotency import IdempotencyStore
 from ledger.errors import LedgerError
 from ledger.keys import Keyring, load_keyring, load_signer
 from ledger.store import Ledger
 from noticeflow.settings import Settings
 
+if TYPE_CHECKING:
+    from api.sso import SsoVerifier
+
 
 class ApiContext:
-    def __init__(self, settings: Settings, gateway: IncidentGateway, authenticator: Authenticator) -> None:
+    def __init__(self, settings: Settings, gateway: IncidentGateway, sso: SsoVerifier | None = None) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.authenticator = authenticator
+        self.authenticator = Authenticator(lambda: self.api_keys, sso)
         self._lock = threading.Lock()
         self._engine: Engine | None = None
+        self._api_keys: ApiKeyStore | None = None
         self._rosters: RosterStore | None = None
         self._idempotency: IdempotencyStore | None = None
         self._npi_key: bytes | None = None
@@ -57,8 +64,21 @@ class ApiContext:
         engine = self.engine
         with self._lock:
             if self._rosters is None:
-                self._rosters = RosterStore(engine)
+                self._rosters = RosterStore.for_settings(engine, self.settings)
             return self._rosters
+
+    @property
+    def api_keys(self) -> ApiKeyStore:
+        """The API keys (``api/apikeys.py``), in the ledger database."""
+        engine = self.engine
+        with self._lock:
+            if self._api_keys is None:
+                try:
+                    pepper = load_pepper(self.settings)
+                except (OSError, ValueError) as exc:
+                    raise LedgerUnavailable(f"the API key pepper cannot be read: {exc}") from None
+                self._api_keys = ApiKeyStore(engine, pepper)
+            return self._api_keys
 
     @property
     def idempotency(self) -> IdempotencyStore:
@@ -118,6 +138,7 @@ class ApiContext:
         self._engine = None
         self._rosters = None
         self._idempotency = None
+        self._api_keys = None
 
 
 def get_context(request: Request) -> ApiContext:
@@ -125,9 +146,19 @@ def get_context(request: Request) -> ApiContext:
     return context
 
 
+def get_principal(request: Request) -> Principal:
+    """The caller, as ``api/guard.py`` authenticated it before the route ran."""
+    principal = principal_of(request.scope)
+    if principal is None:
+        raise NotAuthenticated("a bearer token is required: send 'Authorization: Bearer <token>'")
+    return principal
+
+
 def get_actor(request: Request) -> str:
-    return get_context(request).authenticator(request)
+    """The caller's ledger actor: ``key:<name>`` or ``user:<name>``."""
+    return get_principal(request).actor
 
 
 Context = Annotated[ApiContext, Depends(get_context)]
+Caller = Annotated[Principal, Depends(get_principal)]
 Actor = Annotated[str, Depends(get_actor)]

@@ -43,7 +43,7 @@ class IncidentNotFound(ApiError):
     status_code = 404
 
     def __init__(self, incident_id: str) -> None:
-        super().__init__(f"no incident {incident_id!r}: start it with POST /incidents")
+        super().__init__(f"no incident {incident_id!r}: start it with POST /v1/incidents")
 
 
 class IncidentExists(ApiError):
@@ -107,6 +107,49 @@ class NotAuthenticated(ApiError):
 
 class ActorMismatch(ApiError):
     status_code = 403
+
+
+class RoleRequired(ApiError):
+    """The caller is authenticated but holds none of the roles the route allows (403)."""
+
+    status_code = 403
+
+
+class NoSuchRoute(ApiError):
+    status_code = 404
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class TooManyFailures(ApiError):
+    """Too many failed authentications from the caller's address: slowed down (429)."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class KeyStoreUnavailable(ApiError):
+    """The API keys cannot be read (the database is down or behind the code's schema): 503."""
+
+    status_code = 503
+
+
+class IdentityProviderUnavailable(ApiError):
+    """The identity provider's keys cannot be read: no token of it can be checked now (503)."""
+
+    status_code = 503
 
 
 class TemporalUnavailable(ApiError):

@@ -143,7 +143,7 @@ class IncidentGateway:
         except WorkflowAlreadyStartedError:
             raise IncidentExists(
                 f"incident {incident_id!r} already exists (workflow {incident_workflow_id(incident_id)}); "
-                "an incident id is used once — see GET /incidents/" + incident_id
+                "an incident id is used once — see GET /v1/incidents/" + incident_id
             ) from None
         except RPCError as exc:
             raise self._translate(exc, incident_id) from None
@@ -215,7 +215,7 @@ class IncidentGateway:
         handle = await self._handle(incident_id)
         try:
             result: IncidentState = await run_update(
-                handle, update, arg, self.step_timeout, f"/incidents/{incident_id}",
+                handle, update, arg, self.step_timeout, f"/v1/incidents/{incident_id}",
                 body_fields=_fields(body) if body is not None else None,
             )
             return result

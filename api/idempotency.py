@@ -41,12 +41,12 @@ from sqlalchemy import DateTime, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, SQLModel
 from starlette.datastructures import Headers
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from activities import db
-from api.errors import ApiError, IdempotencyConflict, IdempotencyKeyInvalid, LedgerUnavailable, NotAuthenticated, error_response
+from api.guard import principal_of
+from api.errors import ApiError, IdempotencyConflict, IdempotencyKeyInvalid, LedgerUnavailable, error_response
 from noticeflow.logging import get_logger
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class IdempotencyKeyRow(SQLModel, table=True):
 
     __tablename__ = "api_idempotency_keys"
 
-    scope: str = Field(primary_key=True, description="The caller and the route: '<user> POST <path>'.")
+    scope: str = Field(primary_key=True, description="The caller and the route: '<actor> POST <path>'.")
     key: str = Field(primary_key=True, description="The client's Idempotency-Key (1–255 visible ASCII characters).")
     request_sha256: str = Field(description="SHA-256 of the request (media type, query, body).")
     status: str = Field(description="in_flight | done | released")
@@ -330,11 +330,11 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        try:
-            actor = self.context.authenticator(Request(scope))
-        except NotAuthenticated:
+        principal = principal_of(scope)  # the guard, outside this middleware, authenticated the caller
+        if principal is None:
             await self.app(scope, receive, send)  # the route answers 401
             return
+        actor = principal.actor
         try:
             key = check_key(raw_key)
         except ApiError as exc:

@@ -105,7 +105,7 @@ async def start_incident(body: StartIncidentRequest, ctx: Context, actor: Actor,
     start = to_domain(body, IncidentStart, actor, **extra)
     state = await ctx.gateway.start(start)
     log.info("incident.started", incident_id=incident_id, actor=actor, answered=state is not None)
-    location = f"/incidents/{incident_id}"
+    location = f"/v1/incidents/{incident_id}"
     if state is None:
         started = StartedIncident(
             incident_id=incident_id,

@@ -23,6 +23,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCStatusCode
 
+from api.auth import names_caller
 from api.deps import Actor, ApiContext, Context
 from api.gateway import run_update
 from api.errors import ActorMismatch, ApiError, StepRefused, StepTimedOut, TemporalUnavailable
@@ -68,7 +69,7 @@ async def _handle(ctx: ApiContext, relationship_id: str) -> WorkflowHandle[Any, 
 async def _step(ctx: ApiContext, relationship_id: str, update: Callable[..., Any], arg: Any) -> Any:
     handle = await _handle(ctx, relationship_id)
     try:
-        return await run_update(handle, update, arg, ctx.gateway.step_timeout, f"/privacy/relationships/{relationship_id}")
+        return await run_update(handle, update, arg, ctx.gateway.step_timeout, f"/v1/privacy/relationships/{relationship_id}")
     except RPCError as exc:
         raise _translate(exc, relationship_id) from None
 
@@ -101,7 +102,7 @@ async def get_relationship(relationship_id: str, ctx: Context, actor: Actor) -> 
     summary="May this disclosure happen now? Decided by the rules, cited and ledgered",
 )
 async def decide(relationship_id: str, body: GateQuestion, ctx: Context, actor: Actor) -> DisclosureDecision:
-    if body.asked_by not in ("worker", actor):
+    if body.asked_by != "worker" and not names_caller(body.asked_by, actor):
         raise ActorMismatch(
             f"asked_by is {body.asked_by!r} but the request is authenticated as {actor!r}: a decision is recorded in "
             f"the name of the person who asks; leave asked_by out or set it to {actor!r}"
@@ -119,9 +120,10 @@ async def decide(relationship_id: str, body: GateQuestion, ctx: Context, actor: 
     summary="Record a consumer's opt-out (28 TAC § 22.2(22)); in effect before the answer",
 )
 async def opt_out(relationship_id: str, body: OptOutRequest, ctx: Context, actor: Actor) -> RelationshipState:
-    if body.received_by != actor:
+    if not names_caller(body.received_by, actor):
         raise ActorMismatch(
             f"received_by is {body.received_by!r} but the request is authenticated as {actor!r}: set it to {actor!r}"
         )
-    state: RelationshipState = await _step(ctx, relationship_id, ConsumerRelationshipWorkflow.elect_opt_out, body)
+    election = body.model_copy(update={"received_by": actor})
+    state: RelationshipState = await _step(ctx, relationship_id, ConsumerRelationshipWorkflow.elect_opt_out, election)
     return state

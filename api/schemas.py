@@ -53,7 +53,7 @@ def actor_optional(model: type[M], field: str) -> type[M]:
     return request
 
 
-#: ``POST /incidents``: the intake, notice setup and responders (required here); ``opened_by`` is the caller.
+#: ``POST /v1/incidents``: the intake, notice setup and responders (required here); ``opened_by`` is the caller.
 StartIncidentRequest = create_model(
     "IncidentStartRequest",
     __base__=actor_optional(IncidentStart, "opened_by"),

@@ -50,7 +50,7 @@ from activities.privacy_store import (  # noqa: E402
 )
 from activities.revised_notice import RevisedNoticeActivities  # noqa: E402
 from ledger.npi import npi_digest  # noqa: E402
-from models.privacy_lifecycle import PrivacyPolicyRecord  # noqa: E402
+from models.privacy_lifecycle import PrivacyConsumer, PrivacyPolicyRecord  # noqa: E402
 from models.revised_notice import (  # noqa: E402
     DeliverBatchInput,
     RevisedNoticeStart,
@@ -132,23 +132,21 @@ def populate(store: PrivacyStore, n: int) -> None:
         for i in range(start, min(n, start + chunk)):
             ref = npi_digest(f"C{i}", NPI_KEY)
             electronic = i % EMAIL_EVERY == 0
-            contact = json.dumps(
-                {"name": f"Jordan Alvarez {i}", "email": f"jordan.{i}@mail.example" if electronic else None,
-                 "postal_address": {"line1": f"{100 + i % 9000} Congress Ave", "line2": None, "city": "Austin",
-                                    "region": "TX", "postal_code": "78701", "country": "US"}},
-                separators=(",", ":"),
-            ).encode()
-            key_id, sealed = store.cipher.seal(ref, contact)
-            consumers.append({"consumer_ref": ref, "jurisdiction": "TX", "has_email": electronic, "has_postal_address": True,
-                              "e_delivery_consent": electronic, "transacts_electronically": electronic,
-                              "key_id": key_id, "contact": sealed})
+            consumers.append(PrivacyConsumer(
+                consumer_ref=ref, jurisdiction="TX", name=f"Jordan Alvarez {i}",
+                email=f"jordan.{i}@mail.example" if electronic else None,
+                postal_address={"line1": f"{100 + i % 9000} Congress Ave", "city": "Austin", "region": "TX",
+                                "postal_code": "78701"},
+                e_delivery_consent=electronic, transacts_electronically=electronic,
+            ))
             rid = f"REL-{i:08d}"
             relationships.append({"relationship_id": rid, "jurisdiction": "TX", "consumer_refs": json.dumps([ref]),
                                   "is_customer": True, "isolated_transaction": False, "policy_version": "v1",
                                   "stage": "customer"})
             members.append({"relationship_id": rid, "consumer_ref": ref})
+        rows = store.sealed_consumer_rows(consumers)
         with db.write(store.engine) as conn:
-            conn.execute(ConsumerRow.__table__.insert(), consumers)
+            conn.execute(ConsumerRow.__table__.insert(), rows)
             conn.execute(RelationshipRow.__table__.insert(), relationships)
             conn.execute(RelationshipMemberRow.__table__.insert(), members)
 

@@ -41,7 +41,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from ledger.store import Ledger  # noqa: E402
-from noticeflow.demo import ResponderClient, demo_settings, drive_sample_event, responder_auth  # noqa: E402
+from noticeflow.demo import OWNER, ResponderClient, create_demo_keys, demo_settings, drive_sample_event  # noqa: E402
 
 #: The sample event at a hundredth of its size, so the bench measures orchestration, not letters.
 BENCH_SCALE = 0.01
@@ -102,7 +102,8 @@ async def noticeflow_events(stack: DevStack, count: int, concurrency: int) -> tu
     try:
         async with build_worker(stack.client, settings, resources):
             transport = httpx.ASGITransport(app=app)
-            headers, tokens = responder_auth(settings)
+            tokens = await asyncio.to_thread(create_demo_keys, settings)
+            headers = {"Authorization": f"Bearer {tokens[OWNER]}"}
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=600,
                                          headers=headers) as http:
                 api = ResponderClient(http, tokens)

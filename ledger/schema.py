@@ -19,11 +19,15 @@ from sqlalchemy import MetaData
 #: Every module that declares a table, in the order of the layers.
 TABLE_MODULES: tuple[str, ...] = (
     "ledger.store",
+    "activities.contact_store",
     "activities.roster",
+    "activities.contact_retention",
     "activities.tracking",
+    "activities.privacy_tables",
     "activities.privacy_store",
     "activities.sealed_documents",
     "api.idempotency",
+    "api.apikeys",
 )
 
 

@@ -25,6 +25,8 @@ def _root() -> None:
 
 
 def _register() -> None:
+    from noticeflow import cli_apikey
+    from noticeflow import cli_contacts
     from noticeflow import cli_db
     from noticeflow import cli_incident
     from noticeflow import cli_ledger
@@ -38,6 +40,8 @@ def _register() -> None:
     cli_rules.register(app)
     cli_temporal.register(app)
     cli_privacy.register(app)
+    cli_apikey.register(app)
+    cli_contacts.register(app)
 
 
 _register()

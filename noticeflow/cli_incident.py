@@ -47,7 +47,7 @@ ApiOption = Annotated[
 ]
 TokenOption = Annotated[
     str | None,
-    typer.Option("--token", envvar="NOTICEFLOW_API_TOKEN", help="Bearer token of the API user acting."),
+    typer.Option("--token", envvar="NOTICEFLOW_API_TOKEN", help="Bearer token: an API key (noticeflow apikey create) or an SSO access token."),
 ]
 IncidentId = Annotated[str, typer.Argument(help="The incident id, e.g. INC-2025-0417.")]
 
@@ -145,7 +145,7 @@ def _read_json(path: Path, what: str) -> Any:
 
 def _path(incident_id: str, *parts: str) -> str:
     segments = [urllib.parse.quote(incident_id, safe="")] + [urllib.parse.quote(p, safe="") for p in parts]
-    return "/incidents/" + "/".join(segments)
+    return "/v1/incidents/" + "/".join(segments)
 
 
 def _step(api_url: str | None, token: str | None, path: str, body: dict[str, Any]) -> None:
@@ -181,7 +181,7 @@ def start(
     }
     if reminder:
         body["reminder_offsets"] = reminder
-    _print_json(call(api_url, token, "POST", "/incidents", body=body))
+    _print_json(call(api_url, token, "POST", "/v1/incidents", body=body))
 
 
 @incident_app.command()

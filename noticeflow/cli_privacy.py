@@ -43,7 +43,7 @@ def gate(
         body = GateQuestion.model_validate(raw)
     except ValidationError as exc:
         _fail(validation_message(exc, question.name))
-    path = f"/privacy/relationships/{urllib.parse.quote(relationship_id, safe='')}/disclosure-decisions"
+    path = f"/v1/privacy/relationships/{urllib.parse.quote(relationship_id, safe='')}/disclosure-decisions"
     decision = call(api_url, token, "POST", path, body=body.model_dump(mode="json", exclude={"asked_by"}))
     typer.echo(json.dumps(decision, indent=2, ensure_ascii=False))
     raise typer.Exit(0 if decision.get("allowed") else 3)

@@ -180,6 +180,7 @@ def up(
     headless: Annotated[bool, typer.Option("--headless", help="Without the Temporal UI.")] = False,
 ) -> None:
     """Run the Temporal dev server, its UI and the codec server until Ctrl-C."""
+    from noticeflow.cli_apikey import dev_key_hint
     from noticeflow.devstack import DevStack, DevStackError, default_services, run_until_signalled
 
     settings = get_settings()
@@ -191,6 +192,8 @@ def up(
         typer.echo(f"Temporal:      {stack.address} (namespace {stack.namespace})")
         auth = "no token needed, loopback only" if stack.anonymous_decode else "bearer token required"
         typer.echo(f"Codec server:  {stack.codec_url} ({auth})")
+        for line in dev_key_hint(stack.home, stack.api_url):
+            typer.echo(line)
         typer.echo(f"Persistence:   {stack.db_path if stack.persistent else 'in memory'}")
         typer.echo(f"Logs:          {stack.log_dir}")
         typer.echo("Press Ctrl-C to stop.")

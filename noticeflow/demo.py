@@ -1,8 +1,10 @@
 """The main job, end to end on the embedded stack (``make demo`` / ``noticeflow demo``).
 
 It starts the Temporal dev server (SQLite persistence under the noticeflow home) with its UI, the
-codec server, a local mail sink, a worker and the incident API; then drives a realistic event
-through the API the way a responder would:
+codec server, a local mail sink, a worker and the incident API; creates a named API key for each
+person it plays (the owner ``c.hale``: intake and responder; counsel ``d.okafor``; the examiner
+``tdci.examiner``), ledgered as an operator's act; then drives a realistic event through ``/v1``
+the way those people would:
 
 1. intake — a Tennessee-domiciled insurer learns from its claims-imaging vendor (a third-party
    service provider) that claim files of residents of seven states were taken;
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from activities import db
+from api.access import Role
+from api.apikeys import ApiKeyStore, create_api_key, load_pepper
 from ledger.bundle_verify import BundleReport
 from ledger.keys import load_keyring, load_signer
 from ledger.store import Ledger
@@ -48,6 +52,7 @@ from noticeflow.demo_examiner import (
     filed_checkpoints,
     write_key_statement,
 )
+from noticeflow.cli_apikey import operator_actor
 from noticeflow.dev_database import DevDatabase
 from noticeflow.devstack import REPO, DevMailSink, DevStack, default_services
 from noticeflow.sample_event import (
@@ -110,8 +115,8 @@ Tend = Callable[[dict[str, Any]], Awaitable[None]]
 
 class ResponderClient:
     """The incident API as a responder's client sees it: a failed call is a :class:`DemoError`.
-    ``tokens`` maps a person's user id to their API token; ``call(..., as_user=…)`` acts as them
-    (the ledger names whoever's token made the call), otherwise as the client's default user."""
+    ``tokens`` maps a person's name to their API key; ``call(..., as_user=…)`` acts as them (the
+    ledger names whoever's key made the call), otherwise as the client's default user."""
 
     def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str] | None = None) -> None:
         self.client = client
@@ -150,28 +155,38 @@ def demo_settings(settings: Settings) -> Settings:
     acknowledgements (marked simulated in the ledger), and the bounce window — days in production —
     is seconds, so that every notice can be confirmed."""
     update: dict[str, Any] = {"outbox_simulate_acks": True, "bounce_window_days": DEMO_BOUNCE_WINDOW_DAYS}
-    if not settings.api_tokens:
-        # Each responder acts with their own token, so every step in the ledger names its person.
-        update["api_tokens"] = {secrets.token_urlsafe(24): person["responder_id"] for person in RESPONDERS.values()}
     return settings.model_copy(update=update)
 
 
-def responder_tokens(settings: Settings) -> dict[str, str]:
-    """User id → API token, for the people the demo plays."""
-    return {user: token for token, user in settings.api_tokens.items()}
-
-
-#: Who plays which part in the demo: the event's owner drives it; counsel (the backup) reviews.
+#: Who plays which part in the demo: the event's owner opens and drives it; counsel (the backup)
+#: reviews; the examiner exports the bundle. Each acts with a named API key of their own, so every
+#: step in the ledger names its person (``key:c.hale``).
 OWNER = RESPONDERS["owner"]["responder_id"]
 COUNSEL = RESPONDERS["backup"]["responder_id"]
+EXAMINER = "tdci.examiner"
+DEMO_PRINCIPALS: dict[str, frozenset[Role]] = {
+    OWNER: frozenset({Role.INTAKE, Role.RESPONDER}),
+    COUNSEL: frozenset({Role.COUNSEL}),
+    EXAMINER: frozenset({Role.EXAMINER}),
+}
 
 
-def responder_auth(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """(the headers of the event's owner, user id → token): the owner drives the event with their
-    own token (with an operator's configured tokens: the first one's user)."""
-    tokens = responder_tokens(settings)
-    token = tokens.get(OWNER) or next(iter(settings.api_tokens), None)
-    return ({"Authorization": f"Bearer {token}"} if token else {}), tokens
+def create_demo_keys(settings: Settings) -> dict[str, str]:
+    """A named API key for each person the demo plays (``DEMO_PRINCIPALS``), as an operator
+    creates them with ``noticeflow apikey create --replace``: ledgered on ``admin:access`` in the
+    operator's name, an earlier run's key of the same name revoked. Name → token."""
+    url = settings.resolved_db_url()
+    ledger = Ledger.open(url, load_signer(settings.resolved_key_path(), settings.key_passphrase))
+    engine = db.open_engine(url)
+    try:
+        store = ApiKeyStore(engine, load_pepper(settings))
+        return {
+            name: create_api_key(store, ledger, name=name, roles=roles, actor=operator_actor(), replace=True)[1]
+            for name, roles in DEMO_PRINCIPALS.items()
+        }
+    finally:
+        ledger.close()
+        engine.dispose()
 
 
 def tn_duplicates(intake: dict[str, Any]) -> int:
@@ -216,11 +231,11 @@ async def drive_sample_event(
 ) -> dict[str, Any]:
     """Take the sample event from intake to closure through the incident API; the final state.
     ``tend`` plays the responder while the notices go out (see :meth:`ResponderClient.wait_for`)."""
-    base = f"/incidents/{quote(incident_id)}"
+    base = f"/v1/incidents/{quote(incident_id)}"
     now = datetime.now(UTC)
     intake = sample_intake(now, incident_id, scale)
     state = await api.call(
-        "POST", "/incidents", expect=201,
+        "POST", "/v1/incidents", expect=201,
         json={"intake": intake, "notices": json.loads(NOTICES.read_text()), "responders": RESPONDERS},
     )
     say(f"intake recorded: {incident_id}, stage {state['stage']}, residents of {', '.join(state['jurisdictions'])}")
@@ -309,8 +324,12 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         say(f"Temporal {stack.address} (SQLite at {stack.db_path}); API {stack.api_url}")
         if database is not None and database.result is not None:
             say(f"database migrated (`noticeflow db upgrade`): {database.result.describe()}")
-        console.print(f"[bold]Running the sample event[/bold] {incident_id}")
-        headers, tokens = responder_auth(settings)
+        tokens = await asyncio.to_thread(create_demo_keys, stack.settings)
+        say("API keys created and ledgered (admin:access): " + "; ".join(
+            f"key:{name} ({', '.join(r.value for r in Role if r in roles)})" for name, roles in DEMO_PRINCIPALS.items()))
+        console.print(f"[bold]Running the sample event[/bold] {incident_id} through {stack.api_url}/v1")
+        # The event's owner drives it with their own key; counsel and the examiner use theirs.
+        headers = {"Authorization": f"Bearer {tokens[OWNER]}"}
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0, headers=headers) as http:
             api = ResponderClient(http, tokens)
             state = await drive_sample_event(api, incident_id, say, timeout)
@@ -323,7 +342,7 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
             say(f"tree head signed; whole ledger verified: {report.entries_checked} entries, "
                 f"{report.heads_checked} signed tree heads, root {report.root_hash[:16]}…")
             pdf = find_chromium() is not None
-            export = await api.call("POST", f"/incidents/{quote(incident_id)}/export", expect=201,
+            export = await api.call("POST", f"/v1/incidents/{quote(incident_id)}/export", expect=201, as_user=EXAMINER,
                                     params={"pdf": "true" if pdf else "false"})
             bundle = Path(export["path"])
             say(f"examination bundle of {export['stream']}: {export['entries']} entries, {export['documents']} documents, "

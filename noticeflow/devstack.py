@@ -17,7 +17,6 @@ through ``NOTICEFLOW_*`` environment variables.
 from __future__ import annotations
 
 import asyncio
-import json
 import contextlib
 import os
 import signal
@@ -412,8 +411,8 @@ class DevStack:
         }
         if self.settings.codec_key:
             env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key
-        if self.settings.api_tokens:
-            env["NOTICEFLOW_API_TOKENS"] = json.dumps(self.settings.api_tokens)
+        if self.settings.api_key_pepper:
+            env["NOTICEFLOW_API_KEY_PEPPER"] = self.settings.api_key_pepper
         return env
 
     def ports_in_use(self) -> set[int]:

@@ -101,6 +101,25 @@ class Settings(BaseSettings):
         "Default: read (or created on first use) at `home`/npi-digest.key.",
     )
 
+    # -- personal information at rest (activities/contact_store.py; docs/operations.md) ---------------
+    contact_kek: str | None = Field(
+        None,
+        description="Key-encryption key(s) of consumers' contact data: base64 of 32-byte AES-256 keys, newest first, "
+        "separated by commas. Each incident's (and each privacy consumer's) data key is wrapped under the newest. "
+        "Default: contact_kek_file.",
+    )
+    contact_kek_file: Path | None = Field(
+        None,
+        description="File holding the key-encryption key(s), one base64 key per line, newest first. Default: "
+        "`home`/contact-kek.key, created (0600) on first use. Keep it out of the database's backups.",
+    )
+    roster_max_bytes: int = Field(
+        64 << 20, gt=0, description="Largest roster upload (bytes) the incident API accepts; larger is 413."
+    )
+    roster_max_rows: int = Field(
+        1_000_000, gt=0, description="Most consumers one roster upload may list; more is 413."
+    )
+
     # -- alerts to the event's responders ----------------------------------------------------------
     alert_webhook_url: str | None = Field(
         None,
@@ -128,11 +147,55 @@ class Settings(BaseSettings):
         description="Hours the incident API keeps the answer to a POST sent with an Idempotency-Key, to replay it "
         "for a retry with the same key (api/idempotency.py).",
     )
-    api_tokens: dict[str, str] = Field(
-        default_factory=dict,
-        description="Bearer token → user name of each person allowed to act through the incident API "
-        '(JSON, e.g. {"<token>": "jdoe"}). Empty: only a loopback-bound API serves loopback callers, as "local".',
+    api_key_pepper: str | None = Field(
+        None,
+        description="Server-side secret mixed into the stored hash of every API key (HMAC-SHA-256). "
+        "Default: read (or created on first use, mode 0600) at `home`/api-key-pepper.key. Changing it invalidates "
+        "every API key.",
     )
+    api_max_body_bytes: int = Field(
+        1_048_576,
+        gt=0,
+        description="Largest request body the incident API reads (bytes); a larger one is answered 413. Routes "
+        "that take uploads may have their own limit (api/access.py register_body_limit).",
+    )
+    api_auth_failure_limit: int = Field(
+        10,
+        ge=1,
+        description="Failed authentications (a wrong, revoked or expired credential) from one client address within "
+        "api_auth_failure_window_seconds after which its requests are answered 429 with Retry-After.",
+    )
+    api_auth_failure_window_seconds: float = Field(
+        60.0, gt=0, description="The sliding window of api_auth_failure_limit, in seconds."
+    )
+    # -- single sign-on (api/sso.py; docs/operations.md "Single sign-on") ------------------------
+    sso_issuer: str | None = Field(
+        None,
+        description="The identity provider's issuer identifier, exactly as its access tokens' `iss` claim says it. "
+        "Empty: no single sign-on.",
+    )
+    sso_audience: str | None = Field(
+        None, description="This API's audience: access tokens must list it in `aud` (RFC 9068 §2.2)."
+    )
+    sso_jwks_url: str | None = Field(
+        None, description="The provider's `jwks_uri` (https; http only from loopback). Or use sso_jwks_file."
+    )
+    sso_jwks_file: Path | None = Field(
+        None, description="A JWKS file with the provider's signing keys, read again when it changes."
+    )
+    sso_roles_claim: str = Field(
+        "roles",
+        description="The claim with the caller's roles or groups: a claim name or a dotted path (realm_access.roles).",
+    )
+    sso_name_claim: str = Field(
+        "preferred_username", description="The claim with the caller's user name (falls back to `sub`)."
+    )
+    sso_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider role or group → noticeflow role (JSON, e.g. {\"ir-team\": \"responder\"}). "
+        "Empty: the provider's values are taken as noticeflow role names.",
+    )
+
     def resolved_db_url(self) -> str:
         if self.db_url:
             return self.db_url

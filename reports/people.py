@@ -44,13 +44,14 @@ class People:
         return self.names.get(user_id, user_id)
 
     def actor(self, actor: str | None) -> str:
-        """``user:c.hale`` → the recorded name or ``c.hale``; ``worker`` → ``noticeflow``."""
+        """``user:c.hale`` (a signed-in user) or ``key:c.hale`` (their API key) → the recorded name or
+        ``c.hale``; ``worker`` → ``noticeflow``."""
         if not actor:
             return "someone not recorded"
         if actor == "worker":
             return "noticeflow"
         kind, _, rest = actor.partition(":")
-        if kind == "user" and rest:
+        if kind in ("user", "key") and rest:
             return self.user(rest)
         return actor
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import ledger_actor
     from models.alerts import AlertWhat
     from models.common import Clock, ClockUnit
     from models.content import DocumentRef
@@ -395,7 +396,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             if target is None or target.acknowledged is not None:
                 workflow.logger.info("acknowledgement already recorded", extra={"version": ack.version})
                 continue
-            await self._acknowledged(target, ack, actor=f"user:{ack.recorded_by}")
+            await self._acknowledged(target, ack, actor=ledger_actor(ack.recorded_by))
 
     async def _acknowledged(self, filing: _Filing, ack: RegulatorAcknowledgement, *, actor: str = "worker") -> None:
         """The initial report acknowledged: the obligation is met (on time if it was filed by the

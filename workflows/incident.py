@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import ledger_actor
     from pydantic import ValidationError
 
     from models.incident import IncidentIntake
@@ -125,7 +126,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
     async def run(self, inp: IncidentStart) -> IncidentState:
         await record(
             self._stream, "incident.intake_recorded", "intake",
-            citation=call_rules(investigation_citation, self._domicile), actor=f"user:{inp.opened_by}",
+            citation=call_rules(investigation_citation, self._domicile), actor=ledger_actor(inp.opened_by),
             data={**intake_summary(self._intake), "responders": responder_ids(self._responders)},
         )
         self._publish()
@@ -158,7 +159,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
             self._stage = Stage.CLOSED
             await record(
                 self._stream, "incident.closed", "closed", citation=call_rules(retention_citation, self._domicile),
-                actor=f"user:{close.closed_by}",
+                actor=ledger_actor(close.closed_by),
                 data={
                     "summary": close.summary,
                     "obligations": {oid: st.status.value for oid, st in sorted(self._obligations.items())},
@@ -204,14 +205,14 @@ class CybersecurityEventWorkflow(PeopleSteps):
             data: dict[str, Any] = {"kind": finding.kind.value, "report_items": [i.value for i in finding.report_items]}
             if finding.privileged:
                 assert finding.privilege_basis is not None
-                sealed = await self._seal(f"finding/{n}", finding.summary, f"user:{finding.recorded_by}", finding.privilege_basis)
+                sealed = await self._seal(f"finding/{n}", finding.summary, ledger_actor(finding.recorded_by), finding.privilege_basis)
                 data.update(sealed.ledger_marker("summary"))
                 data["report_statement"] = finding.report_statement
             else:
                 data["summary"] = finding.summary
             await self._write(
                 "incident.finding_recorded", f"finding/{n}",
-                citation=call_rules(investigation_citation, self._domicile), actor=f"user:{finding.recorded_by}", data=data,
+                citation=call_rules(investigation_citation, self._domicile), actor=ledger_actor(finding.recorded_by), data=data,
             )
             self._findings.append(finding)
             if self._stage is Stage.NOTIFYING and finding.report_items:
@@ -253,7 +254,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
         async with self._lock:
             self._check_determination(decision)
             determined_at = decision.determined_at or workflow.now()
-            actor = f"user:{decision.decided_by}"
+            actor = ledger_actor(decision.decided_by)
             if not decision.is_cybersecurity_event:
                 await self._write(
                     "incident.determined_not_event", "determination",
@@ -321,7 +322,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
                         else call_rules(material_updates_citation, self._domicile))
             await self._write(
                 "incident.amended", f"amendment/{n}", citation=citation,
-                actor=f"user:{amendment.recorded_by}",
+                actor=ledger_actor(amendment.recorded_by),
                 data={"summary": amendment.summary, "changes": changes,
                       "law_enforcement_basis": amendment.law_enforcement_basis},
             )
@@ -453,7 +454,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
             require_active(self._stage, self._close is not None, "attach a consumer list")
             await self._write(
                 "incident.roster_attached", f"roster/{roster.roster_id}",
-                citation=self._consumer_citation(None), actor=f"user:{roster.attached_by}", data={"roster_id": roster.roster_id},
+                citation=self._consumer_citation(None), actor=ledger_actor(roster.attached_by), data={"roster_id": roster.roster_id},
             )
             self._roster_id = roster.roster_id
             for obligation_id, state in self._obligations.items():
@@ -474,7 +475,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
             n = self._reconciliations + 1
             await self._write(
                 "consumer_notice.estimate_revised", f"reconciliation/{n}",
-                jurisdiction=reconciliation.state, citation=call_rules(report_item_citation, reconciliation.state, "I"), actor=f"user:{reconciliation.recorded_by}",
+                jurisdiction=reconciliation.state, citation=call_rules(report_item_citation, reconciliation.state, "I"), actor=ledger_actor(reconciliation.recorded_by),
                 data={"state": reconciliation.state, "estimate_before": before, "estimate_after": reconciliation.consumers,
                       "reason": reconciliation.reason},
             )
@@ -533,7 +534,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
             targets = self._check_approval(approval)
             await self._write(
                 "consumer_notice.approved", f"consumer-approval/{'-'.join(sorted(targets))}",
-                citation=self._consumer_citation(targets), actor=f"user:{approval.approved_by}",
+                citation=self._consumer_citation(targets), actor=ledger_actor(approval.approved_by),
                 data={"obligations": sorted(targets)},
             )
             for obligation_id in targets:

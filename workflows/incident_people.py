@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import ledger_actor
     from models.lifecycle import IncidentState, ObligationState, ObligationStatus, Stage
     from models.notice import AcknowledgeFiling, ReportReturned, ReturnedNoticesInput, ReturnedNoticesResult
     from models.obligation import ObligationKind
@@ -121,7 +122,7 @@ class PeopleSteps:
             await self._write(
                 "incident.returned_reported", f"returned/{n}",
                 jurisdiction=state.obligation.jurisdiction, citation=state.obligation.citation,
-                actor=f"user:{report.recorded_by}",
+                actor=ledger_actor(report.recorded_by),
                 data={"obligation_id": report.obligation_id, "channel": report.channel, "recipients": len(refs),
                       "recipients_sha256": _digest(refs), "reason": report.reason},
             )
@@ -161,7 +162,7 @@ class PeopleSteps:
             self._check_responders(request)
             n = self._responder_changes + 1
             await self._write(
-                "incident.responders_assigned", f"responders/{n}", citation=None, actor=f"user:{request.assigned_by}",
+                "incident.responders_assigned", f"responders/{n}", citation=None, actor=ledger_actor(request.assigned_by),
                 data={**responder_ids(request.responders), "reason": request.reason},
             )
             self._responder_changes = n
@@ -184,11 +185,11 @@ class PeopleSteps:
         async with self._lock:
             state = self._check_counsel_review(review)
             n = len(self._counsel_reviews) + 1
-            sealed = await self._seal(f"counsel-review/{n}", review.notes, f"user:{review.reviewer}", PrivilegeBasis.ATTORNEY_CLIENT)
+            sealed = await self._seal(f"counsel-review/{n}", review.notes, ledger_actor(review.reviewer), PrivilegeBasis.ATTORNEY_CLIENT)
             await self._write(
                 "incident.counsel_review_recorded", f"counsel-review/{review.obligation_id}",
                 jurisdiction=state.obligation.jurisdiction, citation=state.obligation.citation,
-                actor=f"user:{review.reviewer}",
+                actor=ledger_actor(review.reviewer),
                 data={"obligation_id": review.obligation_id, "decision": review.decision.value,
                       "reasons_reviewed": list(state.obligation.counsel_review_reasons),
                       **sealed.ledger_marker("notes")},
@@ -225,7 +226,7 @@ class PeopleSteps:
             await self._write(
                 "incident.report_item_not_applicable", f"not-applicable/{n}",
                 jurisdiction=mark.state, citation=call_rules(report_items_citation, mark.state or self._domicile),
-                actor=f"user:{mark.recorded_by}",
+                actor=ledger_actor(mark.recorded_by),
                 data={"item": mark.item.value, "state": mark.state, "reason": mark.reason},
             )
             self._not_applicable.append(mark)

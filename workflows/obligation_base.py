@@ -33,6 +33,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import ledger_actor
     # The alert activity is named by type; its module (SMTP, HTTP) loads outside the sandbox.
     from activities.alerts import AlertActivities
     from models.alerts import AlertWhat, ResponderAlert, alert_recipients
@@ -393,7 +394,7 @@ class ObligationWorkflow:
                 return
             self._resolving = True
             waiver = self._pending_waiver
-            await self._record("waived", "waived", actor=f"user:{waiver.waived_by}", data={"reason": waiver.reason})
+            await self._record("waived", "waived", actor=ledger_actor(waiver.waived_by), data={"reason": waiver.reason})
             self._status = ObligationStatus.WAIVED
             self._waiver = waiver
             await self._publish()
@@ -403,9 +404,9 @@ class ObligationWorkflow:
         manual = {"manual": True, "evidence": completion.evidence, "evidence_sha256": completion.evidence_sha256}
         if self._sent_at is not None:
             # Already sent: the person's evidence is the confirmation; timeliness stays on the sending.
-            await self._confirmed(completion.completed_at or workflow.now(), manual, actor=f"user:{completion.completed_by}")
+            await self._confirmed(completion.completed_at or workflow.now(), manual, actor=ledger_actor(completion.completed_by))
             return
-        await self._met(completion.completed_at or workflow.now(), actor=f"user:{completion.completed_by}", data=manual)
+        await self._met(completion.completed_at or workflow.now(), actor=ledger_actor(completion.completed_by), data=manual)
 
     async def _watch_deadline(self) -> None:
         while not self._status.resolved:

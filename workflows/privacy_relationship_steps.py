@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import ledger_actor
     from models.privacy import (
         ConsumerRelationship,
         DisclosureDecision,
@@ -88,8 +89,9 @@ RECORD_REVOCATION = "privacy_record_revocation"
 
 
 def actor_of(who: str) -> str:
-    """The ledger's actor for a person's name (``user:<name>``), or the worker."""
-    return "worker" if who == "worker" else f"user:{who}"
+    """The ledger's actor for the person a step names (``key:<name>``, ``user:<name>``; a bare name is a
+    user's), or the worker."""
+    return "worker" if who == "worker" else ledger_actor(who)
 
 
 class RelationshipSteps:

@@ -26,6 +26,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import ledger_actor
     from models.privacy import ConsumerRelationship, DeliveryChannel, NoticeDelivery, NoticeKind, PolicyChangeKind
     from models.privacy_lifecycle import DeliveryStatus
     from models.revised_notice import (
@@ -616,7 +617,7 @@ class RevisedNoticeWorkflow:
 
 
 def _actor(who: str) -> str:
-    return who if who == "worker" else f"user:{who}"
+    return who if who == "worker" else ledger_actor(who)
 
 
 def _batch(marks: MarkDeliveries) -> str:

@@ -757,3 +757,29 @@ def test_activity_inputs_and_outputs_round_trip_through_the_pydantic_data_conver
     (payload,) = converter.to_payloads([req])
     (back,) = converter.from_payloads([payload], [ConsumerNoticeInput])
     assert back == req
+
+
+async def test_a_roster_whose_data_key_was_destroyed_fails_delivery_for_good_with_a_typed_error(
+    notices: NoticeActivities,
+    roster_store: RosterStore,
+    intake: IncidentIntake,
+    obligations: dict[str, Obligation],
+    content: NoticeContent,
+    mo_roster: list[ConsumerContact],
+) -> None:
+    """Once an event's retention ended and its contacts were shredded, no retry can open them: the
+    activity fails non-retryably, naming the citation the key was destroyed under."""
+    from datetime import UTC, datetime
+
+    from activities.roster import incident_of
+    from temporalio.exceptions import ApplicationError
+
+    roster_store.contacts.destroy(
+        f"incident:{incident_of(ROSTER)}", at=datetime.now(UTC), citation="Tenn. Code Ann. § 56-2-1006(h)",
+        reason="retention ended",
+    )
+    ob = obligation(obligations, "consumer_notice", "MO")
+    with pytest.raises(ApplicationError) as refused:
+        await deliver(notices, consumer_request(intake, ob, content))
+    assert refused.value.type == "contact_data_destroyed" and refused.value.non_retryable
+    assert refused.value.details[0]["citation"] == "Tenn. Code Ann. § 56-2-1006(h)"

@@ -1,13 +1,14 @@
 """Fixtures of the incident API tests: the real API app over ASGI, the time-skipping Temporal test
 server with a real noticeflow worker (ledger on SQLite, a fresh signing key, a real SMTP server),
-and the sample Tennessee event with its times moved to the server's now."""
+named API keys created as an operator creates them, and the sample Tennessee event with its times
+moved to the server's now."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,8 +21,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities import db
+from api.access import Role
 from api.app import create_app
-from ledger.keys import generate_key
+from api.apikeys import ApiKeyStore, create_api_key, load_pepper
+from ledger.keys import generate_key, load_signer
+from ledger.store import Ledger
 from noticeflow.settings import Settings
 from noticeflow.worker import WorkerResources, build_worker
 from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
@@ -32,6 +37,35 @@ EXAMPLE_EVENT = REPO / "docs" / "examples" / "event-tpsp-multistate.json"
 EXAMPLE_NOTICES = REPO / "docs" / "examples" / "notices.json"
 EXAMPLE_RESPONDERS = REPO / "docs" / "examples" / "responders.json"
 NPI_KEY = "api-test-npi-digest-key"
+#: The tests' usual caller: an API key named ``tester`` holding every role that works cases.
+TESTER = "tester"
+TESTER_ACTOR = f"key:{TESTER}"
+CASE_ROLES = frozenset({Role.INTAKE, Role.RESPONDER, Role.COUNSEL, Role.PRIVACY, Role.EXAMINER})
+#: Who creates the tests' keys, as the CLI would name the operator.
+OPERATOR = "user:test-operator"
+
+
+def issue_key(
+    settings: Settings, name: str, roles: Iterable[Role], *, expires_in: timedelta | None = None, replace: bool = False
+) -> str:
+    """Create a named API key in the settings' database (ledgered, as ``noticeflow apikey create``
+    does); its token."""
+    url = settings.resolved_db_url()
+    ledger = Ledger.open(url, load_signer(settings.resolved_key_path(), settings.key_passphrase))
+    engine = db.open_engine(url)
+    try:
+        store = ApiKeyStore(engine, load_pepper(settings))
+        _, token = create_api_key(
+            store, ledger, name=name, roles=roles, actor=OPERATOR, expires_in=expires_in, replace=replace
+        )
+    finally:
+        ledger.close()
+        engine.dispose()
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -92,11 +126,19 @@ async def worker(client: Client, api_settings: Settings, task_queue: str, incide
         resources.close()
 
 
+@pytest.fixture
+def tester_token(api_settings: Settings) -> str:
+    return issue_key(api_settings, TESTER, CASE_ROLES)
+
+
 @pytest_asyncio.fixture
-async def api(client: Client, api_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over ASGI, as a loopback caller without a token (user ``local``)."""
+async def api(client: Client, api_settings: Settings, worker: None, tester_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over ASGI, called with the ``tester`` key (actor ``key:tester``)."""
     app = create_app(api_settings, client=client, step_timeout=60)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120) as http:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", timeout=120, headers=bearer(tester_token)
+    ) as http:
         yield http
 
 

@@ -41,10 +41,10 @@ ROSTER_JSON: list[dict[str, Any]] = [
 async def wait_for_state(
     api: httpx.AsyncClient, incident_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0
 ) -> dict[str, Any]:
-    """Poll ``GET /incidents/{id}`` until ``done(state)``; the last state otherwise (the assert says why)."""
+    """Poll ``GET /v1/incidents/{id}`` until ``done(state)``; the last state otherwise (the assert says why)."""
     deadline = time.monotonic() + timeout
     while True:
-        response = await api.get(f"/incidents/{incident_id}")
+        response = await api.get(f"/v1/incidents/{incident_id}")
         assert response.status_code == 200, response.text
         state: dict[str, Any] = response.json()
         if done(state) or time.monotonic() > deadline:
@@ -93,7 +93,7 @@ async def review_flagged(api: httpx.AsyncClient, incident_id: str, state: dict[s
     """Counsel reviews every obligation flagged needs_counsel_review; the state after."""
     for pending in state["counsel_reviews_pending"]:
         reviewed = await api.post(
-            f"/incidents/{incident_id}/counsel-reviews",
+            f"/v1/incidents/{incident_id}/counsel-reviews",
             json={"obligation_id": pending, "decision": "confirmed",
                   "notes": "The clock and trigger applied match the statute as enacted; the notice given meets it."},
         )

@@ -27,9 +27,9 @@ from ledger.export import verify_bundle
 from noticeflow.devstack import free_port
 from noticeflow.sample_event import sample_findings, sample_roster, scale_intake
 from noticeflow.settings import Settings
-from tests.api.conftest import EXAMPLE_RESPONDERS, SampleEvent
+from api.access import Role
+from tests.api.conftest import EXAMPLE_RESPONDERS, TESTER_ACTOR, SampleEvent, bearer, issue_key
 from tests.api.helpers import ROSTER_CSV, all_resolved, obligation_id, review_flagged, settle, wait_for_state
-from tests.api.test_auth_and_availability import TOKENS
 
 
 #: The event's owner and backup, as `incident start --responders` takes them.
@@ -101,7 +101,7 @@ def _write_inputs(tmp_path: Path, sample: SampleEvent) -> tuple[Path, Path, Path
 
 
 async def test_cli_walks_an_event_from_start_to_export(
-    live_api: str, sample: SampleEvent, tmp_path: Path, env: WorkflowEnvironment
+    live_api: str, sample: SampleEvent, tmp_path: Path, env: WorkflowEnvironment, tester_token: str
 ) -> None:
     # The sample event at 1/100 of its size, with a roster that agrees with its figures.
     sample.intake = scale_intake(sample.intake, 0.01)
@@ -109,7 +109,7 @@ async def test_cli_walks_an_event_from_start_to_export(
     roster_file.write_bytes(sample_roster(sample.intake))
     people = list(csv.DictReader(io.StringIO(roster_file.read_text())))
     incident = sample.incident_id
-    api = ("--api", live_api)
+    api = ("--api", live_api, "--token", tester_token)
 
     started = await noticeflow(
         "incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, *api, cwd=tmp_path
@@ -131,10 +131,10 @@ async def test_cli_walks_an_event_from_start_to_export(
     )  # fmt: skip
     assert sealed.code == 0, sealed.stderr
     assert sealed.json()["findings"][1]["privileged"] is True
-    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60, headers=bearer(tester_token)) as http:
         for body in findings:
             if body not in (first, review):
-                assert (await http.post(f"/incidents/{incident}/findings", json=body)).status_code == 200
+                assert (await http.post(f"/v1/incidents/{incident}/findings", json=body)).status_code == 200
 
     decided = await noticeflow(
         "incident", "determine", incident, "--event", "--reason", "SSNs and claim images exfiltrated.", *api, cwd=tmp_path
@@ -164,7 +164,7 @@ async def test_cli_walks_an_event_from_start_to_export(
     approved = await noticeflow("incident", "approve", incident, "--state", "TN", "--state", "KY", "--state", "MO", *api, cwd=tmp_path)
     assert approved.code == 0, approved.stderr
 
-    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60, headers=bearer(tester_token)) as http:
         state = await settle(http, env, incident)
         assert all_resolved(state)
         pending = state["counsel_reviews_pending"]
@@ -182,7 +182,7 @@ async def test_cli_walks_an_event_from_start_to_export(
 
     closed = await noticeflow("incident", "close", incident, "--summary", "All notices given.", *api, cwd=tmp_path)
     assert closed.code == 0, closed.stderr
-    async with httpx.AsyncClient(base_url=live_api) as http:
+    async with httpx.AsyncClient(base_url=live_api, headers=bearer(tester_token)) as http:
         await wait_for_state(http, incident, lambda s: s["stage"] == "closed")
     shown = await noticeflow("incident", "show", incident, *api, cwd=tmp_path)
     assert shown.json()["stage"] == "closed"
@@ -190,7 +190,7 @@ async def test_cli_walks_an_event_from_start_to_export(
     ledger = await noticeflow("incident", "ledger", incident, "--limit", "5000", *api, cwd=tmp_path)
     entries = ledger.json()["entries"]
     (manual,) = [e for e in entries if e["type"] == "consumer_notice.met" and e["data"].get("manual")]
-    assert manual["actor"] == "user:local"
+    assert manual["actor"] == TESTER_ACTOR
     assert len(manual["data"]["evidence_sha256"]) == 64
     assert review["summary"] not in ledger.stdout  # the privileged review is sealed, not ledgered
 
@@ -201,11 +201,11 @@ async def test_cli_walks_an_event_from_start_to_export(
 
 
 async def test_cli_assigns_responders_reconciles_a_state_and_records_counsel_review(
-    live_api: str, sample: SampleEvent, tmp_path: Path
+    live_api: str, sample: SampleEvent, tmp_path: Path, tester_token: str
 ) -> None:
     event, notices, _ = _write_inputs(tmp_path, sample)
     incident = sample.incident_id
-    api = ("--api", live_api)
+    api = ("--api", live_api, "--token", tester_token)
     start = ("incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, *api)
     assert (await noticeflow(*start, cwd=tmp_path)).code == 0
     decided = await noticeflow("incident", "determine", incident, "--event", "--reason", "SSNs exfiltrated.", *api, cwd=tmp_path)
@@ -261,9 +261,11 @@ async def test_cli_assigns_responders_reconciles_a_state_and_records_counsel_rev
     assert "conservative 72-hour clock" not in json.dumps(entries)
 
 
-async def test_cli_exits_non_zero_with_the_apis_message(live_api: str, sample: SampleEvent, tmp_path: Path) -> None:
+async def test_cli_exits_non_zero_with_the_apis_message(
+    live_api: str, sample: SampleEvent, tmp_path: Path, tester_token: str
+) -> None:
     event, notices, _ = _write_inputs(tmp_path, sample)
-    api = ("--api", live_api)
+    api = ("--api", live_api, "--token", tester_token)
     start = ("incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, *api)
     assert (await noticeflow(*start, cwd=tmp_path)).code == 0
 
@@ -274,7 +276,7 @@ async def test_cli_exits_non_zero_with_the_apis_message(live_api: str, sample: S
     assert "(Tenn. Code Ann. § 56-2-" in early.stderr  # the rule's citation, from the typed refusal
 
     unknown = await noticeflow("incident", "show", "INC-NONE", *api, cwd=tmp_path)
-    assert (unknown.code, unknown.stderr.strip()) == (1, "error: 404 no incident 'INC-NONE': start it with POST /incidents")
+    assert (unknown.code, unknown.stderr.strip()) == (1, "error: 404 no incident 'INC-NONE': start it with POST /v1/incidents")
 
     bad = json.loads(event.read_text())
     bad["affected"][0]["state"] = "XX"
@@ -296,13 +298,12 @@ async def test_cli_says_when_the_api_cannot_be_reached_or_a_file_is_missing(tmp_
     assert "error: event nope.json" in missing.stderr
 
 
-async def test_cli_acts_as_the_token_holder(
+async def test_cli_acts_as_the_key_holder(
     client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path
 ) -> None:
-    settings = api_settings.model_copy(update={"api_tokens": TOKENS})
     event, notices, _ = _write_inputs(tmp_path, sample)
-    token, user = next(iter(TOKENS.items()))
-    async with _serve(settings, client) as url:
+    token = issue_key(api_settings, "c.hale", {Role.INTAKE})
+    async with _serve(api_settings, client) as url:
         refused = await noticeflow(
             "incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, "--api", url, cwd=tmp_path
         )
@@ -317,7 +318,13 @@ async def test_cli_acts_as_the_token_holder(
             "incident", "finding", sample.incident_id, "--kind", "nature_and_scope", "--summary", "Server accessed.", "--item", "A",
             "--api", url, "--token", token, cwd=tmp_path,
         )  # fmt: skip
-        assert found.json()["findings"][0]["recorded_by"] == user
+        assert found.json()["findings"][0]["recorded_by"] == "key:c.hale"
+        determined = await noticeflow(
+            "incident", "determine", sample.incident_id, "--event", "--reason", "SSNs exfiltrated.",
+            "--api", url, "--token", token, cwd=tmp_path,
+        )  # fmt: skip
+        assert determined.code == 1
+        assert determined.stderr.startswith("error: 403 POST /v1/incidents/{incident_id}/determination is for the roles responder")
 
 
 @pytest.mark.parametrize(

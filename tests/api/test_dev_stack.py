@@ -3,7 +3,10 @@ an event started through the API's port is taken by the worker and recorded in t
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +15,7 @@ import httpx
 import pytest
 
 from ledger.keys import load_signer
+from noticeflow.cli_apikey import dev_key_hint
 from noticeflow.devstack import REPO, DevLedgerKey, DevMailSink, DevStack, ProcessService, default_services, throwaway_settings
 from noticeflow.privacy_schedules import ANNUAL_SWEEP_SCHEDULE, CERTIFICATION_SCHEDULE
 from noticeflow.settings import Settings
@@ -22,6 +26,24 @@ from tests.conftest import TEMPORAL_CLI
 
 def _settings(home: Path) -> Settings:
     return throwaway_settings(home)
+
+
+async def _run_printed_key_command(stack: DevStack) -> tuple[str, str]:
+    """Run the ``noticeflow apikey create …`` line ``dev up`` prints; the token and the key's name."""
+    (line,) = [x.strip() for x in dev_key_hint(stack.home, stack.api_url) if "noticeflow apikey create" in x]
+    words = shlex.split(line)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTICEFLOW_")}
+    while "=" in words[0]:
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    assert words[:3] == ["noticeflow", "apikey", "create"] and env["NOTICEFLOW_HOME"] == str(stack.home)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "noticeflow.cli", *words[1:], env=env, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().splitlines()[-1], words[words.index("--name") + 1]
 
 
 def test_dev_up_runs_a_ledger_key_the_worker_and_the_api_from_the_repository(tmp_path: Path) -> None:
@@ -58,13 +80,17 @@ async def test_an_event_started_through_the_dev_stacks_api_is_recorded_by_its_wo
             "notices": json.loads(EXAMPLE_NOTICES.read_text()),
             "responders": json.loads(EXAMPLE_RESPONDERS.read_text()),
         }
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
+        # What `dev up` prints is the command that makes a key; run it as a developer would.
+        token, name = await _run_printed_key_command(stack)
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as anonymous:
+            assert (await anonymous.get("/v1/incidents/INC-DEV-0001")).status_code == 401
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as http:
             health = await http.get("/healthz")
             assert health.json() == {"status": "ok", "temporal": "reachable"}
-            started = await http.post("/incidents", json=body)
+            started = await http.post("/v1/incidents", json=body)
             assert started.status_code == 201, started.text
             decided = await http.post(
-                "/incidents/INC-DEV-0001/determination",
+                "/v1/incidents/INC-DEV-0001/determination",
                 json={"is_cybersecurity_event": True, "reason": "SSNs exfiltrated from the vendor's server."},
             )
             assert decided.status_code == 200, decided.text
@@ -74,7 +100,7 @@ async def test_an_event_started_through_the_dev_stacks_api_is_recorded_by_its_wo
                 http, "INC-DEV-0001", lambda s: any(o["status"] in ("sent", "met") for o in s["obligations"])
             )
             assert any(o["status"] in ("sent", "met") for o in state["obligations"]), state["obligations"]
-            entries = (await http.get("/incidents/INC-DEV-0001/ledger")).json()["entries"]
+            entries = (await http.get("/v1/incidents/INC-DEV-0001/ledger")).json()["entries"]
         assert entries[0]["type"] == "incident.intake_recorded"
-        assert entries[0]["actor"] == "user:local"
+        assert entries[0]["actor"] == f"key:{name}"
         assert any(e["type"] == "commissioner_notice.sent" for e in entries), sorted({e["type"] for e in entries})

@@ -29,9 +29,10 @@ from api.app import create_app
 from api.idempotency import TABLE, IdempotencyStore, Outcome
 from noticeflow.devstack import free_port
 from noticeflow.settings import Settings
-from tests.api.conftest import SampleEvent
+from api.access import Role
+from tests.api.conftest import SampleEvent, bearer, issue_key
 from tests.api.helpers import ROSTER_CSV, ROSTER_PII, wait_for_state
-from tests.api.test_auth_and_availability import ALICE, BOB, TOKENS
+from tests.api.test_auth_and_availability import ALICE, BOB
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 FINDING = {
@@ -157,10 +158,10 @@ def _key() -> dict[str, str]:
 
 
 async def _determined(api: httpx.AsyncClient, sample: SampleEvent) -> dict[str, Any]:
-    started = await api.post("/incidents", json=sample.start_body())
+    started = await api.post("/v1/incidents", json=sample.start_body())
     assert started.status_code == 201, started.text
     decided = await api.post(
-        f"/incidents/{sample.incident_id}/determination",
+        f"/v1/incidents/{sample.incident_id}/determination",
         json={"is_cybersecurity_event": True, "reason": "Claim images with SSNs and health information were exfiltrated."},
     )
     assert decided.status_code == 200, decided.text
@@ -169,7 +170,7 @@ async def _determined(api: httpx.AsyncClient, sample: SampleEvent) -> dict[str, 
 
 
 async def _entries(api: httpx.AsyncClient, incident_id: str, kind: str) -> list[dict[str, Any]]:
-    entries = (await api.get(f"/incidents/{incident_id}/ledger", params={"limit": 5000})).json()["entries"]
+    entries = (await api.get(f"/v1/incidents/{incident_id}/ledger", params={"limit": 5000})).json()["entries"]
     return [e for e in entries if e["type"] == kind]
 
 
@@ -194,7 +195,7 @@ async def test_five_concurrent_identical_findings_under_one_key_record_one_findi
     api: httpx.AsyncClient, sample: SampleEvent, api_settings: Settings
 ) -> None:
     await _determined(api, sample)
-    path = f"/incidents/{sample.incident_id}/findings"
+    path = f"/v1/incidents/{sample.incident_id}/findings"
     headers = _key()
 
     responses = await asyncio.gather(*(api.post(path, json=FINDING, headers=headers) for _ in range(5)))
@@ -222,7 +223,7 @@ async def test_five_concurrent_identical_findings_under_one_key_record_one_findi
         timeout=180,
     )
     await asyncio.sleep(1.0)  # room for a duplicate filing to show
-    state = (await api.get(f"/incidents/{sample.incident_id}")).json()
+    state = (await api.get(f"/v1/incidents/{sample.incident_id}")).json()
     commissioners = _commissioner(state)
     assert commissioners and all(o["updates_sent"] == 1 for o in commissioners), [
         (o["obligation"]["jurisdiction"], o["status"], o["updates_sent"]) for o in commissioners
@@ -235,9 +236,9 @@ async def test_five_concurrent_identical_findings_under_one_key_record_one_findi
 async def test_the_same_key_with_another_body_is_422_naming_the_header_and_records_nothing(
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
-    started = await api.post("/incidents", json=sample.start_body())
+    started = await api.post("/v1/incidents", json=sample.start_body())
     assert started.status_code == 201, started.text
-    path = f"/incidents/{sample.incident_id}/findings"
+    path = f"/v1/incidents/{sample.incident_id}/findings"
     headers = _key()
     first = await api.post(path, json=FINDING, headers=headers)
     assert first.status_code == 200, first.text
@@ -255,23 +256,23 @@ async def test_a_replayed_start_gives_the_first_answer_with_its_location_not_inc
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
     headers = _key()
-    first = await api.post("/incidents", json=sample.start_body(), headers=headers)
+    first = await api.post("/v1/incidents", json=sample.start_body(), headers=headers)
     assert first.status_code == 201, first.text
     assert "idempotency-replayed" not in first.headers
 
-    again = await api.post("/incidents", json=sample.start_body(), headers=headers)
+    again = await api.post("/v1/incidents", json=sample.start_body(), headers=headers)
     assert again.status_code == 201
     assert again.headers["idempotency-replayed"] == "true"
-    assert again.headers["location"] == f"/incidents/{sample.incident_id}"
+    assert again.headers["location"] == f"/v1/incidents/{sample.incident_id}"
     assert again.headers["content-type"] == "application/json"
     assert again.content == first.content
     # Without the key the same start is what it always was: the id is used once.
-    assert (await api.post("/incidents", json=sample.start_body())).status_code == 409
+    assert (await api.post("/v1/incidents", json=sample.start_body())).status_code == 409
 
 
 async def test_a_refusal_is_kept_and_replayed(api: httpx.AsyncClient, sample: SampleEvent) -> None:
-    assert (await api.post("/incidents", json=sample.start_body())).status_code == 201
-    path = f"/incidents/{sample.incident_id}/consumer-notice/approve"
+    assert (await api.post("/v1/incidents", json=sample.start_body())).status_code == 201
+    path = f"/v1/incidents/{sample.incident_id}/consumer-notice/approve"
     headers = _key()
     early = await api.post(path, json={}, headers=headers)
     assert early.status_code == 409, early.text
@@ -284,7 +285,7 @@ async def test_a_roster_upload_retried_under_its_key_stores_one_roster_and_keeps
     api: httpx.AsyncClient, sample: SampleEvent, api_settings: Settings
 ) -> None:
     await _determined(api, sample)
-    path = f"/incidents/{sample.incident_id}/roster"
+    path = f"/v1/incidents/{sample.incident_id}/roster"
     headers = {**_key(), "Content-Type": "text/csv"}
     first = await api.post(path, content=ROSTER_CSV, headers=headers)
     assert first.status_code == 201, first.text
@@ -307,40 +308,43 @@ async def test_a_roster_upload_retried_under_its_key_stores_one_roster_and_keeps
 
 
 async def test_a_malformed_key_is_422_naming_the_header(api: httpx.AsyncClient, sample: SampleEvent) -> None:
-    response = await api.post("/incidents", json=sample.start_body(), headers={"Idempotency-Key": "two words"})
+    response = await api.post("/v1/incidents", json=sample.start_body(), headers={"Idempotency-Key": "two words"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
-    assert (await api.get(f"/incidents/{sample.incident_id}")).status_code == 404
+    assert (await api.get(f"/v1/incidents/{sample.incident_id}")).status_code == 404
 
 
 @pytest_asyncio.fixture
 async def secured(client: Client, api_settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(api_settings.model_copy(update={"api_tokens": TOKENS}), client=client, step_timeout=60)
+    app = create_app(api_settings, client=client, step_timeout=60)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120) as http:
         yield http
 
 
-async def test_two_callers_with_the_same_key_do_not_collide(secured: httpx.AsyncClient, sample: SampleEvent) -> None:
-    alice, bob = {"Authorization": f"Bearer {ALICE}"}, {"Authorization": f"Bearer {BOB}"}
-    assert (await secured.post("/incidents", json=sample.start_body(), headers=alice)).status_code == 201
-    path = f"/incidents/{sample.incident_id}/findings"
+async def test_two_callers_with_the_same_key_do_not_collide(
+    secured: httpx.AsyncClient, api_settings: Settings, sample: SampleEvent
+) -> None:
+    alice = bearer(issue_key(api_settings, ALICE, {Role.INTAKE}))
+    bob = bearer(issue_key(api_settings, BOB, {Role.INTAKE}))
+    assert (await secured.post("/v1/incidents", json=sample.start_body(), headers=alice)).status_code == 201
+    path = f"/v1/incidents/{sample.incident_id}/findings"
     key = {"Idempotency-Key": "shared-key-1"}
     by_alice = await secured.post(path, json=FINDING, headers={**alice, **key})
     by_bob = await secured.post(path, json={**FINDING, "summary": "Bob's own finding."}, headers={**bob, **key})
     assert (by_alice.status_code, by_bob.status_code) == (200, 200), by_bob.text
     assert "idempotency-replayed" not in by_bob.headers
-    assert [f["recorded_by"] for f in by_bob.json()["findings"]] == [TOKENS[ALICE], TOKENS[BOB]]
+    assert [f["recorded_by"] for f in by_bob.json()["findings"]] == [f"key:{ALICE}", f"key:{BOB}"]
 
 
-async def test_a_5xx_releases_the_key_so_the_retry_runs(api_settings: Settings) -> None:
+async def test_a_5xx_releases_the_key_so_the_retry_runs(api_settings: Settings, tester_token: str) -> None:
     settings = api_settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}"})
     app = create_app(settings)
-    headers = _key()
+    headers = {**_key(), **bearer(tester_token)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=60) as http:
-        first = await http.post("/incidents/INC-ANY/findings", json=FINDING, headers=headers)
+        first = await http.post("/v1/incidents/INC-ANY/findings", json=FINDING, headers=headers)
         assert first.status_code == 503
         # Released: the same key is not bound to the first body (no 422), and runs again (503 again).
-        other = await http.post("/incidents/INC-ANY/findings", json={**FINDING, "summary": "x"}, headers=headers)
+        other = await http.post("/v1/incidents/INC-ANY/findings", json={**FINDING, "summary": "x"}, headers=headers)
         assert other.status_code == 503
         assert "idempotency-replayed" not in other.headers
     engine = create_engine(api_settings.resolved_db_url())
@@ -361,7 +365,7 @@ async def test_every_post_documents_the_idempotency_key(api_settings: Settings) 
 
 
 async def test_a_retry_after_a_504_attaches_to_the_step_already_taken_not_a_second_one(
-    client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path
+    client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path, tester_token: str
 ) -> None:
     impatient = create_app(api_settings, client=client, step_timeout=1)
     patient = create_app(api_settings, client=client, step_timeout=60)
@@ -371,13 +375,15 @@ async def test_a_retry_after_a_504_attaches_to_the_step_already_taken_not_a_seco
     store = IdempotencyStore(keys, ttl=timedelta(hours=24))
     impatient.state.noticeflow._idempotency = patient.state.noticeflow._idempotency = store
     headers = _key()
-    path = f"/incidents/{sample.incident_id}/findings"
+    path = f"/v1/incidents/{sample.incident_id}/findings"
     try:
         async with (
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=impatient), base_url="http://127.0.0.1", timeout=60) as first,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=patient), base_url="http://127.0.0.1", timeout=60) as second,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=impatient), base_url="http://127.0.0.1", timeout=60,
+                              headers=bearer(tester_token)) as first,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=patient), base_url="http://127.0.0.1", timeout=60,
+                              headers=bearer(tester_token)) as second,
         ):
-            assert (await second.post("/incidents", json=sample.start_body())).status_code == 201
+            assert (await second.post("/v1/incidents", json=sample.start_body())).status_code == 201
             lock = sqlite3.connect(api_settings.resolved_db_url().removeprefix("sqlite:///"), isolation_level=None)
             try:
                 lock.execute("BEGIN IMMEDIATE")

@@ -1,5 +1,5 @@
 """The incident API against the real workflows: the time-skipping Temporal test server, a real
-noticeflow worker (ledger on SQLite, real SMTP), the API over ASGI as a loopback caller (``local``).
+noticeflow worker (ledger on SQLite, real SMTP), the API over ASGI called with the ``tester`` API key (``key:tester``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ledger.export import verify_bundle
 from noticeflow.sample_event import sample_findings, sample_roster, scale_intake
 from noticeflow.settings import Settings
 from tests.activities.conftest import SmtpServer
-from tests.api.conftest import SampleEvent
+from tests.api.conftest import TESTER_ACTOR, SampleEvent
 from tests.api.helpers import (
     RESOLVED,
     ROSTER_CSV,
@@ -41,14 +41,14 @@ SMALL_COMMISSIONER_STATES = {"TN", "VA"}
 
 
 async def _started(api: httpx.AsyncClient, sample: SampleEvent) -> None:
-    response = await api.post("/incidents", json=sample.start_body())
+    response = await api.post("/v1/incidents", json=sample.start_body())
     assert response.status_code == 201, response.text
 
 
 async def _determined(api: httpx.AsyncClient, sample: SampleEvent) -> dict:
     await _started(api, sample)
     response = await api.post(
-        f"/incidents/{sample.incident_id}/determination",
+        f"/v1/incidents/{sample.incident_id}/determination",
         json={"is_cybersecurity_event": True, "reason": "Claim images with SSNs and health information were exfiltrated."},
     )
     assert response.status_code == 200, response.text
@@ -79,9 +79,9 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     # with its figures (noticeflow/sample_event.py): every consumer notice reconciles and is met.
     sample.intake = scale_intake(sample.intake, SMALL)
     incident = sample.incident_id
-    base = f"/incidents/{incident}"
+    base = f"/v1/incidents/{incident}"
 
-    started = await api.post("/incidents", json=sample.start_body())
+    started = await api.post("/v1/incidents", json=sample.start_body())
     assert started.status_code == 201, started.text
     assert started.headers["location"] == base
     assert started.json()["stage"] == "investigation"
@@ -90,7 +90,7 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     for n, body in enumerate(sample_findings(sample.intake)):
         finding = await api.post(f"{base}/findings", json=body)
         assert finding.status_code == 200, finding.text
-        assert finding.json()["findings"][n]["recorded_by"] == "local"
+        assert finding.json()["findings"][n]["recorded_by"] == TESTER_ACTOR
 
     determined = await api.post(
         f"{base}/determination",
@@ -99,7 +99,7 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
     assert determined.status_code == 200, determined.text
     state = determined.json()
     assert state["stage"] == "notifying"
-    assert state["determination"]["decided_by"] == "local"
+    assert state["determination"]["decided_by"] == TESTER_ACTOR
     kinds = statuses(state)
     assert {k.split(":")[1] for k in kinds if k.startswith("commissioner_notice")} == SMALL_COMMISSIONER_STATES
     assert {k.split(":")[1] for k in kinds if k.startswith("consumer_notice")} == CONSUMER_STATES
@@ -173,7 +173,7 @@ async def test_event_walks_from_intake_to_closure_and_its_ledger_exports_and_ver
         "consumer_notice.approved", "consumer_notice.waived", "incident.counsel_review_recorded", "incident.closed",
     ):
         assert step in by_type, f"{step} missing from the ledger"
-        assert {e["actor"] for e in by_type[step]} == {"user:local"}, step
+        assert {e["actor"] for e in by_type[step]} == {TESTER_ACTOR}, step
     assert by_type["incident.roster_attached"][0]["data"] == {"roster_id": f"{incident}-r1"}
     assert len(by_type["commissioner_notice.met"]) == len(SMALL_COMMISSIONER_STATES)
     text = json.dumps(entries)
@@ -195,13 +195,13 @@ async def test_every_met_notice_has_its_met_entry_and_no_automation_failure(
     incident = sample.incident_id
     sample.intake = scale_intake(sample.intake, SMALL)
     await _determined(api, sample)
-    roster = await api.post(f"/incidents/{incident}/roster", content=sample_roster(sample.intake), headers={"Content-Type": "text/csv"})
+    roster = await api.post(f"/v1/incidents/{incident}/roster", content=sample_roster(sample.intake), headers={"Content-Type": "text/csv"})
     assert roster.status_code == 201, roster.text
-    assert (await api.post(f"/incidents/{incident}/consumer-notice/approve")).status_code == 200
+    assert (await api.post(f"/v1/incidents/{incident}/consumer-notice/approve")).status_code == 200
     state = await settle(api, env, incident)
     assert all_resolved(state), statuses(state)
     met = {o["obligation"]["obligation_id"] for o in state["obligations"] if o["status"] == "met"}
-    entries = (await api.get(f"/incidents/{incident}/ledger")).json()["entries"]
+    entries = (await api.get(f"/v1/incidents/{incident}/ledger")).json()["entries"]
     recorded_met = {e["data"]["obligation_id"] for e in entries if e["type"].endswith(".met")}
     failures = [e["data"] for e in entries if e["type"].endswith(".automation_failed")]
     assert failures == []
@@ -215,7 +215,7 @@ async def test_consumer_notice_approval_before_determination_is_refused_56_2_100
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
     await _started(api, sample)
-    response = await api.post(f"/incidents/{sample.incident_id}/consumer-notice/approve")
+    response = await api.post(f"/v1/incidents/{sample.incident_id}/consumer-notice/approve")
     assert response.status_code == 409
     body = response.json()
     assert body["rule_id"] == "consumer_notice_before_determination"
@@ -225,7 +225,7 @@ async def test_consumer_notice_approval_before_determination_is_refused_56_2_100
 
 async def test_closure_with_open_obligations_is_refused_and_lists_them(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     state = await _determined(api, sample)
-    response = await api.post(f"/incidents/{sample.incident_id}/close", json={"summary": "Closing early."})
+    response = await api.post(f"/v1/incidents/{sample.incident_id}/close", json={"summary": "Closing early."})
     assert response.status_code == 409
     detail = response.json()["detail"]
     assert detail.startswith("every obligation must be met or waived with a reason before closure; still open:")
@@ -235,14 +235,14 @@ async def test_closure_with_open_obligations_is_refused_and_lists_them(api: http
 
 async def test_closing_an_event_still_under_investigation_is_refused(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _started(api, sample)
-    response = await api.post(f"/incidents/{sample.incident_id}/close", json={"summary": "Nothing found."})
+    response = await api.post(f"/v1/incidents/{sample.incident_id}/close", json={"summary": "Nothing found."})
     assert response.status_code == 409
     assert "only a determined, open event can be closed (stage investigation)" in response.json()["detail"]
 
 
 async def test_a_second_start_of_the_same_incident_is_a_conflict(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _started(api, sample)
-    again = await api.post("/incidents", json=sample.start_body())
+    again = await api.post("/v1/incidents", json=sample.start_body())
     assert again.status_code == 409
     assert f"incident {sample.incident_id!r} already exists" in again.json()["detail"]
 
@@ -250,7 +250,7 @@ async def test_a_second_start_of_the_same_incident_is_a_conflict(api: httpx.Asyn
 async def test_a_determination_is_made_once(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _determined(api, sample)
     again = await api.post(
-        f"/incidents/{sample.incident_id}/determination", json={"is_cybersecurity_event": True, "reason": "Again."}
+        f"/v1/incidents/{sample.incident_id}/determination", json={"is_cybersecurity_event": True, "reason": "Again."}
     )
     assert again.status_code == 409
     assert "already determined" in again.json()["detail"]
@@ -262,7 +262,7 @@ async def test_not_an_event_ends_the_workflow_and_refuses_later_steps_375_1402_3
     sample.intake["key_compromised"] = False
     await _started(api, sample)
     decided = await api.post(
-        f"/incidents/{sample.incident_id}/determination",
+        f"/v1/incidents/{sample.incident_id}/determination",
         json={
             "is_cybersecurity_event": False,
             "reason": "The files were AES-256 encrypted and the key stayed in the vendor's HSM.",
@@ -272,17 +272,17 @@ async def test_not_an_event_ends_the_workflow_and_refuses_later_steps_375_1402_3
     assert decided.status_code == 200, decided.text
     assert decided.json()["stage"] == "not_an_event"
     await wait_for_state(api, sample.incident_id, lambda s: s["stage"] == "not_an_event")
-    later = await api.post(f"/incidents/{sample.incident_id}/findings", json={"kind": "nature_and_scope", "summary": "More.", "report_items": ["A"]})
+    later = await api.post(f"/v1/incidents/{sample.incident_id}/findings", json={"kind": "nature_and_scope", "summary": "More.", "report_items": ["A"]})
     assert later.status_code == 409
     assert "not_an_event" in later.json()["detail"]
-    roster = await api.post(f"/incidents/{sample.incident_id}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
+    roster = await api.post(f"/v1/incidents/{sample.incident_id}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
     assert roster.status_code == 409
 
 
 async def test_exclusion_that_contradicts_the_intake_is_refused_with_the_rule(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _started(api, sample)
     response = await api.post(
-        f"/incidents/{sample.incident_id}/determination",
+        f"/v1/incidents/{sample.incident_id}/determination",
         json={"is_cybersecurity_event": False, "reason": "Encrypted.", "exclusion": "encrypted_key_not_compromised"},
     )
     assert response.status_code == 422
@@ -296,7 +296,7 @@ async def test_amendment_is_a_material_update_and_a_delay_needs_its_basis_56_2_1
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
     await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     no_basis = await api.post(
         f"{base}/amendments",
         json={"summary": "FBI asked us to delay.", "law_enforcement_delay_until": sample.now.isoformat()},
@@ -311,13 +311,13 @@ async def test_amendment_is_a_material_update_and_a_delay_needs_its_basis_56_2_1
     assert amended.json()["amendments"] == 1
     entries = (await api.get(f"{base}/ledger")).json()["entries"]
     (entry,) = [e for e in entries if e["type"] == "incident.amended"]
-    assert entry["actor"] == "user:local"
+    assert entry["actor"] == TESTER_ACTOR
     assert entry["citation"] == "Tenn. Code Ann. § 56-2-1006(b)(2)"
 
 
 async def test_waiving_an_unknown_or_resolved_obligation_is_refused(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     state = await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     unknown = await api.post(f"{base}/obligations/no-such-obligation/waive", json={"reason": "Does not apply to us."})
     assert unknown.status_code == 422
     assert [(e["field"], e["type"]) for e in unknown.json()["errors"]] == [("obligation_id", "unknown_obligation")]
@@ -334,15 +334,15 @@ async def test_manual_completion_meets_an_obligation_with_its_evidence(api: http
     state = await _determined(api, sample)
     target = obligation_id(state, "consumer_notice", "DE")
     response = await api.post(
-        f"/incidents/{sample.incident_id}/obligations/{target}/complete",
+        f"/v1/incidents/{sample.incident_id}/obligations/{target}/complete",
         json={"evidence": "Letter mailed by the licensee's print vendor, batch 2025-118; proof of mailing on file."},
     )
     assert response.status_code == 200, response.text
     state = await wait_for_state(api, sample.incident_id, lambda s: statuses(s)["consumer_notice:DE"] in RESOLVED)
     assert statuses(state)["consumer_notice:DE"] == "met"
-    entries = (await api.get(f"/incidents/{sample.incident_id}/ledger")).json()["entries"]
+    entries = (await api.get(f"/v1/incidents/{sample.incident_id}/ledger")).json()["entries"]
     (met,) = [e for e in entries if e["type"] == "consumer_notice.met"]
-    assert met["actor"] == "user:local"
+    assert met["actor"] == TESTER_ACTOR
     assert met["data"]["manual"] is True
 
 
@@ -353,7 +353,7 @@ async def test_intake_that_does_not_validate_names_each_field(api: httpx.AsyncCl
     intake = dict(sample.intake)
     intake["discovered_at"] = "2025-11-24T08:10:00"  # no offset
     intake["affected"] = [dict(sample.intake["affected"][0], with_email=99_999)]
-    response = await api.post("/incidents", json=sample.start_body(intake=intake))
+    response = await api.post("/v1/incidents", json=sample.start_body(intake=intake))
     assert response.status_code == 422
     body = response.json()
     fields = {e["field"] for e in body["errors"]}
@@ -362,12 +362,12 @@ async def test_intake_that_does_not_validate_names_each_field(api: httpx.AsyncCl
     assert "with_email (99999) cannot exceed consumers (18400) for TN" in body["detail"]
     assert body["detail"].startswith("intake.")
     # Nothing was started.
-    assert (await api.get(f"/incidents/{sample.incident_id}")).status_code == 404
+    assert (await api.get(f"/v1/incidents/{sample.incident_id}")).status_code == 404
 
 
 async def test_tpsp_event_without_its_clock_start_is_refused_naming_the_rule(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     sample.intake["tpsp_notified_at"] = None
-    response = await api.post("/incidents", json=sample.start_body())
+    response = await api.post("/v1/incidents", json=sample.start_body())
     assert response.status_code == 422
     assert "tpsp_notified_at or actual_knowledge_at is required" in response.json()["detail"]
     assert "§ 56-2-1006(d)(2)" in response.json()["detail"]
@@ -375,24 +375,24 @@ async def test_tpsp_event_without_its_clock_start_is_refused_naming_the_rule(api
 
 async def test_an_incident_id_that_cannot_be_part_of_a_url_is_refused(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     sample.intake["incident_id"] = "INC 2025/0417"
-    response = await api.post("/incidents", json=sample.start_body())
+    response = await api.post("/v1/incidents", json=sample.start_body())
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "intake.incident_id"
 
 
 async def test_unknown_incident_is_404_for_every_route(api: httpx.AsyncClient) -> None:
     for method, path, body in (
-        ("GET", "/incidents/INC-NONE", None),
-        ("GET", "/incidents/INC-NONE/obligations", None),
-        ("POST", "/incidents/INC-NONE/findings", {"kind": "nature_and_scope", "summary": "x", "report_items": ["A"]}),
-        ("POST", "/incidents/INC-NONE/close", {"summary": "x"}),
-        ("GET", "/incidents/INC-NONE/ledger", None),
-        ("POST", "/incidents/INC-NONE/export", None),
+        ("GET", "/v1/incidents/INC-NONE", None),
+        ("GET", "/v1/incidents/INC-NONE/obligations", None),
+        ("POST", "/v1/incidents/INC-NONE/findings", {"kind": "nature_and_scope", "summary": "x", "report_items": ["A"]}),
+        ("POST", "/v1/incidents/INC-NONE/close", {"summary": "x"}),
+        ("GET", "/v1/incidents/INC-NONE/ledger", None),
+        ("POST", "/v1/incidents/INC-NONE/export", None),
     ):
         response = await api.request(method, path, json=body)
         assert response.status_code == 404, (path, response.text)
-        assert response.json()["detail"] == "no incident 'INC-NONE': start it with POST /incidents"
-    roster = await api.post("/incidents/INC-NONE/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
+        assert response.json()["detail"] == "no incident 'INC-NONE': start it with POST /v1/incidents"
+    roster = await api.post("/v1/incidents/INC-NONE/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
     assert roster.status_code == 404
 
 
@@ -404,15 +404,15 @@ async def test_roster_with_an_invalid_row_stores_nothing_and_names_row_and_field
 ) -> None:
     await _determined(api, sample)
     bad = ROSTER_CSV.replace("morgan.hayes@mail.example", "morgan.hayes-at-mail")
-    response = await api.post(f"/incidents/{sample.incident_id}/roster", content=bad, headers={"Content-Type": "text/csv"})
+    response = await api.post(f"/v1/incidents/{sample.incident_id}/roster", content=bad, headers={"Content-Type": "text/csv"})
     assert response.status_code == 422
     assert response.json()["detail"].startswith("roster row 4: email:")
     assert "morgan" not in response.text
     assert _roster_rows(api_settings, sample.incident_id) == ([], 0)
-    entries = (await api.get(f"/incidents/{sample.incident_id}/ledger")).json()["entries"]
+    entries = (await api.get(f"/v1/incidents/{sample.incident_id}/ledger")).json()["entries"]
     assert "incident.roster_attached" not in {e["type"] for e in entries}
 
-    good = await api.post(f"/incidents/{sample.incident_id}/roster", json=ROSTER_JSON)
+    good = await api.post(f"/v1/incidents/{sample.incident_id}/roster", json=ROSTER_JSON)
     assert good.status_code == 201, good.text
     assert good.json()["roster_id"] == f"{sample.incident_id}-r1"
     assert good.json()["total"] == 2
@@ -421,11 +421,11 @@ async def test_roster_with_an_invalid_row_stores_nothing_and_names_row_and_field
 
 async def test_each_roster_upload_gets_the_next_roster_id(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _started(api, sample)
-    first = await api.post(f"/incidents/{sample.incident_id}/roster", json=ROSTER_JSON)
-    second = await api.post(f"/incidents/{sample.incident_id}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
+    first = await api.post(f"/v1/incidents/{sample.incident_id}/roster", json=ROSTER_JSON)
+    second = await api.post(f"/v1/incidents/{sample.incident_id}/roster", content=ROSTER_CSV, headers={"Content-Type": "text/csv"})
     assert (first.status_code, second.status_code) == (201, 201)
     assert [first.json()["roster_id"], second.json()["roster_id"]] == [f"{sample.incident_id}-r1", f"{sample.incident_id}-r2"]
-    entries = (await api.get(f"/incidents/{sample.incident_id}/ledger")).json()["entries"]
+    entries = (await api.get(f"/v1/incidents/{sample.incident_id}/ledger")).json()["entries"]
     assert [e["data"]["roster_id"] for e in entries if e["type"] == "incident.roster_attached"] == [
         f"{sample.incident_id}-r1", f"{sample.incident_id}-r2",
     ]
@@ -433,7 +433,7 @@ async def test_each_roster_upload_gets_the_next_roster_id(api: httpx.AsyncClient
 
 async def test_roster_in_another_format_or_empty_is_refused(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _started(api, sample)
-    base = f"/incidents/{sample.incident_id}/roster"
+    base = f"/v1/incidents/{sample.incident_id}/roster"
     xml = await api.post(base, content="<consumers/>", headers={"Content-Type": "application/xml"})
     assert xml.status_code == 415
     empty = await api.post(base, json=[])
@@ -445,7 +445,7 @@ async def test_roster_in_another_format_or_empty_is_refused(api: httpx.AsyncClie
 
 async def test_ledger_pages_follow_seq_order(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}/ledger"
+    base = f"/v1/incidents/{sample.incident_id}/ledger"
     everything = (await api.get(base)).json()["entries"]
     assert len(everything) > 3
     pages, after = [], 0

@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError 
 from api.errors import StepFailed, StepInvalid, StepRefused
 from api.gateway import client_field, update_failure
 from models.lifecycle import Finding, IncidentStart, Waiver
-from tests.api.conftest import SampleEvent
+from tests.api.conftest import TESTER_ACTOR, SampleEvent
 from workflows.refusals import refuse_input, refuse_state
 
 SSN_SUMMARY = "Claims log lists 078-05-1120 for one claimant; the vendor confirmed the server was accessed."
@@ -31,7 +31,7 @@ CITE = "Tenn. Code Ann. § 56-2-1006(c)"
 
 def test_a_refused_value_is_422_naming_the_field_as_the_body_names_it() -> None:
     refusal = refuse_input("npi_in_free_text", "finding.summary", "summary: looks like a Social Security number")
-    answer = update_failure(refusal, frozenset(Finding.model_fields), "/incidents/I-1")
+    answer = update_failure(refusal, frozenset(Finding.model_fields), "/v1/incidents/I-1")
     assert isinstance(answer, StepInvalid)
     assert answer.status_code == 422
     assert answer.body() == {
@@ -53,7 +53,7 @@ def test_a_field_path_that_starts_with_a_body_field_is_kept_and_a_model_prefix_d
 
 def test_a_step_the_lifecycle_does_not_allow_now_is_409_with_rule_and_citation() -> None:
     refusal = refuse_state("consumer_notice_before_determination", "a consumer notice follows the determination", citation=CITE)
-    answer = update_failure(refusal, None, "/incidents/I-1")
+    answer = update_failure(refusal, None, "/v1/incidents/I-1")
     assert isinstance(answer, StepRefused)
     assert answer.status_code == 409
     assert answer.body() == {
@@ -62,7 +62,7 @@ def test_a_step_the_lifecycle_does_not_allow_now_is_409_with_rule_and_citation()
 
 
 def test_an_untyped_refusal_stays_409_with_its_message_only() -> None:
-    answer = update_failure(ApplicationError("the event is already determined", type="ValueError"), None, "/incidents/I-1")
+    answer = update_failure(ApplicationError("the event is already determined", type="ValueError"), None, "/v1/incidents/I-1")
     assert (answer.status_code, answer.body()) == (409, {"detail": "the event is already determined"})
 
 
@@ -76,12 +76,12 @@ def _activity_failed(cause: BaseException) -> ActivityError:
 
 
 def test_a_failed_activity_is_a_500_that_says_so_never_a_rule_conflict() -> None:
-    answer = update_failure(_activity_failed(ApplicationError("database is locked", type="LedgerError")), None, "/incidents/I-1")
+    answer = update_failure(_activity_failed(ApplicationError("database is locked", type="LedgerError")), None, "/v1/incidents/I-1")
     assert isinstance(answer, StepFailed)
     assert answer.status_code == 500
     assert "append_ledger_entry activity failed" in answer.detail
     assert "database is locked" in answer.detail
-    assert "GET /incidents/I-1" in answer.detail
+    assert "GET /v1/incidents/I-1" in answer.detail
     # Even when the activity's own error is a typed refusal: the handler got as far as the
     # activity, so this is a failure inside the worker, not a refusal of the request.
     typed = update_failure(_activity_failed(refuse_input("npi_in_free_text", "summary", "looks like an SSN")), None, "/x")
@@ -90,14 +90,14 @@ def test_a_failed_activity_is_a_500_that_says_so_never_a_rule_conflict() -> None
 
 def test_an_activity_that_timed_out_is_503() -> None:
     timed_out = TemporalTimeoutError("activity timeout", type=TimeoutType.START_TO_CLOSE, last_heartbeat_details=[])
-    assert update_failure(_activity_failed(timed_out), None, "/incidents/I-1").status_code == 503
+    assert update_failure(_activity_failed(timed_out), None, "/v1/incidents/I-1").status_code == 503
 
 
 # -- refusals through the API ------------------------------------------------------------------------------
 
 
 async def _started(api: httpx.AsyncClient, sample: SampleEvent) -> dict[str, Any]:
-    response = await api.post("/incidents", json=sample.start_body())
+    response = await api.post("/v1/incidents", json=sample.start_body())
     assert response.status_code == 201, response.text
     state: dict[str, Any] = response.json()
     return state
@@ -105,14 +105,14 @@ async def _started(api: httpx.AsyncClient, sample: SampleEvent) -> dict[str, Any
 
 async def _determined(api: httpx.AsyncClient, sample: SampleEvent) -> dict[str, Any]:
     await _started(api, sample)
-    response = await api.post(f"/incidents/{sample.incident_id}/determination", json=DETERMINATION)
+    response = await api.post(f"/v1/incidents/{sample.incident_id}/determination", json=DETERMINATION)
     assert response.status_code == 200, response.text
     state: dict[str, Any] = response.json()
     return state
 
 
 async def _ledger(api: httpx.AsyncClient, incident_id: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = (await api.get(f"/incidents/{incident_id}/ledger", params={"limit": 5000})).json()["entries"]
+    entries: list[dict[str, Any]] = (await api.get(f"/v1/incidents/{incident_id}/ledger", params={"limit": 5000})).json()["entries"]
     return entries
 
 
@@ -120,7 +120,7 @@ async def test_a_finding_whose_summary_holds_an_ssn_is_422_naming_summary_and_re
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
     await _started(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     refused = await api.post(f"{base}/findings", json={"kind": "nature_and_scope", "summary": SSN_SUMMARY, "report_items": ["A"]})
     assert refused.status_code == 422, refused.text
     body = refused.json()
@@ -139,7 +139,7 @@ async def test_a_refused_determination_leaves_the_event_open_for_the_right_one(
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
     await _started(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     refused = await api.post(f"{base}/determination", json={**DETERMINATION, "reason": "SSN 078 05 1120 was exfiltrated."})
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "reason"
@@ -157,10 +157,10 @@ async def test_a_refused_determination_leaves_the_event_open_for_the_right_one(
 async def test_an_event_is_started_only_with_its_responders(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     body = sample.start_body()
     del body["responders"]
-    response = await api.post("/incidents", json=body)
+    response = await api.post("/v1/incidents", json=body)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["responders"]
-    assert (await api.get(f"/incidents/{sample.incident_id}")).status_code == 404
+    assert (await api.get(f"/v1/incidents/{sample.incident_id}")).status_code == 404
 
     started = await _started(api, sample)
     assert started["responders"]["owner"]["responder_id"] == "dana.whitfield"
@@ -169,7 +169,7 @@ async def test_an_event_is_started_only_with_its_responders(api: httpx.AsyncClie
 
 async def test_responders_change_by_a_recorded_step_in_the_callers_name(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _started(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     team = {
         "owner": {"responder_id": "marcus.lee", "name": "Marcus Lee", "email": "marcus.lee@cumberland.example"},
         "backup": {"responder_id": "priya.nair", "name": "Priya Nair", "email": "priya.nair@cumberland.example"},
@@ -181,7 +181,7 @@ async def test_responders_change_by_a_recorded_step_in_the_callers_name(api: htt
     assert changed.status_code == 200, changed.text
     assert changed.json()["responders"]["owner"]["responder_id"] == "marcus.lee"
     (entry,) = [e for e in await _ledger(api, sample.incident_id) if e["type"] == "incident.responders_assigned"]
-    assert entry["actor"] == "user:local"
+    assert entry["actor"] == TESTER_ACTOR
     assert (entry["data"]["owner"]["responder_id"], entry["data"]["backup"]["responder_id"]) == ("marcus.lee", "priya.nair")
     # Staff are named so an examiner reads who acted; their e-mail addresses stay out of the ledger.
     assert entry["data"]["owner"] == {"responder_id": "marcus.lee", "name": team["owner"]["name"]}
@@ -198,7 +198,7 @@ async def test_responders_change_by_a_recorded_step_in_the_callers_name(api: htt
 
 async def test_counsel_clears_a_flag_once_and_its_notes_stay_out_of_the_ledger(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     state = await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     flagged = [o["obligation"]["obligation_id"] for o in state["obligations"] if o["obligation"]["needs_counsel_review"]]
     verified = [o["obligation"]["obligation_id"] for o in state["obligations"] if not o["obligation"]["needs_counsel_review"]]
     assert flagged and verified
@@ -225,7 +225,7 @@ async def test_counsel_clears_a_flag_once_and_its_notes_stay_out_of_the_ledger(a
 
     entries = await _ledger(api, sample.incident_id)
     (entry,) = [e for e in entries if e["type"] == "incident.counsel_review_recorded"]
-    assert entry["actor"] == "user:local"
+    assert entry["actor"] == TESTER_ACTOR
     assert entry["data"]["privileged"] is True
     assert entry["data"]["privilege"]["withheld"] == "notes"
     assert entry["data"]["privilege"]["digest"]
@@ -237,7 +237,7 @@ async def test_counsel_clears_a_flag_once_and_its_notes_stay_out_of_the_ledger(a
 
 async def test_a_reconciliation_revises_a_states_estimate_with_its_reason(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     tn = next(a for a in sample.intake["affected"] if a["state"] == "TN")
     reason = "Roster reconciled with the claims-imaging index: duplicates across policies removed."
 
@@ -254,20 +254,20 @@ async def test_a_reconciliation_revises_a_states_estimate_with_its_reason(api: h
     revised = await api.post(f"{base}/consumer-reconciliations", json={"state": "TN", "consumers": tn["consumers"] - 400, "reason": reason})
     assert revised.status_code == 200, revised.text
     (entry,) = [e for e in await _ledger(api, sample.incident_id) if e["type"] == "consumer_notice.estimate_revised"]
-    assert entry["actor"] == "user:local"
+    assert entry["actor"] == TESTER_ACTOR
     assert (entry["data"]["estimate_before"], entry["data"]["estimate_after"]) == (tn["consumers"], tn["consumers"] - 400)
     assert entry["data"]["reason"] == reason
 
 
 async def test_a_report_item_is_marked_not_applicable_with_its_reason(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}/report-items/not-applicable"
+    base = f"/v1/incidents/{sample.incident_id}/report-items/not-applicable"
     always = await api.post(base, json={"item": "I", "reason": "We have no estimate of the consumers yet."})
     assert always.status_code == 422
     marked = await api.post(base, json={"item": "D", "reason": "Nothing was lost or stolen that could be recovered."})
     assert marked.status_code == 200, marked.text
     (entry,) = [e for e in await _ledger(api, sample.incident_id) if e["type"] == "incident.report_item_not_applicable"]
-    assert (entry["actor"], entry["data"]["item"]) == ("user:local", "D")
+    assert (entry["actor"], entry["data"]["item"]) == (TESTER_ACTOR, "D")
 
 
 # -- notices that did not reach, acknowledgements, notice text ------------------------------------------
@@ -277,7 +277,7 @@ async def test_a_return_is_refused_before_anything_was_sent_and_for_an_obligatio
     api: httpx.AsyncClient, sample: SampleEvent
 ) -> None:
     state = await _determined(api, sample)
-    base = f"/incidents/{sample.incident_id}"
+    base = f"/v1/incidents/{sample.incident_id}"
     by_kind = {o["obligation"]["kind"]: o["obligation"]["obligation_id"] for o in state["obligations"]}
     bounce = {"channel": "email", "recipients": ["D-TN-000001"], "reason": "550 5.1.1 mailbox unknown"}
     early = await api.post(f"{base}/obligations/{by_kind['consumer_notice']}/returned", json=bounce)
@@ -293,8 +293,8 @@ async def test_a_return_is_refused_before_anything_was_sent_and_for_an_obligatio
 async def test_notice_text_with_an_ssn_is_refused_before_the_event_starts(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     body = sample.start_body()
     body["notices"]["content"]["what_happened"] = "A claim file (SSN 078-05-1120) was among those taken."
-    response = await api.post("/incidents", json=body)
+    response = await api.post("/v1/incidents", json=body)
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["notices.content.what_happened"]
     assert "078-05-1120" not in response.text
-    assert (await api.get(f"/incidents/{sample.incident_id}")).status_code == 404
+    assert (await api.get(f"/v1/incidents/{sample.incident_id}")).status_code == 404

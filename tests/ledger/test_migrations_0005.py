@@ -25,7 +25,7 @@ def test_0005_fills_each_stream_tip_from_the_format_1_entries_and_leaves_them_un
     engine = create_ledger_engine(db_url)
     try:
         result = migrate.upgrade(engine)
-        assert (result.before, result.after) == (FORMAT1_REVISION, "0005")
+        assert (result.before, result.after) == (FORMAT1_REVISION, migrate.head())
         with engine.connect() as conn:
             tips = conn.execute(text("SELECT stream, size, last_hash, last_seq FROM ledger_stream_tips ORDER BY stream")).all()
             rows = conn.execute(text("SELECT seq, v, stream_seq, stream_prev_hash, hash FROM ledger_entries ORDER BY seq")).all()

@@ -8,6 +8,7 @@ the event over HTTP as a responder would.
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 from email import message_from_bytes
 from html import unescape
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from ledger.store import EntryFilter, Ledger
 from noticeflow.demo import DemoResult, run_demo, sample_event_roster, sample_intake
 from noticeflow.devstack import throwaway_settings
 from tests.conftest import TEMPORAL_CLI
@@ -53,6 +55,24 @@ def test_the_sample_event_reaches_closure_with_every_obligation_resolved(demo: t
     # The printed table carries each obligation's citation.
     assert "Tenn. Code Ann. § 56-2-1006(a)" in output
     assert result.ui_url and result.ui_url in output
+
+
+def test_each_person_acts_with_a_named_key_created_and_ledgered_as_an_operators_act(
+    demo: tuple[DemoResult, Path, str],
+) -> None:
+    _, home, output = demo
+    ledger = Ledger.open(f"sqlite:///{home / 'ledger.db'}")
+    try:
+        acts = [(e.type, e.actor, e.data["name"], e.data["roles"]) for e in ledger.entries(EntryFilter(stream="admin:access"))]
+    finally:
+        ledger.close()
+    operator = f"user:{getpass.getuser()}"
+    assert acts == [
+        ("access.api_key_created", operator, "c.hale", ["intake", "responder"]),
+        ("access.api_key_created", operator, "d.okafor", ["counsel"]),
+        ("access.api_key_created", operator, "tdci.examiner", ["examiner"]),
+    ]
+    assert "key:c.hale (intake, responder)" in output
 
 
 def test_the_ledger_verifies_and_the_bundle_verifies_offline_without_npi(demo: tuple[DemoResult, Path, str]) -> None:
@@ -111,11 +131,10 @@ def test_the_examiners_report_names_the_people_and_lists_every_obligation(demo: 
     text = unescape(html)
     for o in result.obligations:
         assert o["obligation"]["citation"] in text
-    # Steps were taken by named responders with their own tokens, not an anonymous local user.
+    # Steps were taken by named people with their own API keys, not an anonymous local user.
     entries = [json.loads(line) for line in (result.bundle / "entries.jsonl").read_text().splitlines()]
     people = {e["actor"] for e in entries if e["actor"] != "worker"}
-    assert people and all(a.startswith("api:user:") or a.startswith("user:") for a in people)
-    assert not any(a.endswith(":local") for a in people)
+    assert people == {"key:c.hale", "key:d.okafor"}
     assert "Corinne Hale" in text and "Daniel Okafor" in text
     documents = json.loads((result.bundle / "manifest.json").read_text())["files"]
     assert any(name.startswith("documents/") for name in documents)

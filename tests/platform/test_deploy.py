@@ -45,6 +45,7 @@ def _manifests() -> list[dict[str, Any]]:
 
 def _containers(manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
     spec = manifest.get("spec", {})
+    spec = spec.get("jobTemplate", {}).get("spec", spec)  # a CronJob's pods are in its job template
     pod = spec.get("template", {}).get("spec", {})
     yield from pod.get("containers", [])
     yield from pod.get("initContainers", [])
@@ -137,6 +138,7 @@ def test_k8s_has_worker_api_codec_server_config_secret_and_setup_job() -> None:
         ("ConfigMap", "noticeflow-settings"),
         ("Secret", "noticeflow-secrets"),
         ("Job", "noticeflow-temporal-setup"),
+        ("CronJob", "noticeflow-contacts-retention"),  # crypto-shredding when retention ends
     } <= kinds
 
 
@@ -152,8 +154,9 @@ def test_k8s_references_resolve() -> None:
     manifests = _manifests()
     names = {(m["kind"], m["metadata"]["name"]) for m in manifests}
     for manifest in manifests:
-        if manifest["kind"] in {"Deployment", "Job"}:
+        if manifest["kind"] in {"Deployment", "Job", "CronJob"}:
             spec = manifest["spec"]
+            spec = spec.get("jobTemplate", {}).get("spec", spec)
             labels = spec["template"]["metadata"]["labels"]
             if manifest["kind"] == "Deployment":
                 assert spec["selector"]["matchLabels"].items() <= labels.items()

@@ -14,9 +14,11 @@ import pytest_asyncio
 from temporalio.testing import ActivityEnvironment
 from typer.testing import CliRunner
 
+from api.access import Role
 from api.app import create_app
 from models.privacy_lifecycle import GateActivityInput, GateQuestion
 from noticeflow.cli import app as cli
+from tests.api.conftest import bearer, issue_key
 from tests.privacy.builders import consumer, policy_record, ref, relationship
 from tests.privacy.conftest import Privacy
 
@@ -32,7 +34,9 @@ QUESTION = {
 async def api(privacy: Privacy) -> AsyncIterator[httpx.AsyncClient]:
     settings = privacy.stack.settings.model_copy(update={"task_queue": privacy.stack.task_queue, "log_json": False})
     app = create_app(settings, client=privacy.stack.client, step_timeout=60)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120) as http:
+    token = issue_key(settings, "p.ortiz", {Role.PRIVACY})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
+                                 headers=bearer(token)) as http:
         yield http
 
 
@@ -42,12 +46,12 @@ async def test_gate_api_denies_during_the_window_allows_after_it_and_denies_afte
     c = consumer("C-G1", n=11)
     rel = relationship("REL-GATE", "C-G1")
     privacy.register([policy_record("v1")], [c], [rel])
-    unknown = await api.post("/privacy/relationships/REL-NONE/disclosure-decisions", json=QUESTION)
+    unknown = await api.post("/v1/privacy/relationships/REL-NONE/disclosure-decisions", json=QUESTION)
     assert unknown.status_code == 404 and "REL-NONE" in unknown.json()["detail"]
     await privacy.start(rel)
     await privacy.wait_for("REL-GATE", "opt_out.window_opened")
 
-    url = "/privacy/relationships/REL-GATE/disclosure-decisions"
+    url = "/v1/privacy/relationships/REL-GATE/disclosure-decisions"
     invalid = await api.post(url, json={**QUESTION, "npi_category": ""})
     assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "npi_category"
     other = await api.post(url, json={**QUESTION, "asked_by": "someone-else"})
@@ -70,8 +74,8 @@ async def test_gate_api_denies_during_the_window_allows_after_it_and_denies_afte
     after = (await api.post(url, json={**QUESTION, "request_id": "Q-2"})).json()
     assert after["allowed"] is True and after["rule_id"] == "tx.opt_out.reasonable_opportunity.mail"
 
-    opt_outs = "/privacy/relationships/REL-GATE/opt-outs"
-    election = {"election_id": "E-API", "consumer_ref": ref("C-G1"), "received_by": "local"}
+    opt_outs = "/v1/privacy/relationships/REL-GATE/opt-outs"
+    election = {"election_id": "E-API", "consumer_ref": ref("C-G1"), "received_by": "p.ortiz"}
     unknown_category = await api.post(opt_outs, json={**election, "npi_categories": ["medical records"]})
     assert unknown_category.status_code == 422
     (error,) = unknown_category.json()["errors"]
@@ -85,11 +89,11 @@ async def test_gate_api_denies_during_the_window_allows_after_it_and_denies_afte
     held = (await api.post(url, json={**QUESTION, "request_id": "Q-3"})).json()
     assert held["allowed"] is False and held["rule_id"] == "tx.opt_out.in_effect"
 
-    state = (await api.get("/privacy/relationships/REL-GATE")).json()
+    state = (await api.get("/v1/privacy/relationships/REL-GATE")).json()
     assert state["stage"] == "customer" and state["decisions"] == 3
     decided = [e for e in privacy.entries("REL-GATE") if e.type == "disclosure.decided"]
     assert [(e.data["request_id"], e.data["allowed"], e.actor) for e in decided] == [
-        ("Q-1", False, "user:local"), ("Q-2", True, "user:local"), ("Q-3", False, "user:local")
+        ("Q-1", False, "key:p.ortiz"), ("Q-2", True, "key:p.ortiz"), ("Q-3", False, "key:p.ortiz")
     ]
     assert decided[2].citation == "28 TAC § 22.2(22); § 22.14(a)(4)"
     privacy.assert_no_npi("REL-GATE", [c])

@@ -11,8 +11,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from activities.privacy_store import ConflictError, ContactCipher, NotFoundError, PrivacyStore, PrivacyStoreError
 from activities import db
+from activities.contact_store import (
+    ContactSealError,
+    ContactStore,
+    DataKeyDestroyedError,
+    KekRing,
+)
+from activities.privacy_store import ConflictError, NotFoundError, PrivacyStore
 from models.privacy import DeliveryChannel, NoticeKind
 from models.privacy_lifecycle import (
     DeliveryRecord,
@@ -24,7 +30,6 @@ from models.privacy_lifecycle import (
     RelationshipStage,
     RelationshipStatusChange,
 )
-from noticeflow.codec import CodecKeyring
 from rules.disclosure import decide_disclosure
 from tests.privacy.builders import consumer, policy_record, ref, relationship
 
@@ -34,7 +39,8 @@ KEY = hashlib.sha256(b"privacy store test key").digest()
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[PrivacyStore]:
-    s = PrivacyStore(db.open_engine(db_url), ContactCipher(CodecKeyring((KEY,))))
+    engine = db.open_engine(db_url)
+    s = PrivacyStore(engine, ContactStore(engine, KekRing((KEY,))))
     try:
         yield s
     finally:
@@ -56,22 +62,47 @@ def delivery(rel: str, notice_id: str, *, at: dt.datetime, status: DeliveryStatu
     )
 
 
-def test_contact_data_is_sealed_at_rest_and_bound_to_its_consumer(store: PrivacyStore) -> None:
+def test_contact_data_is_sealed_at_rest_under_each_consumers_data_key_and_bound_to_its_consumer(store: PrivacyStore) -> None:
     store.upsert_consumers([consumer("C-1"), consumer("C-2", email=False)])
     with store.engine.connect() as conn:
         raw = " ".join(str(v) for row in conn.execute(text("SELECT * FROM privacy_consumers")) for v in row)
+        keys = dict(conn.execute(text("SELECT consumer_ref, data_key_id FROM privacy_consumers")).all())
     assert "Jordan" not in raw and "mail.example" not in raw and "Congress" not in raw
+    assert keys[ref("C-1")] != keys[ref("C-2")], "one data key per consumer"
+    assert [k.key_id for k in store.contacts.key_info(f"consumer:{ref('C-1')}")] == [keys[ref("C-1")]]
     contacts = store.consumer_contacts([ref("C-1"), ref("C-2")])
     assert contacts[ref("C-1")].email == "jordan.c-1@mail.example"
     assert contacts[ref("C-2")].email is None and contacts[ref("C-2")].postal_address is not None
     flags = store.consumer_flags([ref("C-2")])[ref("C-2")]
     assert (flags.has_email, flags.has_postal_address) == (False, True)
-    # A sealed contact moved to another consumer's row does not open.
+    # A sealed contact moved to another consumer's row does not open — with its key id or without.
     with store.engine.begin() as conn:
-        sealed = conn.execute(text("SELECT contact FROM privacy_consumers WHERE consumer_ref = :r"), {"r": ref("C-1")}).scalar_one()
-        conn.execute(text("UPDATE privacy_consumers SET contact = :c WHERE consumer_ref = :r"), {"c": sealed, "r": ref("C-2")})
-    with pytest.raises(PrivacyStoreError, match="moved to another consumer"):
+        one = conn.execute(text("SELECT data_key_id, contact FROM privacy_consumers WHERE consumer_ref = :r"), {"r": ref("C-1")}).one()
+        conn.execute(text("UPDATE privacy_consumers SET contact = :c WHERE consumer_ref = :r"), {"c": one.contact, "r": ref("C-2")})
+    with pytest.raises(ContactSealError, match="moved to another row"):
         store.consumer_contacts([ref("C-2")])
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE privacy_consumers SET data_key_id = :k WHERE consumer_ref = :r"), {"k": one.data_key_id, "r": ref("C-2")})
+    with pytest.raises(ContactSealError, match="moved to another row"):
+        store.consumer_contacts([ref("C-2")])
+
+
+def test_a_consumer_whose_data_key_is_destroyed_cannot_be_read_and_a_new_contact_gets_a_new_key(store: PrivacyStore) -> None:
+    store.upsert_consumers([consumer("C-1"), consumer("C-2")])
+    at = dt.datetime(2031, 3, 1, tzinfo=dt.UTC)
+    (gone,) = store.contacts.destroy(f"consumer:{ref('C-1')}", at=at, citation="28 TAC § 22.2 (test)", reason="erasure requested")
+    with pytest.raises(DataKeyDestroyedError) as err:
+        store.consumer_contacts([ref("C-1"), ref("C-2")])
+    assert str(err.value) == (
+        f"the contact data of consumer:{ref('C-1')} cannot be opened: its data key {gone.key_id} was destroyed on "
+        "2031-03-01 under 28 TAC § 22.2 (test) (erasure requested)"
+    )
+    assert store.consumer_contacts([ref("C-2")])[ref("C-2")].name.startswith("Jordan")
+    assert store.consumer_flags([ref("C-1")])[ref("C-1")].has_email, "what may be known of the consumer stays"
+    # The consumer comes back with a new address: sealed under a new data key.
+    store.upsert_consumers([consumer("C-1")])
+    assert store.consumer_contacts([ref("C-1")])[ref("C-1")].email == "jordan.c-1@mail.example"
+    assert [k.destroyed for k in store.contacts.key_info(f"consumer:{ref('C-1')}")] == [True, False]
 
 
 def test_relationships_need_their_consumers_register_idempotently_and_page_by_id(store: PrivacyStore) -> None:

@@ -25,7 +25,7 @@ import pytest
 from ledger.keys import load_keyring
 from ledger.store import EntryFilter, Ledger
 from ledger.verify import verify_entries
-from noticeflow.demo import ResponderClient, demo_settings, drive_sample_event, responder_auth
+from noticeflow.demo import OWNER, ResponderClient, create_demo_keys, demo_settings, drive_sample_event
 from noticeflow.devstack import REPO, DevMailSink, DevStack, ProcessService, default_services, throwaway_settings
 from noticeflow.settings import Settings
 from tests.conftest import TEMPORAL_CLI
@@ -92,7 +92,7 @@ class Responder:
                 evidence = ("Relay log checked: the interrupted message was accepted by the relay." if not missing else
                             f"Relay log checked: {len(missing)} interrupted message(s) never reached the relay; "
                             "the recipients were notified by telephone, call notes kept.")
-                await self.api.call("POST", f"/incidents/{self.incident_id}/obligations/{oid}/complete",
+                await self.api.call("POST", f"/v1/incidents/{self.incident_id}/obligations/{oid}/complete",
                                     json={"evidence": evidence})
 
 
@@ -117,7 +117,8 @@ async def test_sigkill_of_the_worker_mid_run_loses_nothing_and_repeats_nothing(t
     (mail,) = [s for s in services if isinstance(s, DevMailSink)]
     (worker,) = [s for s in services if isinstance(s, ProcessService) and s.name == "worker"]
     async with DevStack(settings, services=services, persistent=False, ui=False) as stack:
-        headers, tokens = responder_auth(settings)
+        tokens = await asyncio.to_thread(create_demo_keys, stack.settings)
+        headers = {"Authorization": f"Bearer {tokens[OWNER]}"}
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0, headers=headers) as http:
             api = ResponderClient(http, tokens)
             reference_id = "INC-CRASH-REF"
