@@ -12,9 +12,11 @@ The roles follow the duties of a licensee's incident response and privacy office
 - ``responder`` runs the event: determination, amendments, roster, approvals, waivers,
   completions, acknowledgements, returned notices, closure, responders;
 - ``counsel`` reviews the obligations that rest on rules counsel must confirm;
-- ``privacy`` works the privacy lifecycles: gate questions, opt-outs;
+- ``privacy`` works the privacy lifecycles: relationships, policy versions, revised notices, gate
+  questions, opt-outs, returned mail, health authorizations;
 - ``examiner`` reads and exports, nothing else;
-- ``admin`` manages API keys — and sees no case data.
+- ``admin`` manages API keys and legal holds (with the retention status of an event's contact
+  data: key ids, dates, matters) — and sees no case data.
 
 Every role but ``admin`` may read an event's state, its obligations and its ledger entries (they
 hold digests and counts, never a consumer); an examination bundle is written by an examiner or
@@ -52,9 +54,11 @@ ROLE_DUTIES: dict[Role, str] = {
     Role.RESPONDER: "determination, amendments, responders, roster, reconciliations, report items, approvals, "
     "waivers, completions, acknowledgements, returned notices, closure; exports bundles",
     Role.COUNSEL: "counsel reviews of obligations flagged needs_counsel_review",
-    Role.PRIVACY: "privacy lifecycles: disclosure-gate questions, opt-outs",
+    Role.PRIVACY: "privacy lifecycles: relationships (bulk registration), policy versions, revised-notice runs, "
+    "disclosure-gate questions, opt-outs and revocations, returned mail and acknowledgements, health authorizations; "
+    "exports a state's privacy bundle",
     Role.EXAMINER: "reads and exports only",
-    Role.ADMIN: "API keys (create, list, revoke); no case data",
+    Role.ADMIN: "API keys (create, list, revoke); legal holds (set, lift) and retention status; no case data",
 }
 
 Kind = Literal["user", "key"]
@@ -119,22 +123,47 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", f"{_INCIDENT}/close"): frozenset({_R}),
     ("GET", f"{_INCIDENT}/ledger"): READERS,
     ("POST", f"{_INCIDENT}/export"): frozenset({_E, _R}),
+    # Privacy: policy versions and relationships first (what the lifecycles act on), then each step.
+    ("POST", f"{API_PREFIX}/privacy/policies"): frozenset({_P}),
+    ("GET", f"{API_PREFIX}/privacy/policies/{{version_id}}"): READERS,
+    ("POST", f"{API_PREFIX}/privacy/relationships"): frozenset({_P}),
     ("GET", _RELATIONSHIP): READERS,
     ("POST", f"{_RELATIONSHIP}/disclosure-decisions"): frozenset({_P}),
     ("POST", f"{_RELATIONSHIP}/opt-outs"): frozenset({_P}),
+    ("POST", f"{_RELATIONSHIP}/opt-out-revocations"): frozenset({_P}),
+    ("POST", f"{_RELATIONSHIP}/returned-mail"): frozenset({_P}),
+    ("POST", f"{_RELATIONSHIP}/health-authorizations"): frozenset({_P}),
+    ("POST", f"{_RELATIONSHIP}/health-authorization-revocations"): frozenset({_P}),
+    ("POST", f"{API_PREFIX}/privacy/revised-notices"): frozenset({_P}),
+    ("GET", f"{API_PREFIX}/privacy/revised-notices/{{old_version}}/{{new_version}}"): READERS,
+    ("POST", f"{API_PREFIX}/privacy/revised-notices/{{old_version}}/{{new_version}}/marks"): frozenset({_P}),
+    ("POST", f"{API_PREFIX}/privacy/export"): frozenset({_E, _P}),
     ("GET", f"{API_PREFIX}/access/api-keys"): frozenset({_A}),
     ("POST", f"{API_PREFIX}/access/api-keys"): frozenset({_A}),
     ("POST", f"{API_PREFIX}/access/api-keys/{{key_id}}/revoke"): frozenset({_A}),
     ("GET", f"{API_PREFIX}/access/whoami"): frozenset(Role),
+    ("GET", f"{_INCIDENT}/retention"): frozenset({_A}),
+    ("GET", f"{_INCIDENT}/legal-holds"): frozenset({_A}),
+    ("POST", f"{_INCIDENT}/legal-holds"): frozenset({_A}),
+    ("POST", f"{_INCIDENT}/legal-holds/{{hold_id}}/lift"): frozenset({_A}),
+    # The compliance officer's dashboard (api/dashboard.py): HTML pages, a session cookie or a bearer token.
+    ("GET", f"{API_PREFIX}/dashboard"): READERS,
+    ("GET", f"{API_PREFIX}/dashboard/events/{{incident_id}}"): READERS,
 }
 
-#: Routes that need no credentials: health, and the API's own description.
+#: Routes that need no credentials: health, the API's own description, the dashboard's sign-in.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/healthz"),
         ("GET", f"{API_PREFIX}/openapi.json"),
         ("GET", f"{API_PREFIX}/docs"),
         ("GET", f"{API_PREFIX}/docs/oauth2-redirect"),
+        # Signing in to the dashboard (api/dashboard.py): its forms carry a CSRF token, read to a small limit.
+        ("GET", f"{API_PREFIX}/dashboard/sign-in"),
+        ("GET", f"{API_PREFIX}/dashboard/sign-in/oidc"),
+        ("GET", f"{API_PREFIX}/dashboard/callback"),
+        ("POST", f"{API_PREFIX}/dashboard/sign-in/key"),
+        ("POST", f"{API_PREFIX}/dashboard/sign-out"),
     }
 )
 

@@ -5,10 +5,11 @@
 Every route but ``/healthz`` is under ``/v1`` (OpenAPI 3.1 at ``/v1/openapi.json``). Routes by
 concern: ``api/incidents.py`` (the lifecycle's steps), ``api/rosters.py`` (the consumers' contact
 list), ``api/audit.py`` (ledger entries and examination bundles), ``api/privacy.py``,
-``api/access_routes.py`` (who am I, API keys). Who may call what is one table in
-``api/access.py``, enforced by ``api/guard.py`` before a body is read; credentials are checked in
-``api/auth.py``; how errors read, in ``api/errors.py``; how a retried POST is answered once
-(``Idempotency-Key``), in ``api/idempotency.py``; see ``docs/api.md``.
+``api/access_routes.py`` (who am I, API keys), ``api/admin_routes.py`` (legal holds, retention).
+Who may call what is one table in ``api/access.py``, enforced by ``api/guard.py`` before a body
+is read; credentials are checked in ``api/auth.py``; how errors read, in ``api/errors.py``; how
+a retried POST is answered once (``Idempotency-Key``), in ``api/idempotency.py``; see
+``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import access_routes, audit, idempotency, incidents, privacy, rosters
+from api import access_routes, admin_routes, audit, dashboard, idempotency, incidents, privacy, rosters
 from api.access import API_PREFIX, annotate_openapi
 from api.deps import ApiContext
 from api.errors import ApiError, install_handlers
@@ -81,9 +82,11 @@ def create_app(
     # middleware reads a body.
     app.add_middleware(idempotency.IdempotencyMiddleware, context=context)
     app.add_middleware(AccessGuard, context=context)
+    # Outside the guard: the dashboard's session cookie becomes the principal on its pages only.
+    dashboard.install(app, context)
     idempotency.document(app)
     _document_access(app)
-    for router in (incidents.router, rosters.router, audit.router, privacy.router, access_routes.router):
+    for router in (incidents.router, rosters.router, audit.router, privacy.router, access_routes.router, admin_routes.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"])

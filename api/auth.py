@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 #: A user name the ledger and every step model can carry as ``user:<name>`` (models/ledger.py's actor
 #: pattern; at most 99 characters with its prefix).
-_LEDGER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,93}$")
+LEDGER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,93}$")
 #: Longer Authorization values are refused unread.
 MAX_CREDENTIAL_CHARS = 16_384
 
@@ -96,7 +96,7 @@ class Authenticator:
             raise IdentityProviderUnavailable(f"{exc}; nothing was done, try again") from None
         except SsoError as exc:
             raise AuthenticationFailed(f"the access token is refused: {exc}") from None
-        name = next((n for n in (identity.name, identity.subject) if _LEDGER_NAME.match(n)), None)
+        name = next((n for n in (identity.name, identity.subject) if LEDGER_NAME.match(n)), None)
         if name is None:
             raise AuthenticationFailed(
                 "the access token names no user the ledger can record (its user name and subject must be letters, "

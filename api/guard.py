@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.access import Principal, Role, body_limit, is_public, match_route, roles_for
+from api.access import (
+    API_PREFIX,
+    Principal,
+    Role,
+    body_limit,
+    is_public,
+    match_route,
+    roles_for,
+)
 from api.auth import AuthenticationFailed
 from api.errors import (
     ApiError,
@@ -132,7 +140,9 @@ class AccessGuard:
             await error_response(throttled, path)(scope, receive, send)
             return
         try:
-            principal = await self.context.authenticator.authenticate(headers.get("authorization"))
+            principal = _session_principal(scope, template) or await self.context.authenticator.authenticate(
+                headers.get("authorization")
+            )
         except NotAuthenticated as exc:
             if isinstance(exc, AuthenticationFailed):
                 self.throttle.failed(client)
@@ -215,3 +225,18 @@ def _too_large(limit: int) -> PayloadTooLarge:
         f"the request body is larger than this route accepts ({limit:,} bytes; NOTICEFLOW_API_MAX_BODY_BYTES): "
         "nothing was read further or done"
     )
+
+
+# -- the dashboard's sessions (api/dashboard.py) ---------------------------------------------------------
+
+#: The only routes on which the principal may come from the dashboard's session cookie.
+SESSION_ROUTES = f"{API_PREFIX}/dashboard"
+
+
+def _session_principal(scope: Scope, template: str | None) -> Principal | None:
+    """The principal ``DashboardSessions`` (api/dashboard.py, the middleware outside this guard) read
+    from a valid session cookie — honoured on the dashboard's pages only, so no other route can be
+    driven by a cookie (and so by a forged cross-site request). Roles are checked below as for any."""
+    if template is None or not (template == SESSION_ROUTES or template.startswith(SESSION_ROUTES + "/")):
+        return None
+    return principal_of(scope)

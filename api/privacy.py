@@ -1,83 +1,69 @@
-"""Routes of the privacy-notice lifecycles (SPEC §4): the disclosure gate, opt-out elections, and
-where a consumer relationship stands.
+"""Routes of the privacy-notice lifecycles (SPEC §4): where a consumer relationship stands, the
+disclosure gate, and the steps people take on a relationship — opt-outs and their revocations,
+returned mail, health-information authorizations and their revocations.
 
 The gate answers "may NPI category C of this relationship's consumers go to recipient R under basis
 B now?" through the relationship workflow's ``decide_disclosure`` update: the rules decide from the
-lifecycle's notices and opt outs (28 TAC § 22.14, § 22.12, §§ 22.16–22.19), and the decision, with
-its rule and citation, is ledgered in the caller's name before the answer comes back.
+lifecycle's notices, opt outs and health authorizations (28 TAC § 22.14, § 22.12, §§ 22.16–22.19,
+§§ 22.53–22.56), and the decision, with its rule and citation, is ledgered in the caller's name
+before the answer comes back. Every step is an update of the relationship's workflow: refused with
+the rule it would break (422 naming the field, 409 when the lifecycle does not allow it now), or
+ledgered in the caller's name and applied.
+
+What the lifecycles act on is created by the routes of ``api/privacy_registry.py`` (relationships
+registered in bulk, policy versions published) and ``api/privacy_revised.py`` (revised-notice
+runs, a state's privacy bundle), included here under ``/privacy``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from fastapi import APIRouter
 from temporalio.client import (
     RPCError,
     RPCTimeoutOrCancelledError,
-    WorkflowHandle,
     WorkflowQueryFailedError,
 )
-from temporalio.service import RPCStatusCode
 
-from api.auth import names_caller
-from api.deps import Actor, ApiContext, Context
-from api.gateway import run_update
-from api.errors import ActorMismatch, ApiError, StepRefused, StepTimedOut, TemporalUnavailable
-from api.schemas import error_responses
+from api import privacy_registry, privacy_revised
+from api.deps import Actor, Context
+from api.errors import ApiError, StepTimedOut
+from api.privacy_common import (
+    ERRORS,
+    RelationshipNotFound,
+    relationship_handle,
+    relationship_step,
+    require_caller,
+    translate,
+)
+from api.privacy_schemas import (
+    HealthAuthorizationBody,
+    HealthRevocationBody,
+    OptOutRevocationRequest,
+    ReturnedMailRequest,
+    step_body,
+)
 from models.privacy import DisclosureDecision
-from models.privacy_lifecycle import GateQuestion, OptOutRequest, RelationshipState
-from workflows.privacy_relationship import ConsumerRelationshipWorkflow, relationship_workflow_id
+from models.privacy_lifecycle import (
+    GateQuestion,
+    HealthAuthorizationRequest,
+    HealthRevocationRequest,
+    OptOutRequest,
+    RelationshipState,
+    ReturnedMail,
+    RevocationRequest,
+)
+from workflows.privacy_relationship import ConsumerRelationshipWorkflow
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
-
-ERRORS = error_responses(
-    "No such relationship lifecycle.", "The workflow refused the step; `detail` names the field and the rule."
-)
-
-
-class RelationshipNotFound(ApiError):
-    status_code = 404
-
-    def __init__(self, relationship_id: str) -> None:
-        super().__init__(
-            f"no privacy relationship {relationship_id!r}: register it and start its lifecycle "
-            f"(workflow {relationship_workflow_id(relationship_id)}) first"
-        )
-
-
-def _translate(exc: RPCError, relationship_id: str) -> ApiError:
-    if exc.status == RPCStatusCode.NOT_FOUND:
-        return RelationshipNotFound(relationship_id)
-    if exc.status == RPCStatusCode.UNAVAILABLE:
-        return TemporalUnavailable(f"Temporal cannot be reached: {exc.message}. Nothing was recorded; try again.")
-    if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-        return StepTimedOut(f"the worker did not answer in time for relationship {relationship_id!r}")
-    if exc.status == RPCStatusCode.FAILED_PRECONDITION:
-        return StepRefused(f"the lifecycle of relationship {relationship_id!r} has ended and takes no further steps")
-    return ApiError(f"Temporal refused the request for relationship {relationship_id!r}: {exc.message}")
-
-
-async def _handle(ctx: ApiContext, relationship_id: str) -> WorkflowHandle[Any, Any]:
-    client = await ctx.gateway.client()
-    return client.get_workflow_handle_for(ConsumerRelationshipWorkflow.run, relationship_workflow_id(relationship_id))
-
-
-async def _step(ctx: ApiContext, relationship_id: str, update: Callable[..., Any], arg: Any) -> Any:
-    handle = await _handle(ctx, relationship_id)
-    try:
-        return await run_update(handle, update, arg, ctx.gateway.step_timeout, f"/v1/privacy/relationships/{relationship_id}")
-    except RPCError as exc:
-        raise _translate(exc, relationship_id) from None
 
 
 @router.get("/relationships/{relationship_id}", response_model=RelationshipState, responses=ERRORS,
             summary="Where a consumer relationship's privacy lifecycle stands")
 async def get_relationship(relationship_id: str, ctx: Context, actor: Actor) -> RelationshipState:
-    handle = await _handle(ctx, relationship_id)
+    handle = await relationship_handle(ctx, relationship_id)
     timeout = ctx.gateway.query_timeout
     try:
         state: RelationshipState = await asyncio.wait_for(
@@ -92,7 +78,7 @@ async def get_relationship(relationship_id: str, ctx: Context, actor: Actor) -> 
     except WorkflowQueryFailedError as exc:
         raise ApiError(f"the lifecycle of relationship {relationship_id!r} could not report its state: {exc}") from None
     except RPCError as exc:
-        raise _translate(exc, relationship_id) from None
+        raise translate(exc, f"relationship {relationship_id!r}", RelationshipNotFound(relationship_id)) from None
 
 
 @router.post(
@@ -102,12 +88,8 @@ async def get_relationship(relationship_id: str, ctx: Context, actor: Actor) -> 
     summary="May this disclosure happen now? Decided by the rules, cited and ledgered",
 )
 async def decide(relationship_id: str, body: GateQuestion, ctx: Context, actor: Actor) -> DisclosureDecision:
-    if body.asked_by != "worker" and not names_caller(body.asked_by, actor):
-        raise ActorMismatch(
-            f"asked_by is {body.asked_by!r} but the request is authenticated as {actor!r}: a decision is recorded in "
-            f"the name of the person who asks; leave asked_by out or set it to {actor!r}"
-        )
-    decision: DisclosureDecision = await _step(
+    require_caller(body.asked_by, "asked_by", actor)
+    decision: DisclosureDecision = await relationship_step(
         ctx, relationship_id, ConsumerRelationshipWorkflow.decide_disclosure, body.model_copy(update={"asked_by": actor})
     )
     return decision
@@ -120,10 +102,75 @@ async def decide(relationship_id: str, body: GateQuestion, ctx: Context, actor: 
     summary="Record a consumer's opt-out (28 TAC § 22.2(22)); in effect before the answer",
 )
 async def opt_out(relationship_id: str, body: OptOutRequest, ctx: Context, actor: Actor) -> RelationshipState:
-    if not names_caller(body.received_by, actor):
-        raise ActorMismatch(
-            f"received_by is {body.received_by!r} but the request is authenticated as {actor!r}: set it to {actor!r}"
-        )
+    require_caller(body.received_by, "received_by", actor)
     election = body.model_copy(update={"received_by": actor})
-    state: RelationshipState = await _step(ctx, relationship_id, ConsumerRelationshipWorkflow.elect_opt_out, election)
+    state: RelationshipState = await relationship_step(ctx, relationship_id, ConsumerRelationshipWorkflow.elect_opt_out, election)
     return state
+
+
+@router.post(
+    "/relationships/{relationship_id}/opt-out-revocations",
+    response_model=RelationshipState,
+    responses=ERRORS,
+    summary="Record the revocation of an opt-out, in writing or electronically (28 TAC § 22.2(22))",
+)
+async def revoke_opt_out(
+    relationship_id: str, body: OptOutRevocationRequest, ctx: Context, actor: Actor  # type: ignore[valid-type]
+) -> RelationshipState:
+    require_caller(body.received_by, "received_by", actor)
+    revocation = step_body(body, RevocationRequest, actor)
+    state: RelationshipState = await relationship_step(ctx, relationship_id, ConsumerRelationshipWorkflow.revoke_opt_out, revocation)
+    return state
+
+
+@router.post(
+    "/relationships/{relationship_id}/returned-mail",
+    response_model=RelationshipState,
+    responses=ERRORS,
+    summary="A mailed privacy notice came back undeliverable: it gave no notice (28 TAC § 22.13(a), § 22.9(b)(3))",
+)
+async def returned_mail(
+    relationship_id: str, body: ReturnedMailRequest, ctx: Context, actor: Actor  # type: ignore[valid-type]
+) -> RelationshipState:
+    require_caller(body.recorded_by, "recorded_by", actor)
+    returned = step_body(body, ReturnedMail, actor)
+    state: RelationshipState = await relationship_step(ctx, relationship_id, ConsumerRelationshipWorkflow.report_returned_mail, returned)
+    return state
+
+
+@router.post(
+    "/relationships/{relationship_id}/health-authorizations",
+    response_model=RelationshipState,
+    responses=ERRORS,
+    summary="Record a written authorization to disclose health information (28 TAC §§ 22.53–22.55)",
+)
+async def health_authorization(
+    relationship_id: str, body: HealthAuthorizationBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
+) -> RelationshipState:
+    require_caller(body.recorded_by, "recorded_by", actor)
+    request = step_body(body, HealthAuthorizationRequest, actor)
+    state: RelationshipState = await relationship_step(
+        ctx, relationship_id, ConsumerRelationshipWorkflow.record_health_authorization, request
+    )
+    return state
+
+
+@router.post(
+    "/relationships/{relationship_id}/health-authorization-revocations",
+    response_model=RelationshipState,
+    responses=ERRORS,
+    summary="Record the revocation of a health authorization (28 TAC § 22.56); the gate stops relying on it at once",
+)
+async def revoke_health_authorization(
+    relationship_id: str, body: HealthRevocationBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
+) -> RelationshipState:
+    require_caller(body.recorded_by, "recorded_by", actor)
+    request = step_body(body, HealthRevocationRequest, actor)
+    state: RelationshipState = await relationship_step(
+        ctx, relationship_id, ConsumerRelationshipWorkflow.revoke_health_authorization, request
+    )
+    return state
+
+
+router.include_router(privacy_registry.router)
+router.include_router(privacy_revised.router)

@@ -384,7 +384,7 @@ class SsoVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise SsoError("the token's header names no key id (kid)")
-        key = self._key(kid, alg)
+        key = self.key_for(kid, alg)
 
         try:
             claims = jwt.decode(
@@ -402,8 +402,8 @@ class SsoVerifier:
         expires_at = self._check_access_token(header, claims)
         return SsoIdentity(
             subject=claims["sub"],
-            name=self._name(claims),
-            roles=self._roles(claims),
+            name=self.name_of(claims),
+            roles=self.roles_of(claims),
             issuer=claims["iss"],
             expires_at=expires_at,
             claims=MappingProxyType(claims),
@@ -411,7 +411,7 @@ class SsoVerifier:
 
     # -- steps ----------------------------------------------------------------------------------------
 
-    def _key(self, kid: str, alg: str) -> jwt.PyJWK:
+    def key_for(self, kid: str, alg: str) -> jwt.PyJWK:
         candidates = self.jwks.keys_for(kid)
         if not candidates:
             raise SsoError(f"unknown key id {_shown(kid)}: the identity provider's JWKS has no such signing key")
@@ -472,13 +472,13 @@ class SsoVerifier:
         except (OverflowError, OSError, ValueError):
             raise SsoError("the token's 'exp' claim is not a representable time") from None
 
-    def _name(self, claims: Mapping[str, Any]) -> str:
+    def name_of(self, claims: Mapping[str, Any]) -> str:
         name = _claim_at(claims, self.name_claim)
         if isinstance(name, str) and name.strip() and len(name) <= 256 and name.isprintable():
             return name.strip()
         return str(claims["sub"])
 
-    def _roles(self, claims: Mapping[str, Any]) -> frozenset[str]:
+    def roles_of(self, claims: Mapping[str, Any]) -> frozenset[str]:
         granted = _claim_at(claims, self.roles_claim)
         if granted is None:
             return frozenset()  # authenticated, allowed nothing: the API answers 403

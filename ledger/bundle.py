@@ -291,7 +291,10 @@ def completeness_statement(where: EntryFilter, selection: Selection, size: int) 
             ),
         }
     streams = selection.streams
-    named = ", ".join(streams) if len(streams) <= 5 else f"{len(streams)} streams (listed in manifest.json)"
+    if len(streams) <= 5:
+        named = f"{'stream' if len(streams) == 1 else 'streams'} {', '.join(streams)}"
+    else:
+        named = f"{len(streams):,} streams (listed in manifest.json)"
     window = ""
     if where.since and where.until:
         window = f" recorded from {where.since} until (not including) {where.until}"
@@ -300,7 +303,7 @@ def completeness_statement(where: EntryFilter, selection: Selection, size: int) 
     elif where.until:
         window = f" recorded before {where.until}"
     words = [
-        f"Complete for {'stream' if len(streams) == 1 else 'streams'} {named}: every entry of "
+        f"Complete for {named}: every entry of "
         f"{'the stream' if len(streams) == 1 else 'each stream'}{window} within the ledger's first {size} entries, "
         "as the signed stream heads in stream_heads.json show"
         + (" together with the entries just outside the window in boundaries.jsonl" if window else "")

@@ -32,6 +32,7 @@ from models.privacy import (
     DisclosureException,
     DisclosurePurpose,
     DisclosureRecipient,
+    HealthAuthorization,
     InformationType,
     NoticeDelivery,
     NoticeKind,
@@ -348,6 +349,34 @@ class TransactionNotice(NoticeflowModel):
         return self
 
 
+class GivenNotice(NoticeflowModel):
+    """An initial notice the consumer received before the lifecycle started (imported with the
+    relationship, e.g. from the licensee's earlier system): the lifecycle takes it over — records
+    it, and runs its reasonable opportunity to opt out from its mailing date (28 TAC § 22.14(b)) —
+    instead of sending another."""
+
+    notice_id: PlainId
+    channel: DeliveryChannel = DeliveryChannel.MAIL
+    delivered_at: AwareDatetime = Field(description="Mailed, handed over or posted.")
+    acknowledged_at: AwareDatetime | None = Field(None, description="Electronic acknowledgement of receipt (§ 22.14(b)(2)).")
+    includes_opt_out_notice: bool = Field(True, description="The opt-out notice went with it (§ 22.11(f)).")
+    consumer_agreed_electronic: bool = False
+    policy_version: str | None = Field(None, description="The version it described; default: the relationship's.")
+
+    @model_validator(mode="after")
+    def _gives_notice(self) -> GivenNotice:
+        if self.channel in (DeliveryChannel.ORAL, DeliveryChannel.SIGN_OR_ADVERTISEMENT, DeliveryChannel.WEBSITE_POSTING):
+            raise PydanticCustomError(
+                "channel_gives_no_notice",
+                "channel: {channel} alone does not give a privacy notice (28 TAC § 22.13(a), (e)); import notices that "
+                "were mailed, handed over, e-mailed or acknowledged electronically",
+                {"channel": self.channel.value},
+            )
+        if self.acknowledged_at is not None and self.acknowledged_at < self.delivered_at:
+            raise PydanticCustomError("acknowledged_before_delivery", "acknowledged_at: precedes delivered_at")
+        return self
+
+
 class RelationshipStart(NoticeflowModel):
     """Input of ``ConsumerRelationshipWorkflow``; register the relationship and its consumers in
     the privacy store first (``PrivacyStore.register``)."""
@@ -369,6 +398,9 @@ class RelationshipStart(NoticeflowModel):
         "initial and opt-out notices go now (28 TAC § 22.8).",
     )
     transaction_notice: TransactionNotice | None = None
+    initial_notice_given: GivenNotice | None = Field(
+        None, description="Imported history: the initial notice was given before the lifecycle started; taken over, not sent again."
+    )
     max_history_events: int = Field(2000, ge=50, le=40000, description="Continue as new beyond this history length.")
     started_by: str = Field("worker", min_length=1, max_length=100)
     carry: RelationshipCarry | None = Field(None, description="Set by continue-as-new only.")
@@ -381,6 +413,12 @@ class RelationshipStart(NoticeflowModel):
             raise PydanticCustomError(
                 "isolated_customer",
                 "is_customer: an isolated transaction does not make a customer relationship (28 TAC § 22.5(b)(2))",
+            )
+        if self.isolated_transaction and self.initial_notice_given is not None:
+            raise PydanticCustomError(
+                "initial_notice_given_isolated",
+                "initial_notice_given: an isolated transaction's notices are the ones presented in it (transaction_notice, "
+                "28 TAC § 22.13(b)(4))",
             )
         if self.isolated_transaction and self.transaction_notice is None and self.carry is None:
             raise PydanticCustomError(
@@ -478,6 +516,51 @@ class GateQuestion(NoticeflowModel):
     asked_by: str = Field("worker", min_length=1, max_length=100)
 
 
+class HealthAuthorizationRequest(NoticeflowModel):
+    """Update ``record_health_authorization``: a consumer's written authorization to disclose their
+    nonpublic personal health information (28 TAC §§ 22.53–22.55); the disclosure gate relies on it
+    for the recipients and information it names until it expires or is revoked."""
+
+    authorization_id: PlainId
+    consumer_ref: ConsumerRef = Field(description="The consumer who signed (or whose representative signed).")
+    signed_at: AwareDatetime
+    signed_by: Literal["consumer", "legal_representative"] = "consumer"
+    valid_until: AwareDatetime | None = Field(None, description="The period the authorization itself states.")
+    information_types: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=20, description="The health information it covers (empty: as the form states, all)."
+    )
+    recipients: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=20, description="Recipients or recipient categories it names (empty: any)."
+    )
+    purpose: str | None = Field(None, max_length=500)
+    recorded_by: str = Field(min_length=1, max_length=100)
+
+    def authorization(self) -> HealthAuthorization:
+        return HealthAuthorization(
+            authorization_id=self.authorization_id, signed_at=self.signed_at, signed_by=self.signed_by,
+            valid_until=self.valid_until, information_types=self.information_types, recipients=self.recipients,
+            purpose=self.purpose,
+        )
+
+
+class HealthRevocationRequest(NoticeflowModel):
+    """Update ``revoke_health_authorization``: the consumer revokes an authorization (28 TAC § 22.56);
+    the gate stops relying on it from its receipt."""
+
+    authorization_id: PlainId
+    received_at: AwareDatetime | None = Field(None, description="Default: when the update is accepted.")
+    in_writing_signed: bool = Field(True, description="28 TAC § 22.56(c); honoured either way, counsel reviews if not.")
+    recorded_by: str = Field(min_length=1, max_length=100)
+
+
+class HealthAuthorizationRecord(NoticeflowModel):
+    """A health authorization as the relationship's lifecycle holds it (and carries it on)."""
+
+    consumer_ref: ConsumerRef
+    authorization: HealthAuthorization
+    recorded_at: AwareDatetime
+
+
 class WindowState(NoticeflowModel):
     """A reasonable opportunity to opt out that is running or has passed."""
 
@@ -516,6 +599,7 @@ class RelationshipCarry(NoticeflowModel):
     disclosure_planned: bool = Field(
         False, description="A consumer who is not a customer: a non-excepted disclosure is planned (28 TAC § 22.8(a)(2))."
     )
+    health_authorizations: list[HealthAuthorizationRecord] = Field(default_factory=list)
 
 
 class RelationshipState(NoticeflowModel):
@@ -543,6 +627,7 @@ class RelationshipState(NoticeflowModel):
     waiting_for: str
     runs: int
     decisions: int
+    health_authorizations: list[HealthAuthorizationRecord] = Field(default_factory=list)
 
 
 class PolicyChange(NoticeflowModel):

@@ -195,4 +195,5 @@ def dev_key_hint(home: Path, api_url: str) -> list[str]:
         f"  {env}noticeflow apikey create --name {name} {roles} --expires P30D --replace",
         "  prints the token on its last line: export NOTICEFLOW_API_TOKEN=<it> for `noticeflow incident …`,",
         "  or send 'Authorization: Bearer <it>'",
+        f"Dashboard:     {api_url}/v1/dashboard (sign in once with that key; the browser keeps a session)",
     ]

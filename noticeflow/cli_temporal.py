@@ -142,7 +142,8 @@ def codec_server(
         typer.Option("--cors-origin", help="Origin of the Temporal UI, e.g. https://temporal.example.com (repeatable)."),
     ] = None,
 ) -> None:
-    """Serve the payload codec server for the Temporal UI and CLI; a bearer token is required."""
+    """Serve the payload codec server for the Temporal UI and CLI: an API key or SSO access token of a
+    responder or privacy officer is required (the incident API's database and pepper are read)."""
     import uvicorn
 
     from api.codec_server import create_app
@@ -190,7 +191,8 @@ def up(
         if stack.ui_url:
             typer.echo(f"Temporal UI:   {stack.ui_url}")
         typer.echo(f"Temporal:      {stack.address} (namespace {stack.namespace})")
-        auth = "no token needed, loopback only" if stack.anonymous_decode else "bearer token required"
+        auth = "API key or SSO token, role responder or privacy"
+        auth += "; the UI above without one, from this machine" if stack.codec_dev_ui_origins else ""
         typer.echo(f"Codec server:  {stack.codec_url} ({auth})")
         for line in dev_key_hint(stack.home, stack.api_url):
             typer.echo(line)

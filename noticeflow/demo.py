@@ -19,7 +19,10 @@ the way those people would:
 5. closure once every obligation is met or waived with its reason.
 
 Then it prints the obligations with their deadlines and status, verifies the whole ledger, writes
-an examination bundle, verifies the bundle offline, and prints where to look in the Temporal UI.
+an examination bundle, verifies the bundle offline; runs the privacy lifecycles of the insurer's
+Texas customers as its privacy officer ``p.ramos`` (``noticeflow/demo_privacy.py``: relationships
+imported with their notice history, the disclosure gate, a policy change and its revised-notice
+fan-out, a bundle of the state's privacy records); and prints where to look in the Temporal UI.
 """
 
 from __future__ import annotations
@@ -46,13 +49,14 @@ from ledger.bundle_verify import BundleReport
 from ledger.keys import load_keyring, load_signer
 from ledger.store import Ledger
 from ledger.verify import VerifyReport, verify_entries
+from noticeflow.cli_apikey import operator_actor
 from noticeflow.demo_examiner import (
     ExaminerCheck,
     check_as_examiner,
     filed_checkpoints,
     write_key_statement,
 )
-from noticeflow.cli_apikey import operator_actor
+from noticeflow.demo_privacy import PrivacyDemoResult, run_privacy_demo
 from noticeflow.dev_database import DevDatabase
 from noticeflow.devstack import REPO, DevMailSink, DevStack, default_services
 from noticeflow.sample_event import (
@@ -96,6 +100,7 @@ class DemoResult:
     ui_url: str | None
     seconds: float
     steps: list[str] = field(default_factory=list)
+    privacy: PrivacyDemoResult | None = None
 
 
 def sample_intake(now: datetime, incident_id: str, scale: float = 1.0) -> dict[str, Any]:
@@ -164,10 +169,13 @@ def demo_settings(settings: Settings) -> Settings:
 OWNER = RESPONDERS["owner"]["responder_id"]
 COUNSEL = RESPONDERS["backup"]["responder_id"]
 EXAMINER = "tdci.examiner"
+#: The privacy officer runs the privacy lifecycles (noticeflow/demo_privacy.py).
+PRIVACY_OFFICER = "p.ramos"
 DEMO_PRINCIPALS: dict[str, frozenset[Role]] = {
     OWNER: frozenset({Role.INTAKE, Role.RESPONDER}),
     COUNSEL: frozenset({Role.COUNSEL}),
     EXAMINER: frozenset({Role.EXAMINER}),
+    PRIVACY_OFFICER: frozenset({Role.PRIVACY}),
 }
 
 
@@ -358,6 +366,13 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
             say(f"bundle verified as an examiner would, against the key statement and the {len(examiner.checkpoints)} "
                 "checkpoints printed in the filed commissioner reports — by noticeflow and by the external verifier "
                 f"(tools/verify_bundle.py, SHA-256 {examiner.verifier_sha256[:16]}…): {examiner.external_first_line}")
+
+            console.print("[bold]The privacy lifecycles[/bold] of the insurer's Texas customers (28 TAC ch. 22), "
+                          f"as its privacy officer key:{PRIVACY_OFFICER}")
+            privacy = await run_privacy_demo(
+                api, say, licensee=settings.licensee_name or json.loads(EVENT.read_text())["licensee"]["name"],
+                statement=examiner.statement, checkpoints=examiner.checkpoints, examiner=EXAMINER, timeout=timeout,
+            )
         messages = mail.handler.count if mail is not None and mail.handler is not None else 0
         if mail is not None and mail.folder is not None:
             say(f"{messages} e-mail messages caught by the mail sink in {mail.folder}")
@@ -380,6 +395,7 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
             ui_url=ui_url,
             seconds=time.monotonic() - started,
             steps=steps,
+            privacy=privacy,
         )
 
 

@@ -30,14 +30,13 @@ from types import TracebackType
 from urllib.parse import urlsplit
 from typing import IO, Any, Protocol
 
-import uvicorn
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.codec_server import create_app
 from noticeflow.codec import data_converter
+from noticeflow.dev_codec_server import DevCodecServer
 from noticeflow.dev_database import DevDatabase
 from noticeflow.logging import get_logger
 from noticeflow.settings import Settings
@@ -322,14 +321,6 @@ def default_services(settings: Settings) -> list[DevService]:
 # -- the stack ---------------------------------------------------------------------------------
 
 
-class _EmbeddedUvicorn(uvicorn.Server):
-    """uvicorn without its own SIGINT/SIGTERM handling: the stack (or its host) decides when to stop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class DevStack:
     """Async context manager for the embedded stack; see the module docstring."""
 
@@ -353,8 +344,7 @@ class DevStack:
         self.settings = settings
         self._client: Client | None = None
         self._temporal: asyncio.subprocess.Process | None = None
-        self._codec_server: _EmbeddedUvicorn | None = None
-        self._codec_task: asyncio.Task[None] | None = None
+        self._codec: DevCodecServer | None = None
         self._started: list[DevService] = []
 
     # -- addresses ---------------------------------------------------------------------------
@@ -387,9 +377,10 @@ class DevStack:
         return self._client
 
     @property
-    def anonymous_decode(self) -> bool:
-        """True when no codec server tokens are configured: the dev UI (no login) may decode."""
-        return not self.settings.codec_server_tokens
+    def codec_dev_ui_origins(self) -> list[str]:
+        """Origins whose tokenless requests from loopback the codec server answers: the dev UI's
+        (``noticeflow/dev_codec_server.py``); none without the UI. Everyone else needs a key."""
+        return self._codec.origins if self._codec is not None else []
 
     def environment(self) -> dict[str, str]:
         """``NOTICEFLOW_*`` variables that point a child process at this stack."""
@@ -481,11 +472,9 @@ class DevStack:
                 await service.stop()
             except Exception:
                 log.exception("dev_service_stop_failed", service=service.name)
-        if self._codec_server is not None and self._codec_task is not None:
-            self._codec_server.should_exit = True
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self._codec_task, timeout=10)
-            self._codec_server = self._codec_task = None
+        if self._codec is not None:
+            await self._codec.stop()
+            self._codec = None
         if self._temporal is not None:
             await _terminate(self._temporal, timeout=15)
             self._temporal = None
@@ -497,8 +486,8 @@ class DevStack:
         waits: dict[asyncio.Future[object], str] = {}
         if self._temporal is not None:
             waits[asyncio.ensure_future(self._temporal.wait())] = "temporal"
-        if self._codec_task is not None:
-            waits[asyncio.ensure_future(asyncio.shield(self._codec_task))] = "codec-server"
+        if self._codec is not None and self._codec.task is not None:
+            waits[asyncio.ensure_future(asyncio.shield(self._codec.task))] = "codec-server"
         for service in self._started:
             waits[asyncio.ensure_future(service.wait())] = service.name
         if not waits:
@@ -669,33 +658,11 @@ class DevStack:
             log.info("search_attributes_added", namespace=self.namespace, added=list(result.added))
 
     async def _start_codec_server(self) -> None:
-        ui_port = self.settings.temporal_ui_port
-        app = create_app(
-            self.settings,
-            cors_origins=[f"http://{LOOPBACK}:{ui_port}", f"http://localhost:{ui_port}"],
-            allow_anonymous=self.anonymous_decode,
-        )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK, self.settings.codec_server_port))
-        config = uvicorn.Config(app, log_config=_uvicorn_log_config(self.log_path("codec-server")), lifespan="off")
-        server = _EmbeddedUvicorn(config)
-        self._codec_server = server
-        self._codec_task = asyncio.create_task(server.serve(sockets=[sock]), name="devstack-codec-server")
-        deadline = time.monotonic() + self.startup_timeout
-        while not server.started:
-            if self._codec_task.done():
-                self._codec_task.result()
-                raise DevStackError(f"codec server stopped while starting; see {self.log_path('codec-server')}")
-            if time.monotonic() > deadline:
-                raise DevStackError("codec server did not start in time")
-            await asyncio.sleep(0.05)
-        if self.anonymous_decode:
-            log.warning(
-                "codec_server_anonymous_decode",
-                url=self.codec_url,
-                reason="no NOTICEFLOW_CODEC_SERVER_TOKENS: the dev UI may decode without a token (loopback only)",
-            )
+        self._codec = DevCodecServer(self.settings, self.log_path("codec-server"), ui=self.ui)
+        try:
+            await self._codec.start(self.startup_timeout)
+        except RuntimeError as exc:
+            raise DevStackError(str(exc)) from exc
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -771,22 +738,6 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def _uvicorn_log_config(path: Path) -> dict[str, object]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = {"class": "logging.FileHandler", "filename": str(path), "formatter": "plain"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-        "handlers": {"file": handler},
-        "loggers": {
-            "uvicorn": {"handlers": ["file"], "level": "INFO", "propagate": False},
-            "uvicorn.error": {"handlers": ["file"], "level": "INFO", "propagate": False},
-            "uvicorn.access": {"handlers": ["file"], "level": "INFO", "propagate": False},
-        },
-    }
 
 
 async def run_until_signalled(stack: DevStack, on_ready: Callable[[DevStack], None] | None = None) -> str:

@@ -55,10 +55,6 @@ class Settings(BaseSettings):
         "Default: read (or created on first use) at `home`/codec.key.",
     )
     codec_server_port: int = Field(8081, description="Port of the payload codec server for the Temporal UI.")
-    codec_server_tokens: list[str] = Field(
-        default_factory=list,
-        description="Bearer tokens of users allowed to decode payloads through the codec server.",
-    )
     reminder_offsets: list[timedelta] = Field(
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=4)],
         description="Reminders before each obligation's deadline (ISO 8601 durations, e.g. PT24H).",
@@ -194,6 +190,54 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Provider role or group → noticeflow role (JSON, e.g. {\"ir-team\": \"responder\"}). "
         "Empty: the provider's values are taken as noticeflow role names.",
+    )
+
+    # -- the compliance officer's dashboard (api/dashboard.py, api/sessions.py; docs/operations.md "Dashboard") --
+    oidc_client_id: str | None = Field(
+        None,
+        description="The dashboard's OpenID Connect client id at the identity provider (authorization code flow with "
+        "PKCE). Empty: no sign-in through the identity provider.",
+    )
+    oidc_client_secret: str | None = Field(
+        None, description="The client's secret (client_secret_basic); empty for a public client (PKCE only)."
+    )
+    oidc_issuer: str | None = Field(
+        None, description="The issuer of the ID tokens (`iss`). Default: sso_issuer."
+    )
+    oidc_authorize_url: str | None = Field(
+        None, description="The provider's authorization endpoint. Default: from its discovery document."
+    )
+    oidc_token_url: str | None = Field(
+        None, description="The provider's token endpoint. Default: from its discovery document."
+    )
+    oidc_jwks_url: str | None = Field(
+        None,
+        description="Where the ID tokens' signing keys are. Default: the single sign-on JWKS (sso_jwks_url or "
+        "sso_jwks_file), else the discovery document's jwks_uri.",
+    )
+    oidc_redirect_url: str | None = Field(
+        None,
+        description="The redirect URI registered for the client: https://<dashboard host>/v1/dashboard/callback. "
+        "Default: this API's own address seen by the browser (fine on loopback; set it behind a proxy).",
+    )
+    oidc_scope: str = Field("openid profile", description="Scopes asked for at sign-in (openid is required).")
+    dashboard_session_key: str | None = Field(
+        None,
+        description="Secret that signs the dashboard's session cookies. Default: read (or created on first use, "
+        "mode 0600) at `home`/dashboard-session.key. Changing it ends every session.",
+    )
+    dashboard_session_hours: float = Field(
+        8.0, gt=0, le=24 * 7, description="Hours a dashboard session lasts before the user signs in again."
+    )
+    dashboard_key_sign_in: bool | None = Field(
+        None,
+        description="Whether an API key may be exchanged for a dashboard session (POST /v1/dashboard/sign-in/key). "
+        "Default: yes unless OpenID Connect sign-in is configured.",
+    )
+    temporal_ui_url: str | None = Field(
+        None,
+        description="Base address of the Temporal UI the dashboard links to, e.g. https://temporal.acme.example. "
+        "Default: http://127.0.0.1:`temporal_ui_port` (the dev stack's).",
     )
 
     def resolved_db_url(self) -> str:

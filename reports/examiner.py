@@ -14,12 +14,19 @@ import base64
 import binascii
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
 from reports.obligations import ObligationFold, ObligationRow
 from reports.people import People, obligation_label
@@ -240,8 +247,10 @@ def drawn_obligations(event: EventView, limit: int = TIMELINE_LANE_LIMIT) -> lis
     return [r for r in rows if id(r) in keep]
 
 
-def event_timeline(event: EventView, as_of: datetime | None) -> Timeline:
-    """The timeline of one event's obligations (what ``render_svg`` draws)."""
+def event_timeline(event: EventView, as_of: datetime | None,
+                   lane_href: Callable[[EventView, ObligationRow], str] | None = None) -> Timeline:
+    """The timeline of one event's obligations (what ``render_svg`` draws). Each lane links to its
+    row of the obligation table: ``#<anchor>`` on the same page, or where ``lane_href`` says."""
     lanes: list[Lane] = []
     labels = Counter(f"{r.jurisdiction or '?'} {r.kind_words}" for r in event.obligations)
     for row in drawn_obligations(event):
@@ -260,7 +269,7 @@ def event_timeline(event: EventView, as_of: datetime | None) -> Timeline:
             bar_to=given or (as_of if still_open else None),
             still_open=still_open,
             title=f"{label}: {row.outcome_text}; due {row.due_local or '—'}; given {row.done_local or '—'}",
-            href=f"#{row.anchor}" if row.anchor else None,
+            href=(lane_href(event, row) if lane_href else f"#{row.anchor}") if row.anchor else None,
         )
         if row.sent_at is not None and row.status in ("met", "met_late", "sent"):
             lane.marks.append(Mark("sent", row.sent_at))
@@ -273,22 +282,36 @@ def event_timeline(event: EventView, as_of: datetime | None) -> Timeline:
                     milestones=event.milestones, as_of=as_of)
 
 
-def build_examiner_report(
+@dataclass
+class LedgerFold:
+    """What a run of entries says, event by event: the part of the view model that the examiner's
+    report and the live dashboard (``api/dashboard.py``) share."""
+
+    events: list[EventView]
+    privacy: list[PrivacyStreamView]
+    other_streams: list[StreamSummary]
+    counsel_reviews: list[CounselReviewRow]
+    exemptions: list[ExemptionRow]
+    steps: list[Step]
+    entry_count: int
+    streams: Counter[str]
+    versions: Counter[str]
+    people: People
+
+
+def fold_entries(
     entries: Iterable[dict],
     *,
-    tree_head: dict,
-    keys: dict,
-    filter: dict,
-    completeness: dict,
-    privilege_log: list[dict],
     documents: Mapping[str, str],
-    generated_at: str,
-    verifier_sha256: str | None,
-    checkpoint: str | None,
+    as_of: datetime | None,
     words_limit: int = WORDS_LIMIT,
-) -> ExaminerReport:
-    """The view model of a bundle's report. ``documents`` maps a document's SHA-256 to its path in
-    the bundle (``documents/<sha256>.html``); evidence naming a digest links there."""
+    privacy_timeline_limit: int = PRIVACY_TIMELINE_LIMIT,
+    lane_href: Callable[[EventView, ObligationRow], str] | None = None,
+) -> LedgerFold:
+    """Fold ``entries`` (in ``seq`` order) into events with their obligation rows and timeline
+    pictures, privacy streams, counsel reviews, exemptions and the steps in words. Open
+    obligations are judged as of ``as_of``; evidence naming a digest in ``documents`` links there;
+    timeline lanes link as ``lane_href`` says (default: the row's anchor on the same page)."""
     people = People()
     fold = ObligationFold(documents, people)
     privacy = PrivacyFold(documents)
@@ -324,9 +347,6 @@ def build_examiner_report(
         if len(steps) < words_limit:
             steps.append(to_step(entry, people))
 
-    until = parse_instant(filter.get("until")) if filter else None
-    generated = parse_instant(generated_at)
-    as_of = min(m for m in (until, generated) if m is not None) if (until or generated) else None
     rows = fold.finish(as_of)
     for row in rows:
         event = events.get(row.stream)
@@ -347,7 +367,7 @@ def build_examiner_report(
         event.milestones = [(label, at) for label, at in (
             ("discovered", event.discovered_at), ("determined", event.determined_at), ("closed", event.closed_at),
         ) if at is not None]
-        timeline = event_timeline(event, as_of)
+        timeline = event_timeline(event, as_of, lane_href)
         event.timeline_svg, event.timeline_lanes = render_svg(timeline), len(timeline.lanes)
     privacy_views = privacy.finish()
     for n, view in enumerate(privacy_views):
@@ -355,10 +375,45 @@ def build_examiner_report(
             if item.status in ("not yet owed", "not required", "void"):
                 exemptions.append(ExemptionRow(item.what, item.jurisdiction, item.status, item.reason, None,
                                                utc_text(item.at), item.seq, item.citation))
-        if n < PRIVACY_TIMELINE_LIMIT:
+        if n < privacy_timeline_limit:
             view.timeline_svg = render_svg(privacy_timeline(view))
-    licensees = sorted({e.licensee for e in events.values() if e.licensee})
-    ids = [e.incident_id for e in events.values()]
+    return LedgerFold(
+        events=sorted(events.values(), key=lambda e: e.stream),
+        privacy=privacy_views,
+        other_streams=[StreamSummary(s, v[0], v[1], v[2]) for s, v in sorted(others.items())],
+        counsel_reviews=reviews,
+        exemptions=exemptions,
+        steps=steps,
+        entry_count=count,
+        streams=streams,
+        versions=versions,
+        people=people,
+    )
+
+
+def build_examiner_report(
+    entries: Iterable[dict],
+    *,
+    tree_head: dict,
+    keys: dict,
+    filter: dict,
+    completeness: dict,
+    privilege_log: list[dict],
+    documents: Mapping[str, str],
+    generated_at: str,
+    verifier_sha256: str | None,
+    checkpoint: str | None,
+    words_limit: int = WORDS_LIMIT,
+) -> ExaminerReport:
+    """The view model of a bundle's report. ``documents`` maps a document's SHA-256 to its path in
+    the bundle (``documents/<sha256>.html``); evidence naming a digest links there."""
+    until = parse_instant(filter.get("until")) if filter else None
+    generated = parse_instant(generated_at)
+    as_of = min(m for m in (until, generated) if m is not None) if (until or generated) else None
+    folded = fold_entries(entries, documents=documents, as_of=as_of, words_limit=words_limit)
+    events = folded.events
+    licensees = sorted({e.licensee for e in events if e.licensee})
+    ids = [e.incident_id for e in events]
     title = "Examiner's report" + (f" — event {ids[0]}" if len(ids) == 1 else "") + (f" — {licensees[0]}" if len(licensees) == 1 else "")
     return ExaminerReport(
         title=title,
@@ -366,16 +421,16 @@ def build_examiner_report(
         as_of=as_of,
         filter=dict(filter or {}),
         filter_words=_filter_words(filter or {}),
-        entry_count=count,
-        streams=streams.most_common(),
-        events=sorted(events.values(), key=lambda e: e.stream),
-        privacy=privacy_views,
+        entry_count=folded.entry_count,
+        streams=folded.streams.most_common(),
+        events=events,
+        privacy=folded.privacy,
         privacy_timeline_limit=PRIVACY_TIMELINE_LIMIT,
-        other_streams=[StreamSummary(s, v[0], v[1], v[2]) for s, v in sorted(others.items())],
-        counsel_reviews=reviews,
-        exemptions=exemptions,
-        privilege_log=[{**p, "author": people.actor(p.get("actor"))} for p in privilege_log],
-        steps=steps,
+        other_streams=folded.other_streams,
+        counsel_reviews=folded.counsel_reviews,
+        exemptions=folded.exemptions,
+        privilege_log=[{**p, "author": folded.people.actor(p.get("actor"))} for p in privilege_log],
+        steps=folded.steps,
         steps_limit=words_limit,
         verification=Verification(
             tree_size=tree_head.get("tree_size"),
@@ -388,7 +443,7 @@ def build_examiner_report(
             completeness_statement=str((completeness or {}).get("statement", "")),
             verifier_name=VERIFIER_NAME,
             verifier_sha256=verifier_sha256,
-            entry_versions=dict(sorted(versions.items())),
+            entry_versions=dict(sorted(folded.versions.items())),
         ),
         documents=len(documents),
     )
@@ -427,16 +482,24 @@ def _incident_side(entry: Mapping[str, Any], data: Mapping[str, Any], people: Pe
                                        people.actor(entry.get("actor")), when, seq, entry.get("citation")))
 
 
-_env = Environment(
-    loader=PackageLoader("reports", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.filters["local"] = local_text
-_env.filters["utc"] = utc_text
-_env.filters["utc_ts"] = lambda text: utc_text(parse_instant(text)) or text
+def template_environment(*loaders: BaseLoader) -> Environment:
+    """A Jinja environment that renders the report's templates and its shared parts
+    (``_parts.html.j2``, ``_report_styles.css.j2``) — after ``loaders``' own templates, so another
+    page (the live dashboard) can import the same parts — with the report's filters."""
+    env = Environment(
+        loader=ChoiceLoader([*loaders, PackageLoader("reports", "templates")]),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["local"] = local_text
+    env.filters["utc"] = utc_text
+    env.filters["utc_ts"] = lambda text: utc_text(parse_instant(text)) or text
+    return env
+
+
+_env = template_environment()
 
 
 def render_examiner_report(report: ExaminerReport) -> str:

@@ -130,6 +130,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
             self._ended = carry.ended
             self._blocked = carry.notice_blocked
             self._disclosure_planned = carry.disclosure_planned
+            self._health = list(carry.health_authorizations)
         else:
             self._rel = ConsumerRelationship(
                 consumer_ref=inp.relationship_id,
@@ -159,6 +160,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
             self._ended: RelationshipStatus | None = None
             self._blocked: str | None = None
             self._disclosure_planned = False
+            self._health = []
         self._lock = asyncio.Lock()
         self._dirty = False
         self._annual_signal: AnnualNoticeDue | None = None
@@ -237,6 +239,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
             ended=self._ended,
             notice_blocked=self._blocked,
             disclosure_planned=self._disclosure_planned,
+            health_authorizations=self._health,
         )
         return self._inp.model_copy(update={"carry": carry})
 
@@ -303,6 +306,8 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
         await self._write_stage()
         if self._stage is RelationshipStage.ISOLATED_TRANSACTION:
             await self._record_transaction_notice()
+        elif self._imports_initial_notice():
+            await self._take_over_initial_notice()
         elif self._initial_owed():
             await self._give_initial_notice()
         else:
@@ -687,6 +692,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
             notices=notices,
             opt_outs=[o.as_election() for o in self._opt_outs],
             opt_out_revocations=[r for r in (o.as_revocation() for o in self._opt_outs) if r is not None],
+            health_authorizations=self._health_for(question),
         )
 
     @workflow.query
@@ -743,6 +749,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
             waiting_for=self._waiting_for(),
             runs=self._runs,
             decisions=self._decisions,
+            health_authorizations=list(self._health),
         )
 
     def _publish(self) -> None:

@@ -80,6 +80,7 @@ from workflows.privacy_checks import (
     require_actor,
     version_id_problem,
 )
+from workflows.privacy_relationship_records import RecordsSteps
 from workflows.rules_call import call_rules
 
 # Activity names (registered by ``activities/privacy.py``).
@@ -94,8 +95,9 @@ def actor_of(who: str) -> str:
     return "worker" if who == "worker" else ledger_actor(who)
 
 
-class RelationshipSteps:
-    """Update and signal handlers of ``ConsumerRelationshipWorkflow``."""
+class RelationshipSteps(RecordsSteps):
+    """Update and signal handlers of ``ConsumerRelationshipWorkflow`` (with the imported initial
+    notice and the health authorizations of ``RecordsSteps``)."""
 
     # What the lifecycle holds (set in ``ConsumerRelationshipWorkflow.__init__``).
     _inp: RelationshipStart

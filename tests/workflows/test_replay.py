@@ -24,6 +24,7 @@ from tests.workflows.conftest import HISTORIES
 from workflows.commissioner_notice import ACKNOWLEDGEMENTS_AFTER_CLOSE
 from workflows.incident import CLOSE_BEFORE_CHILDREN
 from workflows.obligation_base import BOUNCE_MAILBOX_INTAKE
+from workflows.privacy_relationship_records import IMPORT_PATCH
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
 SAVED = sorted(HISTORIES.rglob("*.json"))
@@ -66,7 +67,7 @@ def _patches(paths: list[Path]) -> set[str]:
 def test_the_current_histories_take_every_patched_path_and_the_previous_release_none() -> None:
     """Both sides of each patch are replayed: the new path in the current histories, the old one in
     the previous release's."""
-    assert _patches(CURRENT) == {BOUNCE_MAILBOX_INTAKE, CLOSE_BEFORE_CHILDREN, ACKNOWLEDGEMENTS_AFTER_CLOSE}
+    assert _patches(CURRENT) == {BOUNCE_MAILBOX_INTAKE, CLOSE_BEFORE_CHILDREN, ACKNOWLEDGEMENTS_AFTER_CLOSE, IMPORT_PATCH}
     assert _patches([p for p in SAVED if p.parent.name == "release-2026-12-01"]) == set()
 
 
