@@ -56,7 +56,7 @@ from models.alerts import (
     ResponderAlert,
     WebhookOutcome,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 from rules.npi import find_npi
 
 log = structlog.get_logger("noticeflow.alerts")

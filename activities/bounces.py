@@ -45,7 +45,7 @@ from temporalio.exceptions import ApplicationError
 from activities import db
 from activities.tracking import RETURNED, SENT, DeliveryTracker, NoticeDeliveryRow
 from models.notice import BounceIntakeInput, BounceIntakeResult, FailureKind
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = structlog.get_logger("noticeflow.bounces")
 

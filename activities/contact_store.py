@@ -64,7 +64,7 @@ from sqlmodel import Field, SQLModel
 
 from activities import db
 from activities.files import write_atomically
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = structlog.get_logger("noticeflow.contact_store")
 

@@ -56,7 +56,7 @@ from models.notice import (
     RegulatorReceipt,
     SentEvidence,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = structlog.get_logger("noticeflow.delivery")
 

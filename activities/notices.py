@@ -103,7 +103,7 @@ from models.notice import (
     SentEvidence,
 )
 from models.obligation import NoticeMethod, Obligation, ObligationKind
-from noticeflow.settings import Settings
+from config.settings import Settings
 from rules.jurisdictions import substitute_part_citation
 
 log = structlog.get_logger("noticeflow.notices")

@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 
 from activities.files import write_atomically
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 KEY_FILE_NAME = "npi-digest.key"
 log = structlog.get_logger("noticeflow.npi_key")

@@ -50,7 +50,7 @@ from models.privacy_lifecycle import (
     SignalAnnualResult,
     decision_summary,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 from rules.disclosure import decide_disclosure
 
 log = structlog.get_logger("noticeflow.privacy")

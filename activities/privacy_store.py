@@ -82,7 +82,7 @@ from models.privacy_lifecycle import (
     RelationshipStage,
     RelationshipStatusChange,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 #: Default page size of the keyset-paged listings.
 PAGE = 1000

@@ -54,7 +54,7 @@ from models.notice import (
     ReportItemAvailability,
     SubmitToRegulatorInput,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 from rules.npi import npi_problem
 
 log = structlog.get_logger("noticeflow.notices")

@@ -85,7 +85,7 @@ from models.revised_notice import (
     PrepareInput,
     PrepareResult,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 from rules.disclosure import reasonable_opportunity
 
 log = structlog.get_logger("noticeflow.revised_notice")

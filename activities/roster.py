@@ -44,7 +44,7 @@ from models.notice import (
     RosterUploadRow,
     StateRosterCounts,
 )
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = structlog.get_logger("noticeflow.roster")
 

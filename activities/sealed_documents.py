@@ -44,7 +44,7 @@ from activities.sealing import Sealer
 from ledger.canonical import canonical_json
 from models.privileged import PrivilegeBasis, SealedRef, SealedText, SealRequest
 from noticeflow.codec import CodecKeyring, load_keyring
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = structlog.get_logger("noticeflow.sealed_documents")
 

@@ -33,7 +33,7 @@ from typing import Literal
 
 from starlette.routing import compile_path
 
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 #: Every route of the API but ``/healthz`` lives under this prefix.
 API_PREFIX = "/v1"

@@ -35,7 +35,7 @@ from activities.files import write_atomically
 from api.access import Principal, Role
 from ledger.store import Ledger
 from models.ledger import EntryDraft
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = structlog.get_logger("noticeflow.api.keys")
 

@@ -32,7 +32,7 @@ from api.guard import AccessGuard
 from api.sso import SsoVerifier
 from api.schemas import Health
 from noticeflow.logging import configure_logging, get_logger
-from noticeflow.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 log = get_logger("noticeflow.api")
 

@@ -66,7 +66,7 @@ from api.guard import FailureThrottle
 from api.sso import SsoVerifier
 from noticeflow.codec import CodecError, EncryptionCodec, codec_from_settings
 from noticeflow.logging import configure_logging, get_logger
-from noticeflow.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 log = get_logger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ledger.store import EntryFilter, Ledger
-from noticeflow.settings import Settings
+from config.settings import Settings
 from reports.examiner import EventView, LedgerFold, fold_entries
 from reports.obligations import ObligationRow
 from reports.privacy import PrivacyStreamView

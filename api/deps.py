@@ -28,7 +28,7 @@ from api.idempotency import IdempotencyStore
 from ledger.errors import LedgerError
 from ledger.keys import Keyring, load_keyring, load_signer
 from ledger.store import Ledger
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 if TYPE_CHECKING:
     from api.sso import SsoVerifier

@@ -52,7 +52,7 @@ from api.errors import (
 )
 from api.idempotency import current_update_id
 from models.lifecycle import IncidentStart, IncidentState
-from noticeflow.settings import Settings
+from config.settings import Settings
 from noticeflow.temporal import connect
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 from workflows.incident_view import incident_summary

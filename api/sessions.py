@@ -62,7 +62,7 @@ from api.sso import (
     SsoVerifier,
 )
 from noticeflow.logging import get_logger
-from noticeflow.settings import Settings
+from config.settings import Settings
 
 log = get_logger("noticeflow.dashboard")
 

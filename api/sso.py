@@ -63,7 +63,7 @@ from api.access import Role
 from noticeflow.logging import get_logger
 
 if TYPE_CHECKING:
-    from noticeflow.settings import Settings
+    from config.settings import Settings
 
 log = get_logger("noticeflow.sso")
 

@@ -77,7 +77,7 @@ def test_every_noticeflow_variable_named_anywhere_in_deploy_is_a_setting() -> No
             for name in ENV_NAME.findall(path.read_text(encoding="utf-8", errors="replace")):
                 if name not in SETTING_NAMES:
                     unknown.setdefault(name, set()).add(str(path.relative_to(REPO)))
-    assert not unknown, f"not fields of noticeflow/settings.py: {unknown}"
+    assert not unknown, f"not fields of config/settings.py: {unknown}"
 
 
 def test_compose_runs_temporal_on_postgresql_15_with_ui_worker_api_and_codec_server() -> None:

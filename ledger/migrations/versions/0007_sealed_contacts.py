@@ -110,7 +110,7 @@ class _Keys:
     @property
     def settings(self) -> Any:
         if self._settings is None:
-            from noticeflow.settings import Settings
+            from config.settings import Settings
 
             self._settings = Settings()
         return self._settings
