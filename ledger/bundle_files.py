@@ -38,7 +38,6 @@ REQUIRED_FILES = (
 DOCUMENTS_DIR = "documents"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_DOC_NAME = re.compile(r"^documents/[0-9a-f]{64}\.[A-Za-z0-9]{1,10}$")
 
 
 def jsonl(obj: Any) -> str:
@@ -89,10 +88,6 @@ def is_safe_bundle_path(name: str) -> bool:
         return False
     parts = PurePosixPath(name).parts
     return all(part not in ("", ".", "..") for part in parts) and "/".join(parts) == name
-
-
-def is_document_name(name: str) -> bool:
-    return bool(_DOC_NAME.match(name))
 
 
 # -- the privilege log ---------------------------------------------------------------------------
