@@ -262,7 +262,8 @@ BEARER_SCHEME = "bearer"
 
 def annotate_openapi(schema: dict[str, object]) -> dict[str, object]:
     """Mark each operation of ``schema`` with the bearer scheme and its roles (``x-roles``), and
-    document the guard's answers (401, 403, 413, 429); public operations need no credentials."""
+    document the guard's answers (401, 403, 413, 429, 503 — JSON on every route); public
+    operations need no credentials."""
     components = schema.setdefault("components", {})
     assert isinstance(components, dict)
     components.setdefault("securitySchemes", {})[BEARER_SCHEME] = {
@@ -292,6 +293,12 @@ def annotate_openapi(schema: dict[str, object]) -> dict[str, object]:
                 ("413", "The request body is larger than the route accepts."),
                 ("429", "Too many failed authentications from this address; see Retry-After."),
             ):
-                entry = responses.setdefault(status, {"description": text, "content": {"application/json": {"schema": error}}})
+                entry = responses.setdefault(status, {"description": text})
                 entry["description"] = text
+                # The guard answers in JSON, whatever the route's own pages are (the dashboard's are HTML).
+                entry.setdefault("content", {}).setdefault("application/json", {"schema": error})
+            # Credentials that cannot be checked now (the key store's database, the identity provider's keys).
+            unavailable = responses.setdefault("503", {"description": "Credentials cannot be checked now, or a service "
+                                                       "the route needs cannot be reached; nothing was done."})
+            unavailable.setdefault("content", {}).setdefault("application/json", {"schema": error})
     return schema

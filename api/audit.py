@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.bounds import MAX_SAFE_INTEGER as MAX_SEQ
+from api.bounds import IncidentIdPath
 from api.deps import Actor, ApiContext, Context
 from api.errors import LedgerUnavailable
 from api.incidents import ERRORS
@@ -50,10 +52,10 @@ def _read_page(ctx: ApiContext, stream: str, after: int, limit: int) -> list[dic
 
 @router.get("/{incident_id}/ledger", response_model=LedgerEntries, responses=ERRORS, summary="The incident's ledger entries")
 async def incident_ledger(
-    incident_id: str,
+    incident_id: IncidentIdPath,
     ctx: Context,
     actor: Actor,
-    after: Annotated[int, Query(ge=0, description="Only entries with seq greater than this.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Only entries with seq greater than this.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Entries per page.")] = 1000,
 ) -> LedgerEntries:
     stream = incident_stream(incident_id)
@@ -103,7 +105,7 @@ def _export(ctx: ApiContext, incident_id: str, pdf: bool) -> ExportResponse:
     summary="Write an examination bundle of the incident's entries",
 )
 async def export_incident(
-    incident_id: str, ctx: Context, actor: Actor,
+    incident_id: IncidentIdPath, ctx: Context, actor: Actor,
     pdf: Annotated[bool, Query(description="Also print the examiner's report to report.pdf (needs Chromium).")] = False,
 ) -> ExportResponse:
     # The ledger outlives the workflow's history (records are kept for years, Temporal's only for

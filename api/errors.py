@@ -3,9 +3,10 @@
 Every error body is ``{"detail": "<a sentence a responder can act on>"}``; a request that does not
 validate (422) adds ``errors``, one per field — the same shape whether pydantic refused the body or
 the workflow refused a field's value (``workflows/refusals.py``, then each error also carries the
-rule's ``citation``). A step the lifecycle does not allow now (409) adds the ``rule_id`` and
-``citation`` when the workflow gave them. No error repeats the input it refuses: an upload may
-carry consumers' information.
+rule's ``citation``). A body that cannot be read at all — not UTF-8, not JSON — is a 422 too,
+naming ``request body`` (``type`` ``encoding`` or ``json_invalid``). A step the lifecycle does not
+allow now (409) adds the ``rule_id`` and ``citation`` when the workflow gave them. No error repeats
+the input it refuses: an upload may carry consumers' information.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from noticeflow.logging import get_logger
 
@@ -127,6 +129,19 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
+def too_large_for_temporal(exc: BaseException, what: str) -> PayloadTooLarge | None:
+    """Temporal's refusal of a payload past its size limit ("Blob data size exceeds limit", or a
+    gRPC message past its maximum) as the 413 it is, naming the request — never a 500. The API
+    bounds every body first (``api/bounds.py``), so this answers only a limit set lower in Temporal."""
+    message = str(getattr(exc, "message", None) or exc).strip()
+    lowered = message.lower()
+    if "size exceeds limit" not in lowered and "larger than max" not in lowered:
+        return None
+    return PayloadTooLarge(
+        f"{what} is larger than Temporal accepts ({message}); nothing was recorded: send less in one request"
+    )
+
+
 class TooManyFailures(ApiError):
     """Too many failed authentications from the caller's address: slowed down (429)."""
 
@@ -209,8 +224,17 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
+def _item(error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":  # FastAPI's loc is ("body", <character offset>)
+        loc = tuple(error.get("loc", ()))
+        at = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        reason = str((error.get("ctx") or {}).get("error") or "not valid JSON")
+        return {"field": "request body", "message": f"the body is not valid JSON: {reason}{at}", "type": "json_invalid"}
+    return {"field": field_path(error.get("loc", ())), "message": _message(error), "type": str(error.get("type", ""))}
+
+
 def validation_body(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    items = [{"field": field_path(e.get("loc", ())), "message": _message(e), "type": str(e.get("type", ""))} for e in errors]
+    items = [_item(e) for e in errors]
     return {
         "detail": "; ".join(f"{i['field']}: {i['message']}" for i in items) or "the request is not valid",
         "errors": items,
@@ -224,6 +248,19 @@ def error_response(exc: ApiError, path: str) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
+def unreadable_body(cause: BaseException | None) -> dict[str, Any]:
+    """The 422 of a JSON body that could not even be parsed: bytes that are not UTF-8 (FastAPI
+    answers 400 for them, which no route declares), or nesting too deep to read."""
+    if isinstance(cause, UnicodeDecodeError):
+        message = (f"the body is not UTF-8: byte {cause.start} ({cause.reason}); "
+                   "send JSON encoded as UTF-8 (RFC 8259 § 8.1)")
+        kind = "encoding"
+    else:
+        message = f"the body could not be read as JSON ({type(cause).__name__ if cause else 'unreadable'})"
+        kind = "json_invalid"
+    return {"detail": f"request body: {message}", "errors": [{"field": "request body", "message": message, "type": kind}]}
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -232,3 +269,10 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(validation_body(exc.errors()), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's one 400: "There was an error parsing the body" (the JSON could not be decoded).
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            return JSONResponse(unreadable_body(exc.__cause__), status_code=422)
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)

@@ -322,6 +322,17 @@ class IdempotencyMiddleware:
         self.context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every request starts without an update id. A server may run the next request of a
+        # kept-alive connection in a copy of this one's context — uvicorn resumes reading a large
+        # body from inside the app — and a stale id would make Temporal answer that request's step
+        # with the earlier step's outcome, taking nothing.
+        token = _UPDATE_ID.set(None)
+        try:
+            await self._dispatch(scope, receive, send)
+        finally:
+            _UPDATE_ID.reset(token)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return

@@ -19,8 +19,11 @@ from rules.npi import npi_problem
 from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from api.auth import check_actor
+from api.bounds import INCIDENT_ID_PATTERN as INCIDENT_ID
+from api.bounds import IncidentIdPath, ObligationIdPath, as_request_error
 from api.deps import Actor, Context
 from api.errors import ApiError
 from api.schemas import (
@@ -62,9 +65,8 @@ from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 
 log = get_logger("noticeflow.api")
 
-#: An incident id becomes part of URLs, the workflow id and roster ids (``<id>-r<n>``): plain
-#: characters only, and room for the roster suffix within a roster id's 200 characters.
-INCIDENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,189}$")
+#: The form of an incident id (api/bounds.py): checked at the start, and on every path that names one.
+INCIDENT_ID_PATTERN = re.compile(INCIDENT_ID)
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -118,7 +120,7 @@ async def start_incident(body: StartIncidentRequest, ctx: Context, actor: Actor,
 
 
 @router.get("/{incident_id}", response_model=IncidentState, responses=ERRORS, summary="Where the event stands")
-async def get_incident(incident_id: str, ctx: Context, actor: Actor) -> IncidentState:
+async def get_incident(incident_id: IncidentIdPath, ctx: Context, actor: Actor) -> IncidentState:
     return await ctx.gateway.state(incident_id)
 
 
@@ -128,7 +130,7 @@ async def get_incident(incident_id: str, ctx: Context, actor: Actor) -> Incident
     responses=ERRORS,
     summary="Every obligation, its deadline and status",
 )
-async def get_obligations(incident_id: str, ctx: Context, actor: Actor) -> list[ObligationState]:
+async def get_obligations(incident_id: IncidentIdPath, ctx: Context, actor: Actor) -> list[ObligationState]:
     return (await ctx.gateway.state(incident_id)).obligations
 
 
@@ -145,7 +147,7 @@ async def _step(
 
 
 @router.post("/{incident_id}/findings", response_model=IncidentState, responses=ERRORS, summary="Record an investigation finding")
-async def record_finding(incident_id: str, body: FindingRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def record_finding(incident_id: IncidentIdPath, body: FindingRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, Finding, actor)
     finding = to_domain(body, Finding, actor)
     return await _step(ctx, incident_id, "finding", actor, CybersecurityEventWorkflow.record_finding, finding)
@@ -157,7 +159,7 @@ async def record_finding(incident_id: str, body: FindingRequest, ctx: Context, a
     responses=ERRORS,
     summary="Decide whether a cybersecurity event has occurred",
 )
-async def determine(incident_id: str, body: DeterminationRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def determine(incident_id: IncidentIdPath, body: DeterminationRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, Determination, actor)
     decision = to_domain(body, Determination, actor)
     return await _step(ctx, incident_id, "determination", actor, CybersecurityEventWorkflow.determine, decision)
@@ -169,7 +171,7 @@ async def determine(incident_id: str, body: DeterminationRequest, ctx: Context, 
     responses=ERRORS,
     summary="Record new facts about the event (a material update)",
 )
-async def amend(incident_id: str, body: AmendmentRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def amend(incident_id: IncidentIdPath, body: AmendmentRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, EventAmendment, actor)
     amendment = to_domain(body, EventAmendment, actor)
     return await _step(ctx, incident_id, "amendment", actor, CybersecurityEventWorkflow.amend_event, amendment)
@@ -181,7 +183,7 @@ async def amend(incident_id: str, body: AmendmentRequest, ctx: Context, actor: A
     responses=ERRORS,
     summary="Change the event's owner or backup (reminders and overdue alerts go to them), with the reason",
 )
-async def assign_responders(incident_id: str, body: RespondersRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def assign_responders(incident_id: IncidentIdPath, body: RespondersRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, AssignResponders, actor)
     assignment = to_domain(body, AssignResponders, actor)
     return await _step(ctx, incident_id, "responders", actor, CybersecurityEventWorkflow.assign_responders, assignment)
@@ -193,7 +195,7 @@ async def assign_responders(incident_id: str, body: RespondersRequest, ctx: Cont
     responses=ERRORS,
     summary="Counsel's review of an obligation flagged needs_counsel_review (the notes are sealed, their digest ledgered)",
 )
-async def record_counsel_review(incident_id: str, body: CounselReviewRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def record_counsel_review(incident_id: IncidentIdPath, body: CounselReviewRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, CounselReview, actor)
     review = to_domain(body, CounselReview, actor)
     return await _step(ctx, incident_id, "counsel_review", actor, CybersecurityEventWorkflow.record_counsel_review, review)
@@ -205,7 +207,7 @@ async def record_counsel_review(incident_id: str, body: CounselReviewRequest, ct
     responses=ERRORS,
     summary="Revise a state's affected-consumer estimate (report item (I)), with the reason",
 )
-async def reconcile_consumers(incident_id: str, body: ReconciliationRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def reconcile_consumers(incident_id: IncidentIdPath, body: ReconciliationRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, ConsumerReconciliation, actor)
     reconciliation = to_domain(body, ConsumerReconciliation, actor)
     return await _step(
@@ -219,7 +221,7 @@ async def reconcile_consumers(incident_id: str, body: ReconciliationRequest, ctx
     responses=ERRORS,
     summary="Mark a commissioner-report item not applicable to this event, with the reason (closure needs every item answered or so marked)",
 )
-async def mark_item_not_applicable(incident_id: str, body: NotApplicableRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def mark_item_not_applicable(incident_id: IncidentIdPath, body: NotApplicableRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, ReportItemNotApplicable, actor)
     mark = to_domain(body, ReportItemNotApplicable, actor)
     return await _step(ctx, incident_id, "report_item_not_applicable", actor, CybersecurityEventWorkflow.mark_item_not_applicable, mark)
@@ -232,7 +234,7 @@ async def mark_item_not_applicable(incident_id: str, body: NotApplicableRequest,
     summary="Approve sending the consumer notices (all states, or those listed)",
 )
 async def approve_consumer_notice(
-    incident_id: str, ctx: Context, actor: Actor, body: ApprovalRequest | None = None  # type: ignore[valid-type]
+    incident_id: IncidentIdPath, ctx: Context, actor: Actor, body: ApprovalRequest | None = None  # type: ignore[valid-type]
 ) -> IncidentState:
     body = body if body is not None else ApprovalRequest()
     check_actor(body, ApproveConsumerNotice, actor)
@@ -246,7 +248,7 @@ async def approve_consumer_notice(
     responses=ERRORS,
     summary="Waive an obligation, with the reason",
 )
-async def waive(incident_id: str, obligation_id: str, body: WaiverRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def waive(incident_id: IncidentIdPath, obligation_id: ObligationIdPath, body: WaiverRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, Waiver, actor)
     action = ObligationAction(obligation_id=obligation_id, waiver=to_domain(body, Waiver, actor))
     return await _step(ctx, incident_id, "waiver", actor, CybersecurityEventWorkflow.act_on_obligation, action, Waiver)
@@ -258,7 +260,7 @@ async def waive(incident_id: str, obligation_id: str, body: WaiverRequest, ctx: 
     responses=ERRORS,
     summary="Record a notice given outside noticeflow, with its evidence",
 )
-async def complete(incident_id: str, obligation_id: str, body: CompletionRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def complete(incident_id: IncidentIdPath, obligation_id: ObligationIdPath, body: CompletionRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, ManualCompletion, actor)
     action = ObligationAction(obligation_id=obligation_id, completion=to_domain(body, ManualCompletion, actor))
     return await _step(
@@ -272,7 +274,7 @@ async def complete(incident_id: str, obligation_id: str, body: CompletionRequest
     responses=ERRORS,
     summary="Record a commissioner's acknowledgement of a filing, with its reference number",
 )
-async def acknowledge(incident_id: str, obligation_id: str, body: AcknowledgementRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def acknowledge(incident_id: IncidentIdPath, obligation_id: ObligationIdPath, body: AcknowledgementRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     """A filing is only *sent* until the regulator acknowledges it; an acknowledgement received
     outside the portal (an e-mail with a reference number) is recorded here and confirms it."""
     check_actor(body, RegulatorAcknowledgement, actor)
@@ -287,14 +289,17 @@ async def acknowledge(incident_id: str, obligation_id: str, body: Acknowledgemen
     responses=ERRORS,
     summary="Report notices that did not reach (hard bounces, returned letters) while their delivery awaits confirmation",
 )
-async def report_returned(incident_id: str, obligation_id: str, body: ReturnedRequest, ctx: Context, actor: Actor) -> IncidentState:
+async def report_returned(incident_id: IncidentIdPath, obligation_id: ObligationIdPath, body: ReturnedRequest, ctx: Context, actor: Actor) -> IncidentState:
     check_actor(body, ReportReturned, actor)
     recipients = list(dict.fromkeys(body.recipients))
     if ":consumer_notice:" in obligation_id:
         # The licensee's consumer ids go no further than this: the roster stores their digests.
         recipients = [npi_digest(consumer_id, ctx.npi_key) for consumer_id in recipients]
-    report = ReportReturned(obligation_id=obligation_id, channel=body.channel, recipient_refs=recipients,
-                            reason=body.reason, recorded_by=actor)
+    try:
+        report = ReportReturned(obligation_id=obligation_id, channel=body.channel, recipient_refs=recipients,
+                                reason=body.reason, recorded_by=actor)
+    except ValidationError as exc:  # e.g. a producer id or NAIC code that is no recipient reference
+        raise as_request_error(exc, rename={"recipient_refs": "recipients"}) from None
     return await _step(ctx, incident_id, "returned", actor, CybersecurityEventWorkflow.report_returned, report)
 
 
@@ -304,7 +309,7 @@ async def report_returned(incident_id: str, obligation_id: str, body: ReturnedRe
     responses=ERRORS,
     summary="Close the event once every obligation is met or waived",
 )
-async def close(incident_id: str, body: CloseRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
+async def close(incident_id: IncidentIdPath, body: CloseRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     check_actor(body, CloseEvent, actor)
     request = to_domain(body, CloseEvent, actor)
     return await _step(ctx, incident_id, "close", actor, CybersecurityEventWorkflow.close, request)

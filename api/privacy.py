@@ -28,6 +28,7 @@ from temporalio.client import (
 )
 
 from api import privacy_registry, privacy_revised
+from api.bounds import RelationshipIdPath, as_domain
 from api.deps import Actor, Context
 from api.errors import ApiError, StepTimedOut
 from api.privacy_common import (
@@ -39,8 +40,10 @@ from api.privacy_common import (
     translate,
 )
 from api.privacy_schemas import (
+    GateQuestionBody,
     HealthAuthorizationBody,
     HealthRevocationBody,
+    OptOutBody,
     OptOutRevocationRequest,
     ReturnedMailRequest,
     step_body,
@@ -62,7 +65,7 @@ router = APIRouter(prefix="/privacy", tags=["privacy"])
 
 @router.get("/relationships/{relationship_id}", response_model=RelationshipState, responses=ERRORS,
             summary="Where a consumer relationship's privacy lifecycle stands")
-async def get_relationship(relationship_id: str, ctx: Context, actor: Actor) -> RelationshipState:
+async def get_relationship(relationship_id: RelationshipIdPath, ctx: Context, actor: Actor) -> RelationshipState:
     handle = await relationship_handle(ctx, relationship_id)
     timeout = ctx.gateway.query_timeout
     try:
@@ -87,10 +90,12 @@ async def get_relationship(relationship_id: str, ctx: Context, actor: Actor) -> 
     responses=ERRORS,
     summary="May this disclosure happen now? Decided by the rules, cited and ledgered",
 )
-async def decide(relationship_id: str, body: GateQuestion, ctx: Context, actor: Actor) -> DisclosureDecision:
+async def decide(
+    relationship_id: RelationshipIdPath, body: GateQuestionBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
+) -> DisclosureDecision:
     require_caller(body.asked_by, "asked_by", actor)
     decision: DisclosureDecision = await relationship_step(
-        ctx, relationship_id, ConsumerRelationshipWorkflow.decide_disclosure, body.model_copy(update={"asked_by": actor})
+        ctx, relationship_id, ConsumerRelationshipWorkflow.decide_disclosure, as_domain(body, GateQuestion, asked_by=actor)
     )
     return decision
 
@@ -101,9 +106,11 @@ async def decide(relationship_id: str, body: GateQuestion, ctx: Context, actor: 
     responses=ERRORS,
     summary="Record a consumer's opt-out (28 TAC § 22.2(22)); in effect before the answer",
 )
-async def opt_out(relationship_id: str, body: OptOutRequest, ctx: Context, actor: Actor) -> RelationshipState:
+async def opt_out(
+    relationship_id: RelationshipIdPath, body: OptOutBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
+) -> RelationshipState:
     require_caller(body.received_by, "received_by", actor)
-    election = body.model_copy(update={"received_by": actor})
+    election = as_domain(body, OptOutRequest, received_by=actor)
     state: RelationshipState = await relationship_step(ctx, relationship_id, ConsumerRelationshipWorkflow.elect_opt_out, election)
     return state
 
@@ -115,7 +122,7 @@ async def opt_out(relationship_id: str, body: OptOutRequest, ctx: Context, actor
     summary="Record the revocation of an opt-out, in writing or electronically (28 TAC § 22.2(22))",
 )
 async def revoke_opt_out(
-    relationship_id: str, body: OptOutRevocationRequest, ctx: Context, actor: Actor  # type: ignore[valid-type]
+    relationship_id: RelationshipIdPath, body: OptOutRevocationRequest, ctx: Context, actor: Actor  # type: ignore[valid-type]
 ) -> RelationshipState:
     require_caller(body.received_by, "received_by", actor)
     revocation = step_body(body, RevocationRequest, actor)
@@ -130,7 +137,7 @@ async def revoke_opt_out(
     summary="A mailed privacy notice came back undeliverable: it gave no notice (28 TAC § 22.13(a), § 22.9(b)(3))",
 )
 async def returned_mail(
-    relationship_id: str, body: ReturnedMailRequest, ctx: Context, actor: Actor  # type: ignore[valid-type]
+    relationship_id: RelationshipIdPath, body: ReturnedMailRequest, ctx: Context, actor: Actor  # type: ignore[valid-type]
 ) -> RelationshipState:
     require_caller(body.recorded_by, "recorded_by", actor)
     returned = step_body(body, ReturnedMail, actor)
@@ -145,7 +152,7 @@ async def returned_mail(
     summary="Record a written authorization to disclose health information (28 TAC §§ 22.53–22.55)",
 )
 async def health_authorization(
-    relationship_id: str, body: HealthAuthorizationBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
+    relationship_id: RelationshipIdPath, body: HealthAuthorizationBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
 ) -> RelationshipState:
     require_caller(body.recorded_by, "recorded_by", actor)
     request = step_body(body, HealthAuthorizationRequest, actor)
@@ -162,7 +169,7 @@ async def health_authorization(
     summary="Record the revocation of a health authorization (28 TAC § 22.56); the gate stops relying on it at once",
 )
 async def revoke_health_authorization(
-    relationship_id: str, body: HealthRevocationBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
+    relationship_id: RelationshipIdPath, body: HealthRevocationBody, ctx: Context, actor: Actor  # type: ignore[valid-type]
 ) -> RelationshipState:
     require_caller(body.recorded_by, "recorded_by", actor)
     request = step_body(body, HealthRevocationRequest, actor)

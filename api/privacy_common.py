@@ -28,6 +28,7 @@ from api.errors import (
     StepRefused,
     StepTimedOut,
     TemporalUnavailable,
+    too_large_for_temporal,
 )
 from api.gateway import run_update
 from api.schemas import error_responses
@@ -109,6 +110,9 @@ class RelationshipNotFound(ApiError):
 
 def translate(exc: RPCError, what: str, not_found: ApiError) -> ApiError:
     """Temporal's RPC error as the API's answer for ``what`` (e.g. "relationship 'R-1'")."""
+    too_large = too_large_for_temporal(exc, f"the request for {what}")
+    if too_large is not None:
+        return too_large
     if exc.status == RPCStatusCode.NOT_FOUND:
         return not_found
     if exc.status == RPCStatusCode.UNAVAILABLE:

@@ -43,6 +43,8 @@ from activities.privacy_documents import NoticeLintError, check_content
 from activities.privacy_store import NotFoundError, PrivacyStore, record_sha256
 from activities.roster import RosterMediaTypeError, media_type_of
 from api.access import API_PREFIX, register_body_limit
+from api.bounds import as_domain
+from api.schemas import ErrorBody
 from api.deps import Actor, ApiContext, Context
 from api.errors import (
     ApiError,
@@ -63,6 +65,7 @@ from api.privacy_schemas import (
     RELATIONSHIP_COLUMNS,
     REQUIRED_UPLOAD_COLUMNS,
     UPLOAD_COLUMNS,
+    PolicyRecordBody,
     PublishedPolicy,
     RegistrationSummary,
     RelationshipUploadRow,
@@ -181,14 +184,15 @@ def _publish(ctx: ApiContext, record: PrivacyPolicyRecord, actor: str, compare_t
     summary="Publish a privacy-policy version with its notice text (checked against 28 TAC § 22.10; ledgered)",
 )
 async def publish_policy(
-    body: PrivacyPolicyRecord, ctx: Context, actor: Actor, response: Response,
+    body: PolicyRecordBody, ctx: Context, actor: Actor, response: Response,  # type: ignore[valid-type]
     compare_to: Annotated[str | None, Query(description="A published version: the answer's `diff` says what changed (§ 22.12).")] = None,
 ) -> PublishedPolicy:
+    record = as_domain(body, PrivacyPolicyRecord)
     try:
-        check_content(body, NoticeKind.INITIAL, include_opt_out_notice=not simplified_notice_permitted(body.policy))
+        check_content(record, NoticeKind.INITIAL, include_opt_out_notice=not simplified_notice_permitted(record.policy))
     except NoticeLintError as exc:
         raise _content_errors(exc) from None
-    published: PublishedPolicy = await asyncio.to_thread(_publish, ctx, body, actor, compare_to)
+    published: PublishedPolicy = await asyncio.to_thread(_publish, ctx, record, actor, compare_to)
     if not published.created:
         response.status_code = 200
     log.info("privacy.policy_published", version_id=published.version_id, actor=actor, created=published.created)
@@ -541,8 +545,8 @@ async def _start_lifecycles(ctx: ApiContext, starts: list[RelationshipStart]) ->
 
 @router.post(
     "/relationships", status_code=201, response_model=RegistrationSummary,
-    responses={**ERRORS, 413: {"description": "More bytes or rows than the roster limits."},
-               415: {"description": "Neither application/json nor text/csv."}},
+    responses={**ERRORS, 413: {"model": ErrorBody, "description": "More bytes or rows than the roster limits."},
+               415: {"model": ErrorBody, "description": "Neither application/json nor text/csv."}},
     openapi_extra={"requestBody": {
         "required": True,
         "description": "One row per consumer of a relationship (rows sharing relationship_id: a joint relationship), with "

@@ -34,6 +34,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.privacy_store import NotFoundError
+from api.bounds import VersionIdPath
 from api.deps import Actor, ApiContext, Context
 from api.errors import ApiError, LedgerUnavailable, StepRefused, StepTimedOut
 from api.gateway import run_update
@@ -164,7 +165,7 @@ async def start_revised_notice(body: StartRevisedNotice, ctx: Context, actor: Ac
     "/revised-notices/{old_version}/{new_version}", response_model=RevisedNoticeState, responses=ERRORS,
     summary="Where a revised-notice run stands: phase, counts (sent, pending, returned, opened, …), what it waits for",
 )
-async def revised_notice_progress(old_version: str, new_version: str, ctx: Context, actor: Actor) -> RevisedNoticeState:
+async def revised_notice_progress(old_version: VersionIdPath, new_version: VersionIdPath, ctx: Context, actor: Actor) -> RevisedNoticeState:
     state = await _progress(ctx, old_version, new_version)
     assert state is not None
     return state
@@ -175,7 +176,7 @@ async def revised_notice_progress(old_version: str, new_version: str, ctx: Conte
     summary="Revised notices returned as undeliverable (28 TAC § 22.13(a)) or acknowledged (§ 22.14(b)(2)), by relationship",
 )
 async def mark_revised_notices(
-    old_version: str, new_version: str, body: RevisedNoticeMarks, ctx: Context, actor: Actor
+    old_version: VersionIdPath, new_version: VersionIdPath, body: RevisedNoticeMarks, ctx: Context, actor: Actor
 ) -> MarkResult:
     require_caller(body.recorded_by, "recorded_by", actor)
     notice_id = revised_notice_id(new_version)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from api.bounds import as_domain, bounded
 from api.schemas import actor_optional
 from models.common import StateCode
 from models.content import Email, OptionalText, PostalAddress, blank_to_none
@@ -31,8 +32,11 @@ from models.privacy_lifecycle import (
     PLAIN_ID_PATTERN,
     RELATIONSHIP_ID_PATTERN,
     VERSION_ID_PATTERN,
+    GateQuestion,
     HealthAuthorizationRequest,
     HealthRevocationRequest,
+    OptOutRequest,
+    PrivacyPolicyRecord,
     ReturnedMail,
     RevocationRequest,
 )
@@ -40,12 +44,8 @@ from models.revised_notice import MAX_MARKS_PER_UPDATE, RevisedNoticeState
 
 
 def _named(model: type[BaseModel], field_: str, name: str) -> Any:
-    """``actor_optional(model, field_)`` under the name the OpenAPI description shows."""
-    request = actor_optional(model, field_)
-    request.__name__ = request.__qualname__ = name
-    request.model_config["title"] = name
-    request.model_rebuild(force=True)
-    return request
+    """``actor_optional(model, field_)``, bounded (``api/bounds.py``), under the name the OpenAPI description shows."""
+    return bounded(actor_optional(model, field_), name)
 
 
 #: Request bodies of the relationship's steps: the actor defaults to the caller.
@@ -53,6 +53,11 @@ ReturnedMailRequest = _named(ReturnedMail, "recorded_by", "ReturnedMailRequest")
 OptOutRevocationRequest = _named(RevocationRequest, "received_by", "OptOutRevocationRequest")
 HealthAuthorizationBody = _named(HealthAuthorizationRequest, "recorded_by", "HealthAuthorizationBody")
 HealthRevocationBody = _named(HealthRevocationRequest, "recorded_by", "HealthRevocationBody")
+#: The gate's question and an opt-out, as the API takes them: bounded; the actor checked against the caller.
+GateQuestionBody = bounded(GateQuestion, "GateQuestionBody")
+OptOutBody = bounded(OptOutRequest, "OptOutBody")
+#: A policy version with its notice text: the notice's paragraphs may run longer than other text.
+PolicyRecordBody = bounded(PrivacyPolicyRecord, "PrivacyPolicyRecordInput", text=8000)
 
 #: Which field of each step's request names the person acting.
 PRIVACY_ACTOR_FIELDS: dict[type[BaseModel], str] = {
@@ -90,13 +95,14 @@ class RelationshipUploadRow(BaseModel):
     relationship_id: str = Field(pattern=RELATIONSHIP_ID_PATTERN, description="Opaque id; never NPI.")
     consumer_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
-    email: Annotated[Email | None, BeforeValidator(blank_to_none)] = None
-    address_line1: OptionalText = None
-    address_line2: OptionalText = None
-    city: OptionalText = None
-    region: OptionalText = None
-    postal_code: OptionalText = None
-    country: OptionalText = None
+    email: Annotated[Email | None, BeforeValidator(blank_to_none)] = Field(None, max_length=254)
+    # As ``PostalAddress`` takes them: a row the address would refuse is refused here, naming the column.
+    address_line1: OptionalText = Field(None, max_length=200)
+    address_line2: OptionalText = Field(None, max_length=200)
+    city: OptionalText = Field(None, max_length=100)
+    region: OptionalText = Field(None, max_length=100)
+    postal_code: OptionalText = Field(None, max_length=20)
+    country: OptionalText = Field(None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2 (default US).")
     e_delivery_consent: Flag = Field(False, description="Agreed to receive notices electronically (28 TAC § 22.13(a)).")
     transacts_electronically: Flag = Field(False, description="Obtains products electronically (§ 22.13(b)(3), (c)(2)).")
     jurisdiction: Annotated[StateCode, BeforeValidator(lambda v: "TX" if blank_to_none(v) is None else v)] = "TX"
@@ -226,7 +232,4 @@ class RevisedNoticeMarks(BaseModel):
 
 def step_body(request: BaseModel, domain: type[BaseModel], actor: str, **extra: Any) -> Any:
     """The domain model of a step's request, its actor set to the caller (checked before)."""
-    values = {name: getattr(request, name) for name in type(request).model_fields}
-    values[PRIVACY_ACTOR_FIELDS[domain]] = actor
-    values.update(extra)
-    return domain.model_validate(values)
+    return as_domain(request, domain, **{PRIVACY_ACTOR_FIELDS[domain]: actor, **extra})

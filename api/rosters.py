@@ -37,6 +37,7 @@ from activities.roster import (
     parse_upload,
 )
 from api.access import API_PREFIX, register_body_limit
+from api.bounds import IncidentIdPath
 from api.deps import Actor, ApiContext, Context
 from api.errors import (
     ApiError,
@@ -47,6 +48,7 @@ from api.errors import (
     UnsupportedMediaType,
 )
 from api.incidents import ERRORS
+from api.schemas import ErrorBody
 from models.lifecycle import AttachRoster, Stage
 from models.notice import RosterSummary
 from noticeflow.logging import get_logger
@@ -147,11 +149,11 @@ def discard_roster(ctx: ApiContext, roster_id: str) -> None:
     "/{incident_id}/roster",
     status_code=201,
     response_model=RosterSummary,
-    responses={**ERRORS, 415: {"description": "Neither application/json nor text/csv."}},
+    responses={**ERRORS, 415: {"model": ErrorBody, "description": "Neither application/json nor text/csv, or not UTF-8."}},
     openapi_extra=_UPLOAD_DOC,
     summary="Upload the affected consumers' contact list (counts returned, never the list)",
 )
-async def upload_roster(incident_id: str, request: Request, ctx: Context, actor: Actor) -> RosterSummary:
+async def upload_roster(incident_id: IncidentIdPath, request: Request, ctx: Context, actor: Actor) -> RosterSummary:
     try:
         media_type = media_type_of(request.headers.get("content-type", "application/json"))
     except RosterMediaTypeError as exc:

@@ -4,15 +4,17 @@ The API speaks the lifecycle models of ``models/lifecycle.py`` and ``models/step
 difference in a request is that the person acting (``recorded_by``, ``decided_by``, ``reviewer``,
 …) may be left out: it is taken from the caller's credentials, and when given it must be the caller
 (``api/auth.py``). The start of an event also requires its responders (optional in the model, so
-workflows started before they existed still replay).
+workflows started before they existed still replay). Every list, map and string of a request has a
+largest size (``api/bounds.py``): past it, 422 naming the field, before anything reaches Temporal.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from api.bounds import as_domain, bounded
 from models.ledger import TreeHead
 from models.lifecycle import (
     ApproveConsumerNotice,
@@ -54,7 +56,7 @@ def actor_optional(model: type[M], field: str) -> type[M]:
 
 
 #: ``POST /v1/incidents``: the intake, notice setup and responders (required here); ``opened_by`` is the caller.
-StartIncidentRequest = create_model(
+_StartIncident = create_model(
     "IncidentStartRequest",
     __base__=actor_optional(IncidentStart, "opened_by"),
     __doc__=f"{(IncidentStart.__doc__ or '').strip()}\n\n`opened_by` defaults to the authenticated user; when given, "
@@ -67,18 +69,31 @@ StartIncidentRequest = create_model(
         ),
     ),
 )
-FindingRequest = actor_optional(Finding, "recorded_by")
-DeterminationRequest = actor_optional(Determination, "decided_by")
-AmendmentRequest = actor_optional(EventAmendment, "recorded_by")
-ApprovalRequest = actor_optional(ApproveConsumerNotice, "approved_by")
-WaiverRequest = actor_optional(Waiver, "waived_by")
-CompletionRequest = actor_optional(ManualCompletion, "completed_by")
-CloseRequest = actor_optional(CloseEvent, "closed_by")
-RespondersRequest = actor_optional(AssignResponders, "assigned_by")
-CounselReviewRequest = actor_optional(CounselReview, "reviewer")
-ReconciliationRequest = actor_optional(ConsumerReconciliation, "recorded_by")
-NotApplicableRequest = actor_optional(ReportItemNotApplicable, "recorded_by")
-AcknowledgementRequest = actor_optional(RegulatorAcknowledgement, "recorded_by")
+#: What one event's start may list (api/bounds.py): the start is one workflow input, which Temporal
+#: refuses past 2 MB. A state appears once among the affected (56 US jurisdictions); a producer
+#: directory of 5,000 fits well within the body limit.
+START_LIMITS: dict[str, int] = {
+    "intake.affected": 56,
+    "notices.producers": 5000,
+    "notices.ceding_insurers": 1000,
+    "notices.media_outlets": 56,
+    "notices.media_outlets[]": 50,
+    "notices.media_outlets[][]": 200,
+    "reminder_offsets": 10,
+}
+StartIncidentRequest = bounded(_StartIncident, "IncidentStartRequest", START_LIMITS)
+FindingRequest = bounded(actor_optional(Finding, "recorded_by"), "FindingRequest")
+DeterminationRequest = bounded(actor_optional(Determination, "decided_by"), "DeterminationRequest")
+AmendmentRequest = bounded(actor_optional(EventAmendment, "recorded_by"), "EventAmendmentRequest", {"affected": 56})
+ApprovalRequest = bounded(actor_optional(ApproveConsumerNotice, "approved_by"), "ApproveConsumerNoticeRequest", {"jurisdictions": 56})
+WaiverRequest = bounded(actor_optional(Waiver, "waived_by"), "WaiverRequest")
+CompletionRequest = bounded(actor_optional(ManualCompletion, "completed_by"), "ManualCompletionRequest")
+CloseRequest = bounded(actor_optional(CloseEvent, "closed_by"), "CloseEventRequest")
+RespondersRequest = bounded(actor_optional(AssignResponders, "assigned_by"), "AssignRespondersRequest")
+CounselReviewRequest = bounded(actor_optional(CounselReview, "reviewer"), "CounselReviewRequest")
+ReconciliationRequest = bounded(actor_optional(ConsumerReconciliation, "recorded_by"), "ConsumerReconciliationRequest")
+NotApplicableRequest = bounded(actor_optional(ReportItemNotApplicable, "recorded_by"), "ReportItemNotApplicableRequest")
+AcknowledgementRequest = bounded(actor_optional(RegulatorAcknowledgement, "recorded_by"), "RegulatorAcknowledgementRequest")
 
 
 class ReturnedRequest(BaseModel):
@@ -88,9 +103,11 @@ class ReturnedRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Literal["email", "postal"]
-    recipients: list[str] = Field(min_length=1, max_length=10_000)
+    recipients: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=10_000)
     reason: str = Field(min_length=1, max_length=500)
-    recorded_by: str | None = Field(None, description="Defaults to the caller; must be the caller when given.")
+    recorded_by: str | None = Field(
+        None, min_length=1, max_length=200, description="Defaults to the caller; must be the caller when given."
+    )
 
 #: Which field of each request names the person acting.
 ACTOR_FIELDS: dict[type[BaseModel], str] = {
@@ -113,10 +130,7 @@ ACTOR_FIELDS: dict[type[BaseModel], str] = {
 
 def to_domain(request: BaseModel, model: type[M], actor: str, **extra: Any) -> M:
     """The lifecycle model for ``request`` with its actor set to ``actor`` (already checked to match)."""
-    values = {name: getattr(request, name) for name in type(request).model_fields}
-    values[ACTOR_FIELDS[model]] = actor
-    values.update(extra)
-    return model.model_validate(values)
+    return as_domain(request, model, **{ACTOR_FIELDS[model]: actor, **extra})
 
 
 class StartedIncident(BaseModel):

@@ -129,6 +129,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def same(given: str, expected: str) -> bool:
+    """Constant-time equality of a value the client sent and the one expected. As bytes:
+    ``hmac.compare_digest`` raises TypeError on a str with non-ASCII characters, and what a client
+    sends (a cookie, a form field, a query parameter) may hold any."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 class Signer:
     """HMAC-SHA-256 under keys derived from the session key, one per use."""
 
@@ -152,7 +159,7 @@ class Signer:
         if not value or len(value) > MAX_COOKIE_CHARS or value.count(".") != 2:
             raise SessionError("the cookie is not one this server made", tampered=True)
         version, body, mac = value.split(".")
-        if version != "v1" or not hmac.compare_digest(mac, self.mac(use, f"v1.{body}")):
+        if version != "v1" or not same(mac, self.mac(use, f"v1.{body}")):
             raise SessionError("the cookie's signature does not verify", tampered=True)
         try:
             payload = json.loads(_unb64(body))
@@ -170,7 +177,7 @@ class Signer:
         return self.mac("csrf", bound_to)
 
     def csrf_ok(self, bound_to: str, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(bound_to))
+        return bool(token) and same(str(token), self.csrf_token(bound_to))
 
 
 # -- sessions -------------------------------------------------------------------------------------------
@@ -352,7 +359,7 @@ class OidcClient:
         return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
 
     def check_state(self, flow: Flow, state: str | None) -> None:
-        if not state or not hmac.compare_digest(state, self.state(flow.flow_id)):
+        if not state or not same(state, self.state(flow.flow_id)):
             raise SignInError("the sign-in's state does not match the one this browser began: start again")
 
     async def exchange(self, flow: Flow, code: str) -> str:
@@ -408,7 +415,7 @@ class OidcClient:
             raise SignInError(f"the ID token is refused: {exc}", status=401) from None
         except PyJWTError as exc:
             raise SignInError(f"the ID token is refused: {type(exc).__name__}: {exc}", status=401) from None
-        if not hmac.compare_digest(str(claims["nonce"]), self.nonce(flow.flow_id)):
+        if not same(str(claims["nonce"]), self.nonce(flow.flow_id)):
             raise SignInError("the ID token's nonce is not this sign-in's: start again", status=401)
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != self.client_id:
