@@ -23,16 +23,26 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import access_routes, admin_routes, audit, dashboard, idempotency, incidents, privacy, rosters
+from api import (
+    access_routes,
+    admin_routes,
+    audit,
+    dashboard,
+    idempotency,
+    incidents,
+    privacy,
+    rosters,
+)
 from api.access import API_PREFIX, annotate_openapi
+from api.actor_signing import Clock, wall_clock
 from api.deps import ApiContext
 from api.errors import ApiError, install_handlers
 from api.gateway import IncidentGateway
 from api.guard import AccessGuard
-from api.sso import SsoVerifier
 from api.schemas import Health
-from noticeflow.logging import configure_logging, get_logger
+from api.sso import SsoVerifier
 from config.settings import Settings, get_settings
+from noticeflow.logging import configure_logging, get_logger
 
 log = get_logger("noticeflow.api")
 
@@ -42,12 +52,14 @@ def create_app(
     *,
     client: Client | None = None,
     step_timeout: float | None = None,
+    clock: Clock = wall_clock,
 ) -> FastAPI:
     """The incident API for ``settings`` (default: the process settings, with its logging).
 
     ``client`` is the Temporal client to use; by default one is connected on first use with
     ``noticeflow.temporal.connect`` (so the API starts, and says so on ``/healthz``, while
-    Temporal is still coming up).
+    Temporal is still coming up). ``clock`` dates the actor assertions the API signs: the wall
+    clock, or a test server's skipped time.
     """
     if settings is None:
         settings = get_settings()
@@ -58,7 +70,7 @@ def create_app(
             reason="NOTICEFLOW_API_TOKENS is no longer read: create a named API key per principal "
             "(noticeflow apikey create --name NAME --role ROLE)",
         )
-    gateway = IncidentGateway(settings, client, step_timeout=step_timeout or settings.api_step_timeout)
+    gateway = IncidentGateway(settings, client, step_timeout=step_timeout or settings.api_step_timeout, clock=clock)
     context = ApiContext(settings, gateway, SsoVerifier.from_settings(settings))
 
     @asynccontextmanager

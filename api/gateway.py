@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     RPCError,
@@ -28,18 +31,19 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
-    TimeoutError as TemporalTimeoutError,
     WorkflowAlreadyStartedError,
+)
+from temporalio.exceptions import (
+    TimeoutError as TemporalTimeoutError,
 )
 from temporalio.service import RPCStatusCode
 
+from api.actor_signing import Clock, SigningInterceptor, signing_client, wall_clock
 from api.errors import (
     ApiError,
     IncidentExists,
@@ -51,12 +55,16 @@ from api.errors import (
     TemporalUnavailable,
 )
 from api.idempotency import current_update_id
-from models.lifecycle import IncidentStart, IncidentState
 from config.settings import Settings
+from ledger.actor_assertions import load_signer
+from models.lifecycle import IncidentStart, IncidentState
+from noticeflow.logging import get_logger
 from noticeflow.temporal import connect
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 from workflows.incident_view import incident_summary
 from workflows.refusals import INVALID, refusal_details
+
+log = get_logger("noticeflow.api")
 
 #: How long a step (an update) may take before the API answers 504. A step appends to the ledger
 #: and may start child workflows; a healthy worker takes well under a second.
@@ -81,9 +89,14 @@ class IncidentGateway:
         step_timeout: float = STEP_TIMEOUT,
         query_timeout: float = QUERY_TIMEOUT,
         start_wait: float = START_STATE_WAIT,
+        clock: Clock = wall_clock,
     ) -> None:
         self.settings = settings
-        self._client = client
+        # Every start and step the API sends carries its caller's actor assertion (api/actor_signing.py).
+        self._signing = SigningInterceptor(
+            load_signer(settings.resolved_actor_assertion_key_file(), settings.actor_assertion_ttl_seconds), clock=clock
+        )
+        self._client = signing_client(client, self._signing) if client is not None else None
         self._connecting = asyncio.Lock()
         self.step_timeout = step_timeout
         self.query_timeout = query_timeout
@@ -98,7 +111,7 @@ class IncidentGateway:
         async with self._connecting:
             if self._client is None:
                 try:
-                    self._client = await connect(self.settings)
+                    self._client = signing_client(await connect(self.settings), self._signing)
                 except Exception as exc:  # the SDK raises RuntimeError for a refused connection
                     raise self._unreachable(exc) from None
         return self._client
@@ -239,6 +252,10 @@ class IncidentGateway:
             raise StepRefused(f"incident {incident_id!r} is {stage}: its workflow has ended and takes no further steps")
 
     def _translate(self, exc: RPCError, incident_id: str) -> ApiError:
+        from api.errors import too_large_for_temporal  # a payload past Temporal's size limit: 413, not 500
+
+        if (too_large := too_large_for_temporal(exc, f"the request for incident {incident_id!r}")) is not None:
+            return too_large
         if exc.status == RPCStatusCode.NOT_FOUND:
             return IncidentNotFound(incident_id)
         if exc.status in _UNREACHABLE:
@@ -265,7 +282,7 @@ async def run_update(
     instead of taking it again. RPC errors are left to the caller, which knows what the workflow id
     stands for. ``body_fields``: the request body's field names (default: ``arg``'s)."""
     try:
-        return await asyncio.wait_for(handle.execute_update(update, arg, id=current_update_id()), timeout)
+        return await asyncio.wait_for(_until_taken(handle, update, arg), timeout)
     except WorkflowUpdateFailedError as exc:
         fields = body_fields if body_fields is not None else _fields(type(arg)) if isinstance(arg, BaseModel) else None
         raise update_failure(exc.cause, fields, state_path) from None
@@ -274,6 +291,28 @@ async def run_update(
             f"the worker did not complete the step within {timeout:.0f} s; it may still be taken — "
             f"check GET {state_path} before repeating it"
         ) from None
+
+
+#: Temporal's answer to an update while the workflow's last task failed or timed out (a worker
+#: died mid-task, or a successor is still replaying): the update was not accepted, so it is sent
+#: again until a worker takes the workflow's tasks again (bounded by the step's timeout).
+_TASK_FAILED = "Workflow Task in failed state"
+
+
+async def _until_taken(handle: WorkflowHandle[Any, Any], update: Callable[..., Any], arg: Any) -> Any:
+    # One update id for every attempt: an update the server admitted before the task failed is
+    # delivered with the next task, and a repeat under its id waits for that one, never a second.
+    update_id = current_update_id() or str(uuid.uuid4())
+    delay = 0.2
+    while True:
+        try:
+            return await handle.execute_update(update, arg, id=update_id)
+        except RPCError as exc:
+            if _TASK_FAILED not in exc.message:
+                raise
+            log.info("api.update_waiting_for_workflow_task", workflow_id=handle.id, retry_in=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
 def update_failure(cause: BaseException | None, body_fields: Collection[str] | None, state_path: str) -> ApiError:

@@ -37,6 +37,7 @@ from api.access import (
     match_route,
     roles_for,
 )
+from api.actor_signing import calling_as
 from api.auth import AuthenticationFailed
 from api.errors import (
     ApiError,
@@ -177,7 +178,9 @@ class AccessGuard:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await error_response(_too_large(limit), path)(scope, receive, send)
             return
-        await self._bounded(scope, receive, send, limit)
+        # The workflows' steps this request sends are signed for its caller (api/actor_signing.py).
+        with calling_as(principal.actor):
+            await self._bounded(scope, receive, send, limit)
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """Run the app, answering 413 once a streamed body passes ``limit``."""

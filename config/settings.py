@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Everything noticeflow writes on a developer machine lives here (ignored by git).
 DEFAULT_HOME = Path(".noticeflow")
@@ -48,6 +49,23 @@ class Settings(BaseSettings):
     temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port.")
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("noticeflow", description="Task queue of the noticeflow worker.")
+    worker_max_concurrent_workflow_tasks: int = Field(
+        4, ge=1, le=200,
+        description="Workflow tasks one worker process runs at a time. Workflow code holds Python's GIL, so more at once "
+        "only makes each slower: after a worker restart every running event replays its history, and too many "
+        "replays at once each exceed Temporal's 10-second workflow-task timeout and start over (none finishes).",
+    )
+    temporal_tls_cert: Path | None = Field(
+        None, description="Client certificate (PEM) for mutual TLS to the Temporal frontend; with temporal_tls_key. "
+        "Production runs Temporal with mTLS: without a certificate its CA signed, nothing reaches the frontend.",
+    )
+    temporal_tls_key: Path | None = Field(None, description="Private key (PEM) of temporal_tls_cert.")
+    temporal_tls_ca: Path | None = Field(
+        None, description="CA certificate(s) (PEM) that signed the frontend's certificate. Default: the system's roots."
+    )
+    temporal_tls_server_name: str | None = Field(
+        None, description="Name to verify the frontend's certificate against, when it differs from temporal_address's host."
+    )
     temporal_ui_port: int = Field(8233, description="Port of the Temporal UI of the embedded dev server.")
     codec_key: str | None = Field(
         None,
@@ -149,6 +167,24 @@ class Settings(BaseSettings):
         "Default: read (or created on first use, mode 0600) at `home`/api-key-pepper.key. Changing it invalidates "
         "every API key.",
     )
+    actor_assertion_key_file: Path | None = Field(
+        None,
+        description="The API's Ed25519 key (PKCS#8 PEM) that signs the actor assertion it attaches to every workflow "
+        "start and step, so that the ledger records a step in a person's name only when the API authenticated that "
+        "person. Default: `home`/actor-assertion.key, created (0600) on first use.",
+    )
+    actor_assertion_trusted_keys: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="The worker's trusted assertion keys: PEM files (public keys, or private keys whose public half "
+        "is taken), separated by commas in the environment. Default: the public half of actor_assertion_key_file "
+        "(a single-host install). List the old and the new key while rotating.",
+    )
+    actor_assertion_ttl_seconds: int = Field(
+        300, ge=5, le=3600, description="How long an actor assertion stays valid after the API issues it."
+    )
+    actor_assertion_skew_seconds: int = Field(
+        60, ge=0, le=600, description="Clock difference allowed between the API's host and the Temporal server."
+    )
     api_max_body_bytes: int = Field(
         1_048_576,
         gt=0,
@@ -244,6 +280,16 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.home / 'ledger.db').as_posix()}"
+
+    @field_validator("actor_assertion_trusted_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def resolved_actor_assertion_key_file(self) -> Path:
+        return self.actor_assertion_key_file or self.home / "actor-assertion.key"
 
     def resolved_key_path(self) -> Path:
         return self.key_path if self.key_path is not None else self.home / "keys"

@@ -7,6 +7,7 @@ examiner's independent verifier depends on them, so they never change meaning.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -236,6 +237,11 @@ class LedgerStep(BaseModel):
     citation: str | None = None
     actor: str = "worker"
     data: dict[str, Any] = Field(default_factory=dict)
+    #: A step in a person's name: the API's signed actor assertion for that person
+    #: (``ledger/actor_assertions.py``) and when the workflow accepted the step. Not recorded in
+    #: the entry; the ledger activity checks them before it records the step.
+    assertion: str | None = None
+    accepted_at: datetime | None = None
 
     @field_validator("data")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from models.authority import StepAuthority
 from models.common import NoticeflowModel, StateCode
 from models.content import CedingInsurer, DocumentRef, NoticeContent, Producer
 from models.incident import AffectedState, IncidentIntake, ReportItemCode
@@ -237,6 +238,11 @@ class ObligationStatus(StrEnum):
 class Waiver(NoticeflowModel):
     waived_by: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=10, max_length=4000, description="Why the obligation does not apply or was met otherwise.")
+    forwarded_under: StepAuthority | None = Field(
+        None,
+        description="Set by the event workflow when it hands the step to the obligation's workflow: the actor "
+        "assertion the step was taken under (models/authority.py). Cleared before the step is kept in any state.",
+    )
 
 
 class ManualCompletion(NoticeflowModel):
@@ -246,6 +252,11 @@ class ManualCompletion(NoticeflowModel):
     completed_at: AwareDatetime | None = None
     evidence: str = Field(min_length=1, max_length=4000, description="What was done and where the proof is kept.")
     evidence_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    forwarded_under: StepAuthority | None = Field(
+        None,
+        description="Set by the event workflow when it hands the step to the obligation's workflow: the actor "
+        "assertion the step was taken under (models/authority.py). Cleared before the step is kept in any state.",
+    )
 
 
 class DeliveryCounts(NoticeflowModel):

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from models.authority import StepAuthority
 from models.common import NoticeflowModel, StateCode
 from models.incident import IncidentIntake, ReportItemCode
 from models.content import (
@@ -306,6 +307,11 @@ class RegulatorAcknowledgement(NoticeflowModel):
     )
     simulated: bool = Field(
         False, description="Written by the dev outbox's simulation (NOTICEFLOW_OUTBOX_SIMULATE_ACKS), not by a regulator."
+    )
+    forwarded_under: StepAuthority | None = Field(
+        None,
+        description="Set by the event workflow when it hands the step to the obligation's workflow: the actor "
+        "assertion the step was taken under (models/authority.py). Cleared before the step is kept in any state.",
     )
 
     def confirmation_evidence(self) -> dict[str, object]:

@@ -14,8 +14,8 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.common import HeaderCodecBehavior, SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from noticeflow.codec import data_converter
 from noticeflow.settings import Settings
@@ -38,12 +38,35 @@ class TemporalSetupError(Exception):
 
 
 async def connect(settings: Settings) -> Client:
-    """A client for ``settings.temporal_address`` / ``temporal_namespace`` with noticeflow's data converter."""
+    """A client for ``settings.temporal_address`` / ``temporal_namespace`` with noticeflow's data
+    converter; over mutual TLS when a client certificate is configured. Headers (the API's actor
+    assertions) are sealed by the codec as payloads are."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        tls=tls_config(settings),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
     )
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The client's TLS: mutual TLS with ``temporal_tls_cert``/``temporal_tls_key`` (and the
+    frontend's CA), plain TLS with only a CA, none otherwise (the dev server)."""
+    cert, key, ca = settings.temporal_tls_cert, settings.temporal_tls_key, settings.temporal_tls_ca
+    if (cert is None) != (key is None):
+        raise TemporalSetupError("NOTICEFLOW_TEMPORAL_TLS_CERT and NOTICEFLOW_TEMPORAL_TLS_KEY go together: set both or neither")
+    if cert is None and ca is None:
+        return False
+    try:
+        return TLSConfig(
+            server_root_ca_cert=ca.read_bytes() if ca else None,
+            domain=settings.temporal_tls_server_name,
+            client_cert=cert.read_bytes() if cert else None,
+            client_private_key=key.read_bytes() if key else None,
+        )
+    except OSError as exc:
+        raise TemporalSetupError(f"cannot read a Temporal TLS file: {exc}") from None
 
 
 def search_attribute_flags(keys: Sequence[SearchAttributeKey[Any]] = search_attributes.ALL) -> list[str]:

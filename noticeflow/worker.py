@@ -22,12 +22,14 @@ from activities.notices import NoticeActivities
 from activities.privacy import PrivacyActivities
 from activities.revised_notice import RevisedNoticeActivities
 from activities.sealed_documents import SealedDocumentActivities, SealedDocumentStore
+from ledger.actor_assertions import load_verifier
 from ledger.keys import load_signer
 from ledger.migrate import upgrade
 from ledger.store import Ledger
 from noticeflow.logging import configure_logging, get_logger
 from noticeflow.settings import Settings
 from noticeflow.temporal import connect
+from workflows.interceptors import ActorAssertionInterceptor
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
 log = get_logger("noticeflow.worker")
@@ -47,7 +49,10 @@ class WorkerResources:
         self.alerts = AlertActivities(settings)
         self.sealed = SealedDocumentStore.open(settings)
         self.activities: Sequence[object] = [
-            LedgerActivities(self.ledger).record,
+            LedgerActivities(self.ledger, load_verifier(
+                settings.resolved_actor_assertion_key_file(), settings.actor_assertion_trusted_keys,
+                settings.actor_assertion_skew_seconds,
+            )).record,
             *self.notices.activities(),
             *self.bounces.activities(),
             *self.privacy.activities(),
@@ -72,6 +77,8 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources,
         workflows=ALL_WORKFLOWS,
         activities=list(resources.activities),  # type: ignore[arg-type]
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=[ActorAssertionInterceptor()],
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         activity_executor=ThreadPoolExecutor(max_workers=16),
         max_concurrent_activities=16,
     )

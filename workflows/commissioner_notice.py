@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from models.actors import ledger_actor
+    from models.authority import StepAuthority, acting, current_authority
     from models.alerts import AlertWhat
     from models.common import Clock, ClockUnit
     from models.content import DocumentRef
@@ -63,6 +65,7 @@ from workflows.common import (
     markdown_deadline,
 )
 from workflows.obligation_base import ObligationWorkflow
+from workflows.refusals import actor_refused
 from workflows.rules_call import call_rules
 
 #: noticeflow's expectation, not the statute's (which asks for the notice, not its acknowledgement):
@@ -109,6 +112,9 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._filings: dict[int, _Filing] = {}
         self._ack_inbox: list[RegulatorAcknowledgement] = []
         self._ack_held: list[RegulatorAcknowledgement] = []
+        #: The actor assertion each recorded acknowledgement was forwarded under, keyed by the
+        #: acknowledgement object while it waits in the inbox (``models/authority.py``).
+        self._ack_authority: dict[int, StepAuthority | None] = {}
         self._acks_unreadable: dict[str, str] = {}
         self._tracking = False  # acknowledgements still tracked (holds the end of the workflow)
         self._after_close = False  # ... and past the event's closure (patch "acknowledgements-after-close")
@@ -123,6 +129,8 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
     def record_acknowledgement(self, ack: RegulatorAcknowledgement) -> None:
         """A person records the regulator's acknowledgement of a filing (validated and routed by
         the event workflow): it confirms the filing as the portal's would."""
+        authority, ack = ack.forwarded_under or current_authority(), ack.model_copy(update={"forwarded_under": None})
+        self._ack_authority[id(ack)] = authority
         self._ack_inbox.append(ack)
 
     @workflow.signal
@@ -396,7 +404,15 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             if target is None or target.acknowledged is not None:
                 workflow.logger.info("acknowledgement already recorded", extra={"version": ack.version})
                 continue
-            await self._acknowledged(target, ack, actor=ledger_actor(ack.recorded_by))
+            try:
+                with acting(self._ack_authority.pop(id(ack), None)):
+                    await self._acknowledged(target, ack, actor=ledger_actor(ack.recorded_by))
+            except ActivityError as exc:
+                if not actor_refused(exc):
+                    raise
+                # Not vouched for by the API: nothing recorded, the filing still awaits its acknowledgement.
+                target.acknowledged = None
+                workflow.logger.warning("acknowledgement refused: actor not vouched for", extra={"error": str(exc.cause)})
 
     async def _acknowledged(self, filing: _Filing, ack: RegulatorAcknowledgement, *, actor: str = "worker") -> None:
         """The initial report acknowledged: the obligation is met (on time if it was filed by the

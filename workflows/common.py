@@ -12,7 +12,10 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.refusals import refuse_state
+
 with workflow.unsafe.imports_passed_through():
+    from models.authority import SYSTEM_ACTOR, StepAuthority, current_authority
     from models.ledger import LedgerStep, RecordedStep
 
 LEDGER_RECORD = "ledger_record"
@@ -78,9 +81,36 @@ async def record(
 
 
 async def record_many(steps: list[LedgerStep]) -> list[RecordedStep]:
+    """Record steps; those in a person's name carry the actor assertion they were taken under
+    (``models/authority.py``), without which the ledger activity refuses them."""
+    authority = current_authority()
+    if authority is not None:
+        steps = [
+            s.model_copy(update={"assertion": authority.token, "accepted_at": authority.accepted_at})
+            if s.actor != SYSTEM_ACTOR and s.assertion is None else s
+            for s in steps
+        ]
     return await workflow.execute_activity(
         LEDGER_RECORD, steps, result_type=list[RecordedStep], **QUICK  # type: ignore[arg-type]
     )
+
+
+def forwarded(step: Any) -> Any:
+    """``step`` (a waiver, a completion, an acknowledgement) as handed to an obligation's workflow:
+    with the actor assertion it was taken under, which the obligation records it under."""
+    return step.model_copy(update={"forwarded_under": current_authority()})
+
+
+def required_authority(field: str) -> StepAuthority:
+    """The actor assertion of the step being validated, for a step the workflow records later (the
+    closure): refused now, typed, when the step came without one — a step sent around the API.
+    Call it from an update's validator, which replay never runs, so that running workflows whose
+    steps came before assertions replay as they ran."""
+    authority = current_authority()
+    if authority is None:
+        raise refuse_state("actor_assertion_missing", "the step came without the API's actor assertion for the person it names",
+                           field=field)
+    return authority
 
 
 def iso(moment: Any) -> str:

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from models.actors import ledger_actor
+    from models.authority import StepAuthority, acting, current_authority
     from pydantic import ValidationError
 
     from models.incident import IncidentIntake
@@ -66,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from models.content import DocumentRef
 
 from workflows import search_attributes as sa
-from workflows.common import iso, record
+from workflows.common import forwarded, iso, record, required_authority
 from workflows.incident_people import PeopleSteps
 from workflows.incident_checks import guard_free_text, intake_summary, reasons, require_active, require_obligation, responder_ids
 from workflows.incident_view import incident_details, incident_waiting_for, obligation_static_details, obligation_summary
@@ -108,6 +109,7 @@ class CybersecurityEventWorkflow(PeopleSteps):
         self._sibling_news: list[tuple[str, ObligationState]] = []
         self._dirty = False
         self._close: CloseEvent | None = None
+        self._close_authority: StepAuthority | None = None  # the closure's actor assertion (models/authority.py)
         self._closed_at: datetime | None = None
         self._retain_until: datetime | None = None
         self._lock = asyncio.Lock()
@@ -157,16 +159,17 @@ class CybersecurityEventWorkflow(PeopleSteps):
             self._closed_at = workflow.now()
             self._retain_until = call_rules(retain_until, self._intake.discovered_at, self._closed_at)
             self._stage = Stage.CLOSED
-            await record(
-                self._stream, "incident.closed", "closed", citation=call_rules(retention_citation, self._domicile),
-                actor=ledger_actor(close.closed_by),
-                data={
-                    "summary": close.summary,
-                    "obligations": {oid: st.status.value for oid, st in sorted(self._obligations.items())},
-                    "retain_until": iso(self._retain_until),
-                    **call_rules(retention_ledger_data, {st.obligation.jurisdiction for st in self._obligations.values()} | {self._domicile}),
-                },
-            )
+            with acting(self._close_authority):
+                await record(
+                    self._stream, "incident.closed", "closed", citation=call_rules(retention_citation, self._domicile),
+                    actor=ledger_actor(close.closed_by),
+                    data={
+                        "summary": close.summary,
+                        "obligations": {oid: st.status.value for oid, st in sorted(self._obligations.items())},
+                        "retain_until": iso(self._retain_until),
+                        **call_rules(retention_ledger_data, {st.obligation.jurisdiction for st in self._obligations.values()} | {self._domicile}),
+                    },
+                )
             self._publish()
         # Children may still await a regulator's acknowledgement of a late filing (tracked for a
         # bounded time after closure); the workflow ends with them, unlocked meanwhile.
@@ -670,9 +673,9 @@ class CybersecurityEventWorkflow(PeopleSteps):
         async with self._lock:
             self._check_action(action)
             if action.waiver is not None:
-                await self._signal(action.obligation_id, "waive", action.waiver)
+                await self._signal(action.obligation_id, "waive", forwarded(action.waiver))
             else:
-                await self._signal(action.obligation_id, "complete_manually", action.completion)
+                await self._signal(action.obligation_id, "complete_manually", forwarded(action.completion))
             return self.state()
 
     @act_on_obligation.validator
@@ -694,12 +697,13 @@ class CybersecurityEventWorkflow(PeopleSteps):
     @workflow.update
     async def close(self, request: CloseEvent) -> IncidentState:
         self._check_close(request)
-        self._close = request
+        self._close, self._close_authority = request, current_authority()
         return self.state()
 
     @close.validator
     def _validate_close(self, request: CloseEvent) -> None:
         self._check_close(request)
+        required_authority("closed_by")  # recorded later, by the run: refused now when no one vouches for it
 
     def _check_close(self, request: CloseEvent) -> None:
         if self._stage is not Stage.NOTIFYING or self._close is not None:

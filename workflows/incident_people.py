@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.jurisdictions import report_items_citation
     from rules.report_items import not_applicable_problem
 
-from workflows.common import QUICK, RECORD_RETURNED_NOTICES, SEAL_PRIVILEGED_TEXT
+from workflows.common import QUICK, RECORD_RETURNED_NOTICES, SEAL_PRIVILEGED_TEXT, forwarded
 from workflows.incident_checks import guard_free_text, require_active, require_obligation, responder_ids
 from workflows.refusals import refuse_input, refuse_state
 from workflows.rules_call import call_rules
@@ -71,7 +71,7 @@ class PeopleSteps:
         filed by the deadline. The obligation's workflow ledgers it in the person's name."""
         async with self._lock:
             target = self._check_acknowledgement(request)
-            await self._signal(target, "record_acknowledgement", request.acknowledgement)
+            await self._signal(target, "record_acknowledgement", forwarded(request.acknowledgement))
             return self.state()
 
     @record_acknowledgement.validator

@@ -34,6 +34,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.actors import ledger_actor
+    from models.authority import StepAuthority, acting, current_authority
     # The alert activity is named by type; its module (SMTP, HTTP) loads outside the sandbox.
     from activities.alerts import AlertActivities
     from models.alerts import AlertWhat, ResponderAlert, alert_recipients
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import search_attributes as sa
 from workflows.incident_view import evidence_words
 from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, COLLECT_BOUNCES, QUICK, iso, markdown_deadline, record
+from workflows.refusals import actor_refused
 
 OBLIGATION_CHANGED_SIGNAL = "obligation_changed"
 #: How often the bounce mailbox is read while an e-mailed notice waits out its bounce window.
@@ -84,6 +86,8 @@ class ObligationWorkflow:
         self._waiver: Waiver | None = None
         self._pending_waiver: Waiver | None = None
         self._pending_completion: ManualCompletion | None = None
+        #: The actor assertion the waiver or completion was forwarded under (``models/authority.py``).
+        self._people_authority: StepAuthority | None = None
         self._reminded: set[str] = set()
         self._reminders_sent = 0
         self._due_changed = False
@@ -142,12 +146,14 @@ class ObligationWorkflow:
     @workflow.signal
     def waive(self, waiver: Waiver) -> None:
         if not self._status.resolved and self._pending_waiver is None:
-            self._pending_waiver = waiver
+            self._pending_waiver = waiver.model_copy(update={"forwarded_under": None})
+            self._people_authority = waiver.forwarded_under or current_authority()
 
     @workflow.signal
     def complete_manually(self, completion: ManualCompletion) -> None:
         if not self._status.resolved and self._pending_completion is None:
-            self._pending_completion = completion
+            self._pending_completion = completion.model_copy(update={"forwarded_under": None})
+            self._people_authority = completion.forwarded_under or current_authority()
 
     @workflow.signal
     def event_closed(self) -> None:
@@ -384,11 +390,26 @@ class ObligationWorkflow:
         await self._publish()
 
     async def _resolve_by_people(self) -> None:
-        await workflow.wait_condition(
-            lambda: self._status.resolved or self._pending_waiver is not None or self._pending_completion is not None
-        )
-        if self._status.resolved:
-            return
+        while True:
+            await workflow.wait_condition(
+                lambda: self._status.resolved or self._pending_waiver is not None or self._pending_completion is not None
+            )
+            if self._status.resolved:
+                return
+            try:
+                with acting(self._people_authority):
+                    await self._resolve_as_told()
+                return
+            except ActivityError as exc:
+                if not actor_refused(exc):
+                    raise
+                # Sent to this workflow without the API's assertion for the person it names:
+                # nothing was recorded; the obligation stays open for a step that is vouched for.
+                workflow.logger.warning("waiver or completion refused: actor not vouched for", extra={"error": str(exc.cause)})
+                self._pending_waiver = self._pending_completion = self._people_authority = None
+                self._resolving = False
+
+    async def _resolve_as_told(self) -> None:
         if self._pending_waiver is not None:
             if self._resolving:
                 return

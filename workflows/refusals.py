@@ -68,11 +68,20 @@ def guard_free_text(fields: Iterable[tuple[str, str | None]]) -> None:
             raise refuse_input(NPI_RULE, field, problem)
 
 
+def actor_refused(err: BaseException) -> bool:
+    """The ledger refused a step because no valid actor assertion vouched for the person it names
+    (``activities/ledger.py``): nothing was recorded."""
+    cause = err.cause if isinstance(err, ActivityError) else None
+    return isinstance(cause, ApplicationError) and (cause.type or "").startswith("actor_assertion_")
+
+
 def ledger_refusal(err: ActivityError, conflict: ApplicationError | None = None) -> ApplicationError:
     """The ledger refused the step's entry (its NPI guard, or a step key already recorded with
     other content), or could not be written: nothing was recorded and nothing changed, so the step
     is refused, typed. ``conflict`` is the refusal a step-key conflict means for this step, if any."""
     cause = err.cause
+    if isinstance(cause, ApplicationError) and refusal_details(cause) is not None:
+        return cause  # already typed: e.g. an actor assertion the ledger did not accept
     kind = cause.type if isinstance(cause, ApplicationError) else None
     detail = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
     if kind == "StepConflictError" and conflict is not None:

@@ -132,9 +132,12 @@ def tester_token(api_settings: Settings) -> str:
 
 
 @pytest_asyncio.fixture
-async def api(client: Client, api_settings: Settings, worker: None, tester_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over ASGI, called with the ``tester`` key (actor ``key:tester``)."""
-    app = create_app(api_settings, client=client, step_timeout=60)
+async def api(
+    env: WorkflowEnvironment, client: Client, api_settings: Settings, worker: None, tester_token: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over ASGI, called with the ``tester`` key (actor ``key:tester``); its actor
+    assertions dated by the Temporal server's clock (skipped time included)."""
+    app = create_app(api_settings, client=client, step_timeout=60, clock=env.get_current_time)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://127.0.0.1", timeout=120, headers=bearer(tester_token)

@@ -45,9 +45,9 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def _serve(settings: Settings, client: Client) -> AsyncIterator[str]:
+async def _serve(settings: Settings, client: Client, env: WorkflowEnvironment) -> AsyncIterator[str]:
     port = free_port()
-    app = create_app(settings, client=client, step_timeout=60)
+    app = create_app(settings, client=client, step_timeout=60, clock=env.get_current_time)
     server = _QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -62,8 +62,8 @@ async def _serve(settings: Settings, client: Client) -> AsyncIterator[str]:
 
 
 @pytest_asyncio.fixture
-async def live_api(client: Client, api_settings: Settings, worker: None) -> AsyncIterator[str]:
-    async with _serve(api_settings, client) as url:
+async def live_api(env: WorkflowEnvironment, client: Client, api_settings: Settings, worker: None) -> AsyncIterator[str]:
+    async with _serve(api_settings, client, env) as url:
         yield url
 
 
@@ -299,11 +299,11 @@ async def test_cli_says_when_the_api_cannot_be_reached_or_a_file_is_missing(tmp_
 
 
 async def test_cli_acts_as_the_key_holder(
-    client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path
+    env: WorkflowEnvironment, client: Client, api_settings: Settings, worker: None, sample: SampleEvent, tmp_path: Path
 ) -> None:
     event, notices, _ = _write_inputs(tmp_path, sample)
     token = issue_key(api_settings, "c.hale", {Role.INTAKE})
-    async with _serve(api_settings, client) as url:
+    async with _serve(api_settings, client, env) as url:
         refused = await noticeflow(
             "incident", "start", str(event), "--notices", str(notices), "--responders", RESPONDERS, "--api", url, cwd=tmp_path
         )

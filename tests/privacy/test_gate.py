@@ -33,7 +33,7 @@ QUESTION = {
 @pytest_asyncio.fixture
 async def api(privacy: Privacy) -> AsyncIterator[httpx.AsyncClient]:
     settings = privacy.stack.settings.model_copy(update={"task_queue": privacy.stack.task_queue, "log_json": False})
-    app = create_app(settings, client=privacy.stack.client, step_timeout=60)
+    app = create_app(settings, client=privacy.stack.client, step_timeout=60, clock=privacy.stack.env.get_current_time)
     token = issue_key(settings, "p.ortiz", {Role.PRIVACY})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
                                  headers=bearer(token)) as http:

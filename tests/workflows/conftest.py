@@ -27,6 +27,7 @@ from models.lifecycle import Finding, IncidentStart, NoticeSetup
 from models.notice import RegulatorAcknowledgement, RosterUploadRow
 from noticeflow.settings import Settings
 from noticeflow.worker import WorkerResources, build_worker
+from tests.actors import signing_test_client
 from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
 from tests.conftest import REPO
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
@@ -243,19 +244,22 @@ async def running_stack(
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         home=tmp_path / "home",
-        db_url=f"sqlite:///{tmp_path / 'noticeflow.db'}",
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        mail_from="notices@cumberland.example",
-        npi_digest_key=NPI_KEY,
-        **settings_overrides,
+        **{
+            "db_url": f"sqlite:///{tmp_path / 'noticeflow.db'}",
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "mail_from": "notices@cumberland.example",
+            "npi_digest_key": NPI_KEY,
+            **settings_overrides,
+        },
     )
     generate_key(settings.resolved_key_path(), now="2000-01-01T00:00:00.000000Z")
     resources = WorkerResources(settings)
-    worker = build_worker(env.client, settings, resources, task_queue=task_queue)
+    client = signing_test_client(env, settings)
+    worker = build_worker(client, settings, resources, task_queue=task_queue)
     try:
         async with worker:
-            yield Stack(env, env.client, task_queue, settings, resources, smtp_server)
+            yield Stack(env, client, task_queue, settings, resources, smtp_server)
     finally:
         resources.close()
 

@@ -26,6 +26,7 @@ from workflows.incident import CLOSE_BEFORE_CHILDREN
 from workflows.obligation_base import BOUNCE_MAILBOX_INTAKE
 from workflows.privacy_relationship_records import IMPORT_PATCH
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
+from workflows.interceptors import ActorAssertionInterceptor
 
 SAVED = sorted(HISTORIES.rglob("*.json"))
 CURRENT = [p for p in SAVED if p.parent == HISTORIES]
@@ -74,6 +75,9 @@ def test_the_current_histories_take_every_patched_path_and_the_previous_release_
 @pytest.mark.parametrize("path", SAVED, ids=lambda p: p.relative_to(HISTORIES).with_suffix("").as_posix())
 async def test_saved_history_replays_with_the_current_code(path: Path, test_data_converter: DataConverter) -> None:
     history = WorkflowHistory.from_json(path.stem.split("__", 1)[1], path.read_text())
-    replayer = Replayer(workflows=ALL_WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=test_data_converter)
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=test_data_converter,
+        interceptors=[ActorAssertionInterceptor()],
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
