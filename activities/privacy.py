@@ -28,7 +28,7 @@ from activities.privacy_documents import NoticeLintError, PrivacyDocuments
 from activities.privacy_store import NotFoundError, PrivacyStore, PrivacyStoreError
 from ledger.errors import NPIError, StepConflictError
 from ledger.store import Ledger
-from models.actors import ledger_actor
+from models.actors import step_actor
 from models.ledger import EntryDraft
 from models.privacy import OptOutRevocation
 from models.privacy_lifecycle import (
@@ -201,7 +201,7 @@ class PrivacyActivities:
             run_id=info.workflow_run_id,
             jurisdiction=request.jurisdiction,
             citation=decision.citation,
-            actor=req.question.asked_by if req.question.asked_by == "worker" else ledger_actor(req.question.asked_by),
+            actor=step_actor(req.question.asked_by),
             data={**decision_summary(req.relationship_id, req.question, decision), "source": "store", "as_of": req.as_of.isoformat()},
         )
         try:

@@ -28,10 +28,10 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, Index, delete, func, select, update
 from sqlmodel import Field, SQLModel
 
@@ -53,6 +53,7 @@ DELETE_CHUNK = 5000
 #: The fields of a contact kept in the clear (see the module's docstring); every other is sealed.
 PLAIN_FIELDS = frozenset({"consumer_ref", "state", "electronic_consent", "producer_of_record"})
 #: Row errors reported for one upload (the rest are counted).
+UploadRow = TypeVar("UploadRow", bound=BaseModel)
 MAX_REPORTED_ROWS = 20
 #: The columns of an upload.
 COLUMNS = tuple(RosterUploadRow.model_fields)
@@ -137,26 +138,26 @@ def contact_binding(incident_id: str, roster_id: str, consumer_ref: str) -> str:
 # -- upload parsing ---------------------------------------------------------------------------
 
 
-def _row_problems(number: int, exc: ValidationError) -> list[dict[str, str]]:
+def _row_problems(number: int, exc: ValidationError, columns: Sequence[str]) -> list[dict[str, str]]:
     # The values themselves are PII: name the row and the field, never echo the input.
     problems = []
     for err in exc.errors(include_input=False):
         column = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             problems.append({"field": f"rows[{number}].{column}", "type": "unknown_column",
-                             "message": f"unknown column {column!r}: the columns are {', '.join(COLUMNS)}"})
+                             "message": f"unknown column {column!r}: the columns are {', '.join(columns)}"})
         else:
             problems.append({"field": f"rows[{number}].{column}" if column else f"rows[{number}]",
-                             "message": err["msg"], "type": err["type"]})
+                             "message": err["msg"].removeprefix("Value error, "), "type": err["type"]})
     return problems
 
 
-def _rows_error(problems: list[dict[str, str]], more: int) -> RosterUploadError:
+def _rows_error(problems: list[dict[str, str]], more: int, noun: str) -> RosterUploadError:
     by_row: dict[str, list[str]] = {}
     for p in problems:
         row, _, column = p["field"].partition("].")
         by_row.setdefault(row, []).append(f"{column or 'row'}: {p['message']}")
-    text = "; ".join(f"roster row {row[len('rows['):].rstrip(']')}: " + "; ".join(items) for row, items in by_row.items())
+    text = "; ".join(f"{noun} row {row[len('rows['):].rstrip(']')}: " + "; ".join(items) for row, items in by_row.items())
     if more:
         text += f" (and {more} more rows with errors)"
     return RosterUploadError(text, errors=problems)
@@ -180,7 +181,7 @@ def media_type_of(content_type: str) -> str:
     return kind
 
 
-def decode_upload(data: bytes) -> str:
+def decode_upload(data: bytes, noun: str = "roster") -> str:
     """The upload as text; :class:`RosterEncodingError` naming where and why it is not UTF-8."""
     try:
         return data.decode("utf-8-sig")
@@ -193,81 +194,89 @@ def decode_upload(data: bytes) -> str:
         except UnicodeDecodeError:
             guess = ""
         message = (
-            f"the roster is not UTF-8: byte 0x{data[exc.start]:02X} at line {line}, column {column} is not valid UTF-8 "
+            f"the {noun} is not UTF-8: byte 0x{data[exc.start]:02X} at line {line}, column {column} is not valid UTF-8 "
             f"({exc.reason}){guess}; export the file as UTF-8 (CSV UTF-8) and upload it again"
         )
         raise RosterEncodingError(message, errors=[{"field": "body", "message": message, "type": "encoding"}]) from None
 
 
-def _too_many(max_rows: int) -> RosterTooLargeError:
+def _too_many(max_rows: int, noun: str) -> RosterTooLargeError:
     return RosterTooLargeError(
-        f"the roster has more than {max_rows} rows (NOTICEFLOW_ROSTER_MAX_ROWS): split it, or raise the limit"
+        f"the {noun} has more than {max_rows} rows (NOTICEFLOW_ROSTER_MAX_ROWS): split it, or raise the limit"
     )
 
 
-def _csv_records(text: str, max_rows: int | None) -> Iterator[dict[str, Any]]:
+def _csv_records(text: str, max_rows: int | None, columns: Sequence[str], required: Sequence[str], noun: str) -> Iterator[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
-    unknown = [c for c in header if c not in COLUMNS]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in columns]
+    missing = [c for c in required if c not in header]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     problems = [
-        {"field": f"columns.{c}", "type": "unknown_column", "message": f"unknown column {c!r}: the columns are {', '.join(COLUMNS)}"}
+        {"field": f"columns.{c}", "type": "unknown_column", "message": f"unknown column {c!r}: the columns are {', '.join(columns)}"}
         for c in unknown
     ]
     problems += [{"field": f"columns.{c}", "type": "missing_column", "message": f"column {c!r} is required"} for c in missing]
     problems += [{"field": f"columns.{c}", "type": "duplicate_column", "message": f"column {c!r} appears twice"} for c in duplicated]
     if problems:
         raise RosterUploadError(
-            "the CSV header is not a roster's: " + "; ".join(p["message"] for p in problems)
-            + " (a header row with at least consumer_id, state, name)",
+            f"the CSV header is not a {noun}'s: " + "; ".join(p["message"] for p in problems)
+            + f" (a header row with at least {', '.join(required)})",
             errors=problems,
         )
     for number, record in enumerate(reader, start=1):
         if max_rows is not None and number > max_rows:
-            raise _too_many(max_rows)
+            raise _too_many(max_rows, noun)
         if None in record:
             message = "more values than the header has columns"
-            raise RosterUploadError(f"roster row {number}: {message}",
+            raise RosterUploadError(f"{noun} row {number}: {message}",
                                     errors=[{"field": f"rows[{number}]", "message": message, "type": "too_many_values"}])
         yield record
 
 
 def parse_upload(data: bytes | str, media_type: str, *, max_rows: int | None = None) -> list[RosterUploadRow]:
-    """Read a JSON list of objects (``application/json``) or a CSV with a header row (``text/csv``).
-    Errors name the row (1 = first data row) and field, never the value; at most
-    ``MAX_REPORTED_ROWS`` rows' errors are listed. More than ``max_rows`` rows: :class:`RosterTooLargeError`."""
+    """A roster: a JSON list of objects (``application/json``) or a CSV with a header row (``text/csv``)."""
+    return parse_rows(data, media_type, RosterUploadRow, required=REQUIRED_COLUMNS, noun="roster", max_rows=max_rows)
+
+
+def parse_rows(
+    data: bytes | str, media_type: str, model: type[UploadRow], *, required: Sequence[str], noun: str, max_rows: int | None = None
+) -> list[UploadRow]:
+    """The rows of an upload of ``model`` rows (a roster, a relationship upload): a JSON list of
+    objects or a CSV whose header holds ``required``. Errors name the row (1 = first data row) and
+    field, never the value; at most ``MAX_REPORTED_ROWS`` rows' errors are listed. More than
+    ``max_rows`` rows: :class:`RosterTooLargeError`; not UTF-8: :class:`RosterEncodingError`."""
+    columns = tuple(model.model_fields)
     kind = media_type_of(media_type)
-    text = decode_upload(data) if isinstance(data, bytes) else data
+    text = decode_upload(data, noun) if isinstance(data, bytes) else data
     records: Iterable[Any]
     if kind == "application/json":
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise RosterUploadError(f"roster is not valid JSON: {exc.msg} at line {exc.lineno}",
+            raise RosterUploadError(f"the {noun} is not valid JSON: {exc.msg} at line {exc.lineno}",
                                     errors=[{"field": "body", "message": f"not valid JSON: {exc.msg} at line {exc.lineno}",
                                              "type": "json_invalid"}]) from None
-        if not isinstance(parsed, list):
-            raise RosterUploadError("a JSON roster is a list of objects, one per consumer",
-                                    errors=[{"field": "body", "message": "a JSON roster is a list of objects, one per consumer",
-                                             "type": "list_type"}])
+        if not isinstance(parsed, list) or not all(isinstance(r, dict) for r in parsed):
+            message = f"a JSON {noun} is a list of objects, one per consumer"
+            raise RosterUploadError(message, errors=[{"field": "body", "message": message, "type": "list_type"}])
         if max_rows is not None and len(parsed) > max_rows:
-            raise _too_many(max_rows)
+            raise _too_many(max_rows, noun)
         records = parsed
     else:
-        records = _csv_records(text, max_rows)
-    rows: list[RosterUploadRow] = []
+        records = _csv_records(text, max_rows, columns, required, noun)
+    rows: list[UploadRow] = []
     problems: list[dict[str, str]] = []
     bad_rows = 0
     for number, record in enumerate(records, start=1):
         try:
-            rows.append(RosterUploadRow.model_validate(record))
+            rows.append(model.model_validate(record))
         except ValidationError as exc:
             bad_rows += 1
             if bad_rows <= MAX_REPORTED_ROWS:
-                problems += _row_problems(number, exc)
+                problems += _row_problems(number, exc, columns)
     if problems:
-        raise _rows_error(problems, bad_rows - MAX_REPORTED_ROWS if bad_rows > MAX_REPORTED_ROWS else 0)
+        raise _rows_error(problems, bad_rows - MAX_REPORTED_ROWS if bad_rows > MAX_REPORTED_ROWS else 0, noun)
     return rows
 
 

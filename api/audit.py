@@ -70,9 +70,9 @@ async def incident_ledger(
     return LedgerEntries(stream=stream, entries=page, next_after=page[-1]["seq"] if more else None)
 
 
-def _bundle_path(ctx: ApiContext, incident_id: str) -> Path:
+def _bundle_path(ctx: ApiContext, name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = exports_dir(ctx) / f"{re.sub(r'[^A-Za-z0-9._-]', '_', incident_id)}-{stamp}"
+    base = exports_dir(ctx) / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}-{stamp}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -80,21 +80,25 @@ def _bundle_path(ctx: ApiContext, incident_id: str) -> Path:
     return path
 
 
-def _export(ctx: ApiContext, incident_id: str, pdf: bool) -> ExportResponse:
-    stream = incident_stream(incident_id)
-    keyring = ctx.keyring()
-    out = _bundle_path(ctx, incident_id)
+def write_bundle(ctx: ApiContext, name: str, where: EntryFilter, selection: str, pdf: bool) -> ExportResponse:
+    """An examination bundle of the entries ``where`` selects, in a new directory of the exports
+    named after ``name``; ``selection`` is what the response says was exported."""
     try:
         result = export_bundle(
-            ctx.signing_ledger, out, keyring, EntryFilter(stream=stream), **bundle_export_options(ctx.settings, pdf=pdf)
+            ctx.signing_ledger, _bundle_path(ctx, name), ctx.keyring(), where, **bundle_export_options(ctx.settings, pdf=pdf)
         )
     except (LedgerError, ReportPrintError) as exc:
         raise LedgerUnavailable(f"the examination bundle could not be written: {exc}") from None
     return ExportResponse(
-        path=str(result.path), stream=stream, entries=result.entries, tree_head=result.tree_head,
+        path=str(result.path), stream=selection, entries=result.entries, tree_head=result.tree_head,
         completeness=result.completeness, documents=result.documents,
         missing_documents=[d["sha256"] for d in result.missing_documents],
     )
+
+
+def _export(ctx: ApiContext, incident_id: str, pdf: bool) -> ExportResponse:
+    stream = incident_stream(incident_id)
+    return write_bundle(ctx, incident_id, EntryFilter(stream=stream), stream, pdf)
 
 
 @router.post(

@@ -109,7 +109,11 @@ class Authenticator:
 def check_actor(request_body: BaseModel, domain: type[BaseModel], actor: str) -> None:
     """The person named in the body, if any, must be the caller (its actor, or its bare name)."""
     field = ACTOR_FIELDS[domain]
-    named = getattr(request_body, field, None)
+    require_caller(getattr(request_body, field, None), field, actor)
+
+
+def require_caller(named: str | None, field: str, actor: str) -> None:
+    """The person a body names as acting in ``field``, if any, must be the caller."""
     if named is not None and not names_caller(named, actor):
         raise ActorMismatch(
             f"{field} is {named!r} but the request is authenticated as {actor!r}: a step is recorded in the "

@@ -19,10 +19,9 @@ from temporalio.service import RPCStatusCode
 
 from activities.contact_store import ContactStore
 from activities.privacy_store import PrivacyStore
-from api.auth import names_caller
+from api.auth import require_caller as caller_named
 from api.deps import ApiContext
 from api.errors import (
-    ActorMismatch,
     ApiError,
     LedgerUnavailable,
     StepRefused,
@@ -33,6 +32,7 @@ from api.errors import (
 from api.gateway import run_update
 from api.schemas import error_responses
 from ledger.errors import LedgerError, NPIError, StepConflictError
+from models.authority import SYSTEM_ACTOR
 from models.ledger import EntryDraft, LedgerEntry
 from workflows.privacy_relationship import (
     ConsumerRelationshipWorkflow,
@@ -66,12 +66,9 @@ async def in_thread(ctx: ApiContext, work: Callable[[PrivacyStore], Any]) -> Any
 
 
 def require_caller(named: str | None, field: str, actor: str) -> None:
-    """The person a body names as acting, if any, must be the caller."""
-    if named is not None and named != "worker" and not names_caller(named, actor):
-        raise ActorMismatch(
-            f"{field} is {named!r} but the request is authenticated as {actor!r}: a step is recorded in the name of the "
-            f"principal who takes it; leave {field} out or set it to {actor!r}"
-        )
+    """The person a body names as acting, if any, must be the caller (``api/auth.py``); ``worker``,
+    the sweeps' own name, is taken as leaving it out — the step is the caller's either way."""
+    caller_named(None if named == SYSTEM_ACTOR else named, field, actor)
 
 
 # -- the ledger: the API's own acts -------------------------------------------------------------------

@@ -24,9 +24,6 @@ again records, stores and starts nothing twice.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -41,7 +38,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.privacy_documents import NoticeLintError, check_content
 from activities.privacy_store import NotFoundError, PrivacyStore, record_sha256
-from activities.roster import RosterMediaTypeError, media_type_of
+from activities.roster import RosterMediaTypeError, RosterTooLargeError, RosterUploadError, media_type_of, parse_rows
 from api.access import API_PREFIX, register_body_limit
 from api.bounds import as_domain
 from api.schemas import ErrorBody
@@ -64,7 +61,6 @@ from api.privacy_common import (
 from api.privacy_schemas import (
     RELATIONSHIP_COLUMNS,
     REQUIRED_UPLOAD_COLUMNS,
-    UPLOAD_COLUMNS,
     PolicyRecordBody,
     PublishedPolicy,
     RegistrationSummary,
@@ -260,77 +256,19 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        message = (f"the upload is not UTF-8: byte 0x{data[exc.start]:02X} at line {line} is not valid UTF-8 ({exc.reason}); "
-                   "export the file as UTF-8 (CSV UTF-8) and upload it again")
-        raise _invalid([_problem("body", message, "encoding")]) from None
-
-
-def _too_many(max_rows: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the upload has more than {max_rows} rows (NOTICEFLOW_ROSTER_MAX_ROWS): split it, or raise the limit")
-
-
-def _records(data: bytes, media_type: str, max_rows: int) -> list[dict[str, Any]]:
-    text = _decode(data)
-    if media_type == "application/json":
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _invalid([_problem("body", f"not valid JSON: {exc.msg} at line {exc.lineno}", "json_invalid")]) from None
-        if not isinstance(parsed, list) or not all(isinstance(r, dict) for r in parsed):
-            raise _invalid([_problem("body", "a JSON upload is a list of objects, one per consumer of a relationship", "list_type")])
-        if len(parsed) > max_rows:
-            raise _too_many(max_rows)
-        return parsed
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    problems = [_problem(f"columns.{c}", f"unknown column {c!r}: the columns are {', '.join(UPLOAD_COLUMNS)}", "unknown_column")
-                for c in header if c not in UPLOAD_COLUMNS]
-    problems += [_problem(f"columns.{c}", f"column {c!r} is required", "missing_column")
-                 for c in REQUIRED_UPLOAD_COLUMNS if c not in header]
-    problems += [_problem(f"columns.{c}", f"column {c!r} appears twice", "duplicate_column")
-                 for c in sorted({c for c in header if header.count(c) > 1})]
-    if problems:
-        raise _invalid(problems)
-    rows: list[dict[str, Any]] = []
-    for number, record in enumerate(reader, start=1):
-        if number > max_rows:
-            raise _too_many(max_rows)
-        if None in record:
-            raise _invalid([_problem(f"rows[{number}]", "more values than the header has columns", "too_many_values")])
-        rows.append(record)
-    return rows
-
-
 def parse_relationship_upload(data: bytes, media_type: str, max_rows: int) -> list[RelationshipUploadRow]:
-    """The rows of an upload, every one valid; else :class:`UploadInvalid` naming each field
-    (``rows[n].<column>``, n = 1 for the first row) and never a value."""
-    records = _records(data, media_type, max_rows)
-    if not records:
+    """The rows of an upload, every one valid (the roster's reader, ``activities/roster.py``);
+    else :class:`UploadInvalid` naming each field (``rows[n].<column>``, n = 1 for the first row)
+    and never a value, or 413 past ``max_rows``."""
+    try:
+        rows = parse_rows(data, media_type, RelationshipUploadRow, required=REQUIRED_UPLOAD_COLUMNS,
+                          noun="relationship upload", max_rows=max_rows)
+    except RosterTooLargeError as exc:
+        raise PayloadTooLarge(f"{exc}") from None
+    except RosterUploadError as exc:
+        raise UploadInvalid(str(exc), list(exc.errors)) from None
+    if not rows:
         raise _invalid([_problem("body", "the upload is empty: give one row per consumer of each relationship", "upload_empty")])
-    rows: list[RelationshipUploadRow] = []
-    problems: list[dict[str, Any]] = []
-    bad = 0
-    for number, record in enumerate(records, start=1):
-        try:
-            rows.append(RelationshipUploadRow.model_validate(record))
-        except ValidationError as exc:
-            bad += 1
-            if bad > MAX_REPORTED_ROWS:
-                continue
-            for err in exc.errors(include_input=False):
-                column = ".".join(str(p) for p in err["loc"])
-                message = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    message = f"unknown column {column!r}: the columns are {', '.join(UPLOAD_COLUMNS)}"
-                problems.append(_problem(f"rows[{number}].{column}" if column else f"rows[{number}]", message,
-                                         "unknown_column" if err["type"] == "extra_forbidden" else err["type"]))
-    if problems:
-        raise _invalid(problems, max(bad - MAX_REPORTED_ROWS, 0))
     return rows
 
 

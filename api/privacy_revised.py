@@ -17,9 +17,7 @@ bundle verifiable offline like an incident's.
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -34,6 +32,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.privacy_store import NotFoundError
+from api.audit import write_bundle
 from api.bounds import VersionIdPath
 from api.deps import Actor, ApiContext, Context
 from api.errors import ApiError, LedgerUnavailable, StepRefused, StepTimedOut
@@ -45,7 +44,6 @@ from api.privacy_schemas import (
     StartRevisedNotice,
 )
 from api.schemas import ExportResponse
-from ledger.bundle import export_bundle
 from ledger.errors import LedgerError
 from ledger.store import EntryFilter
 from models.common import StateCode
@@ -58,9 +56,7 @@ from models.revised_notice import (
     revised_notice_id,
     revised_workflow_id,
 )
-from noticeflow.bundle_options import bundle_export_options
 from noticeflow.logging import get_logger
-from reports.pdf import ReportPrintError
 from workflows.revised_notice import RevisedNoticeWorkflow
 
 log = get_logger("noticeflow.api")
@@ -209,28 +205,8 @@ def _rename_field(exc: ApiError) -> None:
 # -- a state's privacy records, as an examination bundle ---------------------------------------------
 
 
-def _bundle_path(ctx: ApiContext, jurisdiction: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = ctx.settings.home / "exports" / f"privacy-{re.sub(r'[^A-Za-z0-9]', '_', jurisdiction)}-{stamp}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
-
-
 def _export(ctx: ApiContext, jurisdiction: str, pdf: bool) -> ExportResponse:
-    where = EntryFilter(jurisdiction=jurisdiction)
-    try:
-        result = export_bundle(ctx.signing_ledger, _bundle_path(ctx, jurisdiction), ctx.keyring(), where,
-                               **bundle_export_options(ctx.settings, pdf=pdf))
-    except (LedgerError, ReportPrintError) as exc:
-        raise LedgerUnavailable(f"the examination bundle could not be written: {exc}") from None
-    return ExportResponse(
-        path=str(result.path), stream=f"jurisdiction:{jurisdiction}", entries=result.entries, tree_head=result.tree_head,
-        completeness=result.completeness, documents=result.documents,
-        missing_documents=[d["sha256"] for d in result.missing_documents],
-    )
+    return write_bundle(ctx, f"privacy-{jurisdiction}", EntryFilter(jurisdiction=jurisdiction), f"jurisdiction:{jurisdiction}", pdf)
 
 
 class NothingToExport(ApiError):

@@ -27,6 +27,7 @@ from api.bounds import as_domain, bounded
 from api.schemas import actor_optional
 from models.common import StateCode
 from models.content import Email, OptionalText, PostalAddress, blank_to_none
+from models.notice import require_whole_address
 from models.privacy import PolicyDiff
 from models.privacy_lifecycle import (
     PLAIN_ID_PATTERN,
@@ -127,15 +128,7 @@ class RelationshipUploadRow(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> RelationshipUploadRow:
-        parts = {"address_line1": self.address_line1, "city": self.city, "postal_code": self.postal_code}
-        given = [k for k, v in parts.items() if v]
-        if given and len(given) != len(parts):
-            missing = ", ".join(k for k in parts if k not in given)
-            raise PydanticCustomError(
-                "address_incomplete",
-                "postal address is incomplete: {missing} missing (give address_line1, city and postal_code together, or none of them)",
-                {"missing": missing},
-            )
+        require_whole_address(self.address_line1, self.city, self.postal_code)
         if self.initial_notice_given_at is None:
             named = [f for f in ("initial_notice_channel", "initial_notice_acknowledged_at", "initial_notice_id")
                      if getattr(self, f) is not None]
@@ -157,7 +150,6 @@ class RelationshipUploadRow(BaseModel):
 
 
 #: Columns of a relationship upload, and the ones a CSV header must have.
-UPLOAD_COLUMNS: tuple[str, ...] = tuple(RelationshipUploadRow.model_fields)
 REQUIRED_UPLOAD_COLUMNS: tuple[str, ...] = ("relationship_id", "consumer_id", "name", "policy_version")
 #: The relationship's own columns: the same in every row of a joint relationship.
 RELATIONSHIP_COLUMNS: tuple[str, ...] = (

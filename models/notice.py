@@ -63,6 +63,20 @@ class ConsumerContact(NoticeflowModel):
     producer_of_record: str | None = Field(None, max_length=100, description="producer_id of the producer of record, if known.")
 
 
+def require_whole_address(address_line1: str | None, city: str | None, postal_code: str | None) -> None:
+    """An upload row's postal address is given whole (line 1, city, postal code) or not at all."""
+    parts = {"address_line1": address_line1, "city": city, "postal_code": postal_code}
+    given = [k for k, v in parts.items() if v]
+    if given and len(given) != len(parts):
+        missing = ", ".join(k for k in parts if k not in given)
+        raise PydanticCustomError(
+            "address_incomplete",
+            "postal address is incomplete: {missing} missing (give address_line1, city and "
+            "postal_code together, or none of them)",
+            {"missing": missing},
+        )
+
+
 class RosterUploadRow(NoticeflowModel):
     """One row of an uploaded roster (JSON list of objects or CSV with these column names).
 
@@ -85,16 +99,7 @@ class RosterUploadRow(NoticeflowModel):
 
     @model_validator(mode="after")
     def _address_complete(self) -> RosterUploadRow:
-        parts = {"address_line1": self.address_line1, "city": self.city, "postal_code": self.postal_code}
-        given = [k for k, v in parts.items() if v]
-        if given and len(given) != len(parts):
-            missing = ", ".join(k for k in parts if k not in given)
-            raise PydanticCustomError(
-                "address_incomplete",
-                "postal address is incomplete: {missing} missing (give address_line1, city and "
-                "postal_code together, or none of them)",
-                {"missing": missing},
-            )
+        require_whole_address(self.address_line1, self.city, self.postal_code)
         return self
 
     def postal_address(self) -> PostalAddress | None:

@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.actors import step_actor as _actor
     from models.privacy import (
         ConsumerRelationship,
         DisclosureDecision,
@@ -73,7 +74,6 @@ from workflows.privacy_checks import (
     CITE_RELATIONSHIP,
 )
 from workflows.privacy_relationship_steps import RelationshipSteps
-from workflows.privacy_relationship_steps import actor_of as _actor
 from workflows.rules_call import call_rules
 
 # Activity names (registered by ``activities/privacy.py``).

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.actors import ledger_actor
+    from models.actors import step_actor as _actor
     from models.privacy import HealthAuthorization, NoticeKind
     from models.privacy_lifecycle import (
         DeliveryRecord,
@@ -51,11 +51,6 @@ from workflows.rules_call import call_rules
 IMPORT_PATCH = "import-initial-notice"
 RECORD_PRESENTED = "privacy_record_presented_notice"
 CITE_IMPORTED = f"{CITE_INITIAL}(a); 28 TAC § 22.13"
-
-
-def _actor(who: str) -> str:
-    """The ledger's actor for the person a step names, or the worker (as ``actor_of`` of the steps)."""
-    return "worker" if who == "worker" else ledger_actor(who)
 
 
 def check_health_authorization(

@@ -22,7 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.actors import ledger_actor
+    from models.actors import step_actor as actor_of
     from models.privacy import (
         ConsumerRelationship,
         DisclosureDecision,
@@ -87,12 +87,6 @@ from workflows.rules_call import call_rules
 MARK_DELIVERY = "privacy_mark_delivery"
 RECORD_OPT_OUT = "privacy_record_opt_out"
 RECORD_REVOCATION = "privacy_record_revocation"
-
-
-def actor_of(who: str) -> str:
-    """The ledger's actor for the person a step names (``key:<name>``, ``user:<name>``; a bare name is a
-    user's), or the worker."""
-    return "worker" if who == "worker" else ledger_actor(who)
 
 
 class RelationshipSteps(RecordsSteps):

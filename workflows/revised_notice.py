@@ -26,7 +26,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.actors import ledger_actor
+    from models.actors import step_actor as _actor
     from models.privacy import ConsumerRelationship, DeliveryChannel, NoticeDelivery, NoticeKind, PolicyChangeKind
     from models.privacy_lifecycle import DeliveryStatus
     from models.revised_notice import (
@@ -614,10 +614,6 @@ class RevisedNoticeWorkflow:
         start = self._start
         assert start is not None
         return revised_stream(start.old_version, start.new_version)
-
-
-def _actor(who: str) -> str:
-    return who if who == "worker" else ledger_actor(who)
 
 
 def _batch(marks: MarkDeliveries) -> str:

@@ -4,18 +4,24 @@ and helpers to register consumers and start relationship workflows."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest_asyncio
 from temporalio.client import WorkflowHandle
+
+from api.access import Role
+from api.app import create_app
 
 from ledger.store import EntryFilter
 from models.privacy_lifecycle import PrivacyConsumer, PrivacyPolicyRecord, RelationshipRecord, RelationshipStart
 from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
+from tests.api.conftest import bearer, issue_key
 from tests.workflows.conftest import HISTORIES, Stack, eventually, stack  # noqa: F401 — the fixture
 from workflows.privacy_relationship import ConsumerRelationshipWorkflow, relationship_workflow_id
 
@@ -97,3 +103,22 @@ class Privacy:
 @pytest_asyncio.fixture
 async def privacy(stack: Stack) -> Privacy:  # noqa: F811
     return Privacy(stack)
+
+
+@contextlib.asynccontextmanager
+async def privacy_api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over ASGI on ``stack``'s worker, called with a privacy officer's key (``key:p.ortiz``);
+    its actor assertions dated by the test server's clock."""
+    settings = stack.settings.model_copy(update={"task_queue": stack.task_queue, "log_json": False})
+    app = create_app(settings, client=stack.client, step_timeout=60, clock=stack.env.get_current_time)
+    token = issue_key(settings, "p.ortiz", {Role.PRIVACY})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
+                                 headers=bearer(token)) as http:
+        http.app_settings = settings  # type: ignore[attr-defined]
+        yield http
+
+
+@pytest_asyncio.fixture
+async def api(privacy: Privacy) -> AsyncIterator[httpx.AsyncClient]:
+    async with privacy_api(privacy.stack) as http:
+        yield http

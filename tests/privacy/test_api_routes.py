@@ -11,13 +11,11 @@ import csv
 import io
 import json
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest_asyncio
 
 from api.access import Role
 from api.app import create_app
@@ -64,17 +62,6 @@ def to_csv(rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> bytes:
 
 def day(days_ago: int) -> str:
     return (datetime.now(state_zone("TX")) - timedelta(days=days_ago)).date().isoformat()
-
-
-@pytest_asyncio.fixture
-async def api(privacy: Privacy) -> AsyncIterator[httpx.AsyncClient]:
-    settings = privacy.stack.settings.model_copy(update={"task_queue": privacy.stack.task_queue, "log_json": False})
-    app = create_app(settings, client=privacy.stack.client, step_timeout=60, clock=privacy.stack.env.get_current_time)
-    token = issue_key(settings, "p.ortiz", {Role.PRIVACY})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
-                                 headers=bearer(token)) as http:
-        http.app_settings = settings  # type: ignore[attr-defined]
-        yield http
 
 
 async def publish(api: httpx.AsyncClient, version: str = "v1", **params: str) -> httpx.Response:

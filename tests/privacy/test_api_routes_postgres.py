@@ -13,14 +13,11 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from api.access import Role
-from api.app import create_app
 from ledger.store import EntryFilter
 from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
-from tests.api.conftest import bearer, issue_key
 from tests.platform.test_contacts_at_rest import hits, postgres_files
 from tests.postgres import PostgresServer
-from tests.privacy.conftest import Privacy
+from tests.privacy.conftest import Privacy, privacy_api
 from tests.privacy.test_api_routes import ACTOR, day, person, publish, to_csv
 from tests.workflows.conftest import running_stack
 
@@ -34,11 +31,7 @@ async def on_postgres(
 ) -> AsyncIterator[tuple[Privacy, httpx.AsyncClient]]:
     url = postgres_server.create_database()
     async with running_stack(time_skipping_env, task_queue, tmp_path, smtp_server, db_url=url) as stack:
-        settings = stack.settings.model_copy(update={"task_queue": stack.task_queue, "log_json": False})
-        app = create_app(settings, client=stack.client, step_timeout=60, clock=stack.env.get_current_time)
-        token = issue_key(settings, "p.ortiz", {Role.PRIVACY})
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
-                                     headers=bearer(token)) as http:
+        async with privacy_api(stack) as http:
             yield Privacy(stack), http
 
 

@@ -5,20 +5,15 @@ the lifecycle's state, with the rule cited and the decision ledgered (28 TAC Â§Â
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest_asyncio
 from temporalio.testing import ActivityEnvironment
 from typer.testing import CliRunner
 
-from api.access import Role
-from api.app import create_app
 from models.privacy_lifecycle import GateActivityInput, GateQuestion
 from noticeflow.cli import app as cli
-from tests.api.conftest import bearer, issue_key
 from tests.privacy.builders import consumer, policy_record, ref, relationship
 from tests.privacy.conftest import Privacy
 
@@ -28,16 +23,6 @@ QUESTION = {
     "purpose": "direct_mail_marketing",
     "recipient": {"name": "Pecos Premium Finance", "kind": "nonaffiliated_third_party", "category": "financial service providers"},
 }
-
-
-@pytest_asyncio.fixture
-async def api(privacy: Privacy) -> AsyncIterator[httpx.AsyncClient]:
-    settings = privacy.stack.settings.model_copy(update={"task_queue": privacy.stack.task_queue, "log_json": False})
-    app = create_app(settings, client=privacy.stack.client, step_timeout=60, clock=privacy.stack.env.get_current_time)
-    token = issue_key(settings, "p.ortiz", {Role.PRIVACY})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
-                                 headers=bearer(token)) as http:
-        yield http
 
 
 async def test_gate_api_denies_during_the_window_allows_after_it_and_denies_after_an_opt_out(
