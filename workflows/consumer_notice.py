@@ -190,19 +190,15 @@ class ConsumerNoticeWorkflow(ObligationWorkflow):
         if not reconciliation.met:
             self._follow_up_owed = sent.outstanding > 0
             return reconciliation
-        await self._sent(delivered_at, self._sent_data(result, reconciliation, delivered_at, sent))
-        if self._status is not ObligationStatus.SENT:
-            return None  # resolved by a person while the entry was written
         # Letters and the substitute parts are confirmed by what is already on record; an e-mail
         # only when no hard bounce came back within the window.
         window = sent.bounce_window if sent.emails_sent else timedelta(0)
+        await self._sent(delivered_at, self._sent_data(result, reconciliation, delivered_at, sent),
+                         waiting_for=_awaiting_confirmation(window, workflow.now() + window))
+        if self._status is not ObligationStatus.SENT:
+            return None  # resolved by a person while the entry was written
         window_ends = workflow.now() + window
-        self._waiting_for = (
-            f"the bounce window: the consumer notices are confirmed on {markdown_deadline(window_ends)} unless a hard "
-            "bounce or a returned letter is recorded (record_returned_notices, then notices_returned)"
-            if window
-            else "the confirmation of the notices sent"
-        )
+        self._waiting_for = _awaiting_confirmation(window, window_ends)
         await self._publish()
         # E-mails are read against the bounce mailbox during the window (and once more at its end)
         # until it says none is configured; a hard bounce read there counts as one recorded. A run
@@ -438,3 +434,10 @@ def _confirmation(
         if part is not None:
             out[part.channel] = part.ledger_data()
     return out
+
+
+def _awaiting_confirmation(window: timedelta, window_ends: datetime) -> str:
+    if not window:
+        return "the confirmation of the notices sent"
+    return (f"the bounce window: the consumer notices are confirmed on {markdown_deadline(window_ends)} unless a hard "
+            "bounce or a returned letter is recorded (record_returned_notices, then notices_returned)")

@@ -272,10 +272,11 @@ class ObligationWorkflow:
             )
             await self._publish()
 
-    async def _sent(self, at: datetime, evidence: dict[str, Any]) -> None:
+    async def _sent(self, at: datetime, evidence: dict[str, Any], *, waiting_for: str | None = None) -> None:
         """Record the notice as given at ``at`` with the channel's evidence (``<kind>.sent``): status
-        ``sent``, awaiting its confirmation. Timeliness is judged here, on ``at``; from now on the
-        deadline brings no reminder and no overdue turn."""
+        ``sent``, awaiting its confirmation (``waiting_for``, shown with the status at once).
+        Timeliness is judged here, on ``at``; from now on the deadline brings no reminder and no
+        overdue turn."""
         if self._status.resolved or self._resolving or self._sent_at is not None:
             return
         self._sends += 1
@@ -287,6 +288,7 @@ class ObligationWorkflow:
         if self._status.resolved or self._resolving:  # a person resolved it while the entry was written
             return
         self._sent_at, self._evidence = at, {"sent": evidence}
+        self._waiting_for = waiting_for or self._waiting_for
         self._status = ObligationStatus.SENT
         await self._publish()
 
