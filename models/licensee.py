@@ -64,6 +64,26 @@ class Licensee(NoticeflowModel):
     domicile_state: StateCode = Field(description="State of domicile (insurers).")
     home_state: StateCode = Field(description="Home state (producers).")
     timezone: str | None = Field(None, description="IANA time zone of the licensee, e.g. 'America/Chicago'.")
+    employees: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="Number of employees (counting as the state's act counts them). Unknown where a size "
+        "exemption could matter: the obligation stays and asks for counsel review.",
+    )
+    annual_revenue_usd: int | None = Field(
+        None,
+        ge=0,
+        le=10**13,
+        description="Gross annual revenue in US dollars. Unknown where a size exemption could matter: the "
+        "obligation stays and asks for counsel review.",
+    )
+    licensed_states: list[StateCode] | None = Field(
+        None,
+        max_length=60,
+        description="States in which the licensee holds a licence (e.g. NY: a covered entity of 23 NYCRR 500). "
+        "Unknown where it matters: the obligation stays and asks for counsel review.",
+    )
     deadline_policy: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
 
     @field_validator("timezone")

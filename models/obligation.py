@@ -24,6 +24,9 @@ class ObligationKind(StrEnum):
     CONSUMER_NOTICE = "consumer_notice"
     PRODUCER_NOTICE = "producer_notice"
     CEDING_INSURER_NOTICE = "ceding_insurer_notice"
+    #: Notice to a state's attorney general (or the office its general breach law names) under
+    #: that law, through the regulator outbox, acknowledgement required.
+    ATTORNEY_GENERAL_NOTICE = "attorney_general_notice"
 
 
 class RecipientRole(StrEnum):
@@ -31,6 +34,7 @@ class RecipientRole(StrEnum):
     CONSUMERS = "consumers"
     PRODUCERS_OF_RECORD = "producers_of_record"
     CEDING_INSURERS = "ceding_insurers"
+    ATTORNEY_GENERAL = "attorney_general"
 
 
 class ClockStart(StrEnum):
