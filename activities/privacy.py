@@ -165,7 +165,11 @@ class PrivacyActivities:
     async def record_revocation(self, revocation: OptOutRevocation) -> OptOutRecord:
         try:
             return await asyncio.to_thread(
-                self.store.record_revocation, revocation.election_id, revocation.received_at, revocation.form
+                self.store.record_revocation,
+                revocation.election_id,
+                revocation.received_at,
+                revocation.form,
+                relationship_id=revocation.relationship_id,
             )
         except PrivacyStoreError as exc:
             raise _not_found(exc) from None

@@ -482,23 +482,35 @@ class PrivacyStore:
     # -- opt outs -------------------------------------------------------------------------------
 
     def record_opt_outs(self, records: Sequence[OptOutRecord]) -> int:
-        """Store opt-out elections; an election id already stored is kept as it was."""
+        """Store opt-out elections; an election already stored for its relationship is kept as it was."""
         with db.write(self.engine) as conn:
             return _insert_new(conn, _OPT_OUTS, [_opt_out_row(r) for r in records])
 
-    def record_revocation(self, election_id: str, received_at: dt.datetime, form: str) -> OptOutRecord:
-        """Record the revocation of an opt-out (the first one received counts)."""
+    def record_revocation(
+        self, election_id: str, received_at: dt.datetime, form: str, *, relationship_id: str | None = None
+    ) -> OptOutRecord:
+        """Record the revocation of a relationship's opt-out (the first one received counts).
+
+        An election id is unique within its relationship only, so the relationship is named; without
+        it (an activity scheduled before it was carried) the election id must name one election."""
+        where = [_OPT_OUTS.c.election_id == election_id]
+        if relationship_id is not None:
+            where.append(_OPT_OUTS.c.relationship_id == relationship_id)
         with db.write(self.engine) as conn:
-            row = conn.execute(select(_OPT_OUTS).where(_OPT_OUTS.c.election_id == election_id)).first()
-            if row is None:
+            rows = conn.execute(select(_OPT_OUTS).where(*where)).all()
+            if not rows:
                 raise NotFoundError(f"no opt-out election {election_id!r}")
-            if row.revocation_received_at is None:
+            if len(rows) > 1:
+                raise PrivacyStoreError(
+                    f"opt-out election {election_id!r} is held by {len(rows)} relationships: name the relationship"
+                )
+            if rows[0].revocation_received_at is None:
                 conn.execute(
                     update(_OPT_OUTS)
-                    .where(_OPT_OUTS.c.election_id == election_id)
+                    .where(*where)
                     .values(revocation_received_at=received_at.isoformat(), revocation_form=form)
                 )
-            row = conn.execute(select(_OPT_OUTS).where(_OPT_OUTS.c.election_id == election_id)).one()
+            row = conn.execute(select(_OPT_OUTS).where(*where)).one()
         return _opt_out(row)
 
     def opt_outs_of(self, relationship_id: str) -> list[OptOutRecord]:

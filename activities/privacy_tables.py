@@ -13,7 +13,7 @@ The store itself, and who may read what, is ``activities/privacy_store.py``. Sch
     privacy_notice_deliveries    delivery_key PK · relationship_id · notice_id · kind · policy_version ·
                                  includes_opt_out_notice · channel · status · delivered_at · acknowledged_at ·
                                  returned_at · consumer_agreed_electronic · isolated_transaction · documents · batch_id · failure
-    privacy_opt_outs             election_id PK · relationship_id · consumer_ref · received_at · effective_at ·
+    privacy_opt_outs             (election_id, relationship_id) PK · consumer_ref · received_at · effective_at ·
                                  npi_categories · recipient_categories · revocation_received_at · revocation_form
     privacy_disclosure_openings  (relationship_id, policy_version) PK · status · opened_at · notice_id · citation
     privacy_documents            (policy_version, kind, variant) PK · sha256s of the rendered specimen (JSON)
@@ -135,8 +135,9 @@ class OptOutRow(SQLModel, table=True):
     __tablename__ = "privacy_opt_outs"
     __table_args__ = (Index("ix_privacy_opt_outs_relationship", "relationship_id", "election_id"),)
 
+    #: Unique within its relationship: two relationships may each hold an election "OPT-1".
     election_id: str = Field(primary_key=True)
-    relationship_id: str
+    relationship_id: str = Field(primary_key=True)
     consumer_ref: str
     received_at: str
     effective_at: str

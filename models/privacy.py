@@ -145,6 +145,9 @@ class OptOutElection(NoticeflowModel):
 
 class OptOutRevocation(NoticeflowModel):
     election_id: str = Field(min_length=1)
+    #: The relationship whose election is revoked: an election id is unique within its relationship
+    #: only. ``None`` only in activity inputs scheduled before it was carried (release 2026-12-01).
+    relationship_id: str | None = Field(None, min_length=1)
     received_at: AwareDatetime
     form: Literal["written", "electronic", "oral"]
 

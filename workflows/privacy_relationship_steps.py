@@ -209,7 +209,8 @@ class RelationshipSteps(RecordsSteps):
             )
             stored = await workflow.execute_activity(
                 RECORD_REVOCATION,
-                OptOutRevocation(election_id=req.election_id, received_at=received, form=req.form),
+                OptOutRevocation(election_id=req.election_id, relationship_id=self._inp.relationship_id,
+                                 received_at=received, form=req.form),
                 result_type=OptOutRecord,
                 **QUICK,  # type: ignore[arg-type]
             )
