@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/rules_bench.py
 	$(PY) bench/workflow_bench.py
 	$(PY) bench/fanout_bench.py
+	$(PY) bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) .noticeflow .pytest_cache
