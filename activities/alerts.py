@@ -157,6 +157,10 @@ def alert_text(req: ResponderAlert, url: str | None) -> AlertText:
             f"No acknowledgement: {what_for}",
             f"The {what_for} was sent but its receipt has not been acknowledged (deadline {due}).",
         ),
+        AlertWhat.FILING_REFUSED: (
+            f"Filing refused: {what_for}",
+            f"The portal refused the {what_for}: nothing was filed. It is tried again; the deadline ({due}) keeps running.",
+        ),
     }[req.what]
     waiting_for = _WITHHELD if find_npi(req.waiting_for) else req.waiting_for
     lines = [

@@ -517,6 +517,8 @@ class RegulatorSubmission:
     version: int
     documents: tuple[DocumentRef, ...]
     files: tuple[Path, ...]
+    #: The office of ``jurisdiction`` filed with (``RegulatorOffice``): the commissioner, or the attorney general.
+    office: str = "commissioner"
 
 
 class PortalUnavailableError(Exception):
@@ -539,7 +541,9 @@ class RegulatorPortal(Protocol):
         """File ``submission``; the same ``submission_id`` twice must not file twice."""
         ...
 
-    async def acknowledgement(self, jurisdiction: str, submission_id: str) -> RegulatorAcknowledgement | None:
+    async def acknowledgement(
+        self, jurisdiction: str, submission_id: str, office: str = "commissioner"
+    ) -> RegulatorAcknowledgement | None:
         """The regulator's acknowledgement of a filing, with its reference number; None while it
         has not come. Raises :class:`AcknowledgementUnreadableError` for one that cannot be read."""
         ...
@@ -552,9 +556,11 @@ SIMULATED_REFERENCE_PREFIX = "SIM-"
 class OutboxPortal:
     """``outbox/regulators/<state>/<submission id>/``: the documents, ``submission.json`` and
     ``receipt.json``, for the compliance team to file in the commissioner's portal or by e-mail
-    in the format the commissioner directs (§ 56-2-1006(b)(1)).
+    in the format the commissioner directs (§ 56-2-1006(b)(1)). A filing with another office of
+    the state goes to that office's folder, ``outbox/regulators/<office>/<state>/<submission id>/``
+    — the attorney general's (``attorney_general/TX/``) under a general breach law.
 
-    The regulator's acknowledgement is read from ``<state>/<submission id>.ack.json`` — put there
+    The regulator's acknowledgement is read from ``<folder>/<submission id>.ack.json`` — put there
     by whoever receives it (``{"reference": …, "received_at": …}``, optionally ``recorded_by``
     and ``evidence_sha256``). With ``simulate_acks`` (``NOTICEFLOW_OUTBOX_SIMULATE_ACKS``, demo
     and dev only) the outbox writes a simulated one, reference ``SIM-…`` and marked simulated,
@@ -566,13 +572,18 @@ class OutboxPortal:
         self.root = outbox_dir / "regulators"
         self.simulate_acks = simulate_acks
 
-    def ack_path(self, jurisdiction: str, submission_id: str) -> Path:
-        return self.root / jurisdiction / f"{safe_name(submission_id)}.ack.json"
+    def folder(self, jurisdiction: str, office: str = "commissioner") -> Path:
+        """Where one office's filings go: the commissioner's ``<state>/`` (as before offices),
+        any other office's ``<office>/<state>/``."""
+        return self.root / jurisdiction if office == "commissioner" else self.root / safe_name(office) / jurisdiction
 
-    def _acknowledgement(self, jurisdiction: str, submission_id: str) -> RegulatorAcknowledgement | None:
-        path = self.ack_path(jurisdiction, submission_id)
+    def ack_path(self, jurisdiction: str, submission_id: str, office: str = "commissioner") -> Path:
+        return self.folder(jurisdiction, office) / f"{safe_name(submission_id)}.ack.json"
+
+    def _acknowledgement(self, jurisdiction: str, submission_id: str, office: str = "commissioner") -> RegulatorAcknowledgement | None:
+        path = self.ack_path(jurisdiction, submission_id, office)
         if not path.exists():
-            if not self.simulate_acks or not (self.root / jurisdiction / safe_name(submission_id) / "receipt.json").exists():
+            if not self.simulate_acks or not (self.folder(jurisdiction, office) / safe_name(submission_id) / "receipt.json").exists():
                 return None
             simulated = RegulatorAcknowledgement(
                 reference=SIMULATED_REFERENCE_PREFIX + hashlib.sha256(submission_id.encode()).hexdigest()[:10].upper(),
@@ -593,11 +604,13 @@ class OutboxPortal:
             ) if isinstance(exc, ValidationError) else str(exc)
             raise AcknowledgementUnreadableError(f"{path.name}: {detail[:300]}") from None
 
-    async def acknowledgement(self, jurisdiction: str, submission_id: str) -> RegulatorAcknowledgement | None:
-        return await asyncio.to_thread(self._acknowledgement, jurisdiction, submission_id)
+    async def acknowledgement(
+        self, jurisdiction: str, submission_id: str, office: str = "commissioner"
+    ) -> RegulatorAcknowledgement | None:
+        return await asyncio.to_thread(self._acknowledgement, jurisdiction, submission_id, office)
 
     def _submit(self, sub: RegulatorSubmission) -> RegulatorReceipt:
-        final = self.root / sub.jurisdiction / safe_name(sub.submission_id)
+        final = self.folder(sub.jurisdiction, sub.office) / safe_name(sub.submission_id)
         receipt_path = final / "receipt.json"
         if receipt_path.exists():
             return RegulatorReceipt.model_validate_json(receipt_path.read_text("utf-8"))
@@ -613,6 +626,7 @@ class OutboxPortal:
                 "submission_id": sub.submission_id,
                 "obligation_id": sub.obligation_id,
                 "jurisdiction": sub.jurisdiction,
+                "office": sub.office,
                 "recipient": sub.recipient_name,
                 "version": sub.version,
                 "documents": names,
@@ -620,6 +634,7 @@ class OutboxPortal:
             (staging / "submission.json").write_text(json.dumps(submission, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             receipt = RegulatorReceipt(
                 jurisdiction=sub.jurisdiction,
+                office=sub.office,
                 submission_id=sub.submission_id,
                 submitted_at=datetime.now(UTC),
                 document_sha256=sub.documents[0].sha256,

@@ -241,6 +241,7 @@ class NoticeActivities:
             self.render_commissioner_report,
             self.submit_to_regulator,
             self.check_regulator_acknowledgements,
+            self.regulator.render_attorney_general_notice,
             self.render_and_deliver_consumer_notice,
             self.deliver_producer_notice,
             self.deliver_ceding_insurer_notice,

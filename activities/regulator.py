@@ -8,7 +8,11 @@ acknowledgement.
   is the evidence the notice was *sent*;
 * ``check_regulator_acknowledgements`` — the regulator's acknowledgements that have come, with
   their reference numbers: what *confirms* the filing. Polled by the commissioner-notice workflow
-  with a durable timer between polls; a person may record one instead.
+  with a durable timer between polls; a person may record one instead;
+* ``render_attorney_general_notice`` — the notice to a state's attorney general under its general
+  breach law (``activities/attorney_general.py``), with the same ledger checkpoint; it is filed by
+  ``submit_to_regulator`` with ``office`` ``attorney_general``, into that office's outbox folder,
+  and its acknowledgement polled the same way.
 
 ``NoticeActivities`` (``activities/notices.py``) builds one and registers its activities.
 """
@@ -22,6 +26,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attorney_general import build_attorney_general_notice, render_attorney_general_notice
 from activities.delivery import (
     AcknowledgementUnreadableError,
     PortalUnavailableError,
@@ -43,12 +48,14 @@ from ledger.checkpoint import sign_checkpoint
 from ledger.errors import LedgerError
 from ledger.keys import load_signer
 from ledger.store import Ledger
+from models.attorney_general import AttorneyGeneralNoticeResult, RenderAttorneyGeneralNoticeInput
 from models.notice import (
     AcknowledgementQuery,
     AcknowledgementsFound,
     CommissionerReportResult,
     FilingCheckpoint,
     RegulatorAcknowledgement,
+    RegulatorOffice,
     RegulatorReceipt,
     RenderCommissionerReportInput,
     ReportItemAvailability,
@@ -163,11 +170,33 @@ class RegulatorActivities:
             checkpoint=checkpoint,
         )
 
+    @activity.defn(name="render_attorney_general_notice")
+    async def render_attorney_general_notice(self, req: RenderAttorneyGeneralNoticeInput) -> AttorneyGeneralNoticeResult:
+        """The notice to a state's attorney general under its general breach law (the obligation's
+        citation), with the ledger's checkpoint; counts and dates only, never a consumer."""
+        return await asyncio.to_thread(self._render_attorney_general_notice, req)
+
+    def _render_attorney_general_notice(self, req: RenderAttorneyGeneralNoticeInput) -> AttorneyGeneralNoticeResult:
+        try:
+            notice = build_attorney_general_notice(req)
+            checkpoint, note = self._checkpoint()
+            notice = notice.model_copy(update={"ledger_checkpoint": checkpoint, "ledger_checkpoint_note": note})
+            json_ref, html_ref = render_attorney_general_notice(self.store, notice)
+        except DocumentError as exc:
+            raise ApplicationError(str(exc), type="DocumentError", non_retryable=True) from None
+        log.info("attorney_general_notice_rendered", obligation_id=req.obligation.obligation_id, sha256=json_ref.sha256,
+                 checkpoint_tree_size=checkpoint.tree_size)
+        return AttorneyGeneralNoticeResult(
+            obligation_id=notice.obligation_id, jurisdiction=notice.jurisdiction, json_document=json_ref,
+            html_document=html_ref, residents_affected=notice.residents_affected, checkpoint=checkpoint,
+        )
+
     @activity.defn(name="submit_to_regulator")
     async def submit_to_regulator(self, req: SubmitToRegulatorInput) -> RegulatorReceipt:
-        """File the report with the commissioner through the portal adapter; once per version. The
-        receipt is the evidence it was *sent*; the regulator's acknowledgement, polled by
-        ``check_regulator_acknowledgements``, confirms it."""
+        """File the document with the office (``req.office``: the commissioner, or the attorney
+        general) through the portal adapter; once per version. The receipt is the evidence it was
+        *sent*; the regulator's acknowledgement, polled by ``check_regulator_acknowledgements``,
+        confirms it."""
         submission_id = f"{safe_name(req.obligation_id)}-v{req.version}"
         existing = await asyncio.to_thread(self.tracker.receipt, submission_id)
         if existing is not None:
@@ -186,6 +215,7 @@ class RegulatorActivities:
             version=req.version,
             documents=tuple(req.documents),
             files=files,
+            office=req.office.value,
         )
         try:
             receipt = await self.portal.submit(submission)
@@ -212,7 +242,9 @@ class RegulatorActivities:
             known = await asyncio.to_thread(self.tracker.acknowledgement, submission_id)
             if known is None and asker is not None:
                 try:
-                    ack = await asker(req.jurisdiction, submission_id)
+                    # A portal written before offices takes (jurisdiction, submission id) only.
+                    ack = await (asker(req.jurisdiction, submission_id) if req.office is RegulatorOffice.COMMISSIONER
+                                 else asker(req.jurisdiction, submission_id, office=req.office.value))
                 except AcknowledgementUnreadableError as exc:
                     unreadable[submission_id] = str(exc)
                     log.warning("regulator_acknowledgement_unreadable", submission_id=submission_id, error=str(exc))

@@ -272,7 +272,7 @@ async def complete(incident_id: IncidentIdPath, obligation_id: ObligationIdPath,
     "/{incident_id}/obligations/{obligation_id}/acknowledgement",
     response_model=IncidentState,
     responses=ERRORS,
-    summary="Record a commissioner's acknowledgement of a filing, with its reference number",
+    summary="Record a regulator's (commissioner's or attorney general's) acknowledgement of a filing, with its reference number",
 )
 async def acknowledge(incident_id: IncidentIdPath, obligation_id: ObligationIdPath, body: AcknowledgementRequest, ctx: Context, actor: Actor) -> IncidentState:  # type: ignore[valid-type]
     """A filing is only *sent* until the regulator acknowledges it; an acknowledgement received

@@ -1,5 +1,5 @@
 """Alerts to the event's responders: a reminder before a deadline, an overdue obligation, its
-escalation to the backup, a regulator acknowledgement that did not come.
+escalation to the backup, a regulator acknowledgement that did not come, a filing a portal refused.
 
 An alert names the obligation, its state, due instant, citation and what it waits for — never a
 consumer. Responders are the licensee's staff; their work e-mail is in the request (it travels in
@@ -24,6 +24,8 @@ class AlertWhat(StrEnum):
     OVERDUE = "overdue"
     ESCALATION = "escalation"
     ACKNOWLEDGEMENT_MISSING = "acknowledgement_missing"
+    #: The office's portal refused a filing: nothing was filed; it is tried again.
+    FILING_REFUSED = "filing_refused"
 
 
 class ResponderRole(StrEnum):

@@ -43,6 +43,7 @@ class DocumentKind(StrEnum):
     MEDIA_NOTICE = "media_notice"
     PRODUCER_NOTICE = "producer_notice"
     CEDING_INSURER_NOTICE = "ceding_insurer_notice"
+    ATTORNEY_GENERAL_NOTICE = "attorney_general_notice"
 
 
 class DocumentRef(NoticeflowModel):

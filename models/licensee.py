@@ -55,6 +55,15 @@ class DeadlinePolicy(NoticeflowModel):
         description="Read local days in the time zone of the state whose clock runs (default) or "
         "in the licensee's own `timezone`.",
     )
+    expedient_notice_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="The target, in calendar days after discovery, for a consumer notice that a general breach "
+        "law requires 'in the most expedient time possible and without unreasonable delay' with no day count "
+        "(815 ILCS 530/10). Default 30: the shortest day count among the general breach laws of the table. "
+        "Always flagged for counsel review.",
+    )
 
 
 class Licensee(NoticeflowModel):

@@ -261,16 +261,27 @@ class CommissionerReportResult(NoticeflowModel):
 # =============================================================================================
 
 
+class RegulatorOffice(StrEnum):
+    """Which office of a state a filing goes to: its insurance commissioner (Tenn. Code Ann.
+    § 56-2-1006(b)) or its attorney general (a general breach law, e.g. Tex. Bus. & Com. Code
+    § 521.053). The outbox keeps each office's filings apart."""
+
+    COMMISSIONER = "commissioner"
+    ATTORNEY_GENERAL = "attorney_general"
+
+
 class SubmitToRegulatorInput(NoticeflowModel):
     obligation_id: str
     jurisdiction: StateCode
     recipient_name: str
+    office: RegulatorOffice = Field(RegulatorOffice.COMMISSIONER, description="The office of `jurisdiction` filed with.")
     version: int = Field(1, ge=1)
     documents: list[DocumentRef] = Field(min_length=1, description="The first is the document of record.")
 
 
 class RegulatorReceipt(NoticeflowModel):
     jurisdiction: StateCode
+    office: RegulatorOffice = RegulatorOffice.COMMISSIONER
     submission_id: str
     submitted_at: AwareDatetime
     document_sha256: Sha256 = Field(description="The document of record submitted.")
@@ -279,8 +290,9 @@ class RegulatorReceipt(NoticeflowModel):
     reference: str | None = Field(None, description="The portal's own confirmation number, if it gives one.")
 
     def sent_evidence(self) -> dict[str, object]:
-        """What a ``commissioner_notice.sent`` entry keeps of the filing: ids and digests."""
-        return {
+        """What a ``<kind>.sent`` entry keeps of the filing: ids and digests (and the office, when
+        it is not the commissioner)."""
+        evidence: dict[str, object] = {
             "channel": "regulator_portal",
             "portal": self.portal,
             "submission_id": self.submission_id,
@@ -288,6 +300,9 @@ class RegulatorReceipt(NoticeflowModel):
             "document_sha256": self.document_sha256,
             "portal_reference": self.reference,
         }
+        if self.office is not RegulatorOffice.COMMISSIONER:
+            evidence["office"] = self.office.value
+        return evidence
 
 
 #: A regulator's reference number: letters, digits and ``. _ : / # -`` (no spaces to hide NPI in).
@@ -295,10 +310,10 @@ ACK_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,99}$"
 
 
 class RegulatorAcknowledgement(NoticeflowModel):
-    """A commissioner's acknowledgement that a filing was received, with its reference number:
-    what confirms a commissioner notice — the filing alone is only *sent*. It comes from the
-    portal (``RegulatorPortal.acknowledgement``, polled) or is recorded by a person
-    (``record_acknowledgement`` on the commissioner-notice workflow)."""
+    """A regulator's (commissioner's or attorney general's) acknowledgement that a filing was
+    received, with its reference number: what confirms a commissioner or attorney-general notice —
+    the filing alone is only *sent*. It comes from the portal (``RegulatorPortal.acknowledgement``,
+    polled) or is recorded by a person (``record_acknowledgement`` on the filing's workflow)."""
 
     reference: str = Field(pattern=ACK_REFERENCE_PATTERN, description="The regulator's reference number for the filing.")
     received_at: AwareDatetime = Field(description="When the regulator received the filing, as its acknowledgement states.")
@@ -333,7 +348,7 @@ class RegulatorAcknowledgement(NoticeflowModel):
 
 
 class AcknowledgeFiling(NoticeflowModel):
-    """A person records a commissioner's acknowledgement of one obligation's filing (an e-mail or
+    """A person records a regulator's acknowledgement of one obligation's filing (an e-mail or
     a portal page received outside noticeflow); the event routes it to the obligation's workflow."""
 
     obligation_id: str = Field(min_length=1, max_length=300)
@@ -342,7 +357,8 @@ class AcknowledgeFiling(NoticeflowModel):
 class AcknowledgementQuery(NoticeflowModel):
     """Ask the portal whether the regulator acknowledged these filings."""
 
-    jurisdiction: StateCode = Field(description="The commissioner's state the filings went to.")
+    jurisdiction: StateCode = Field(description="The state whose office the filings went to.")
+    office: RegulatorOffice = RegulatorOffice.COMMISSIONER
     submission_ids: list[str] = Field(min_length=1)
 
 
@@ -681,6 +697,7 @@ __all__ = [
     "ProducerNoticeResult",
     "ReconciliationOutcome",
     "RegulatorAcknowledgement",
+    "RegulatorOffice",
     "RegulatorReceipt",
     "RenderCommissionerReportInput",
     "ReportChange",

@@ -46,6 +46,36 @@ class ClockStart(StrEnum):
     #: No determination recorded yet: the clock is assumed to start at discovery, the earliest
     #: moment it could start, and the obligation asks for counsel review.
     ASSUMED_AT_DISCOVERY = "assumed_at_discovery"
+    #: The law's own clock runs from the discovery of the breach (e.g. ORS 646A.604, 9 V.S.A.
+    #: § 2435(b)(1): "≤ 45 days after discovery"), whether or not a determination is recorded.
+    DISCOVERY = "discovery"
+
+
+class LawRegime(StrEnum):
+    """Which body of law an obligation arises under."""
+
+    #: The state's insurance data security act (NAIC #668 and its adopters, 23 NYCRR 500).
+    INSURANCE_DATA_SECURITY = "insurance_data_security"
+    #: The state's general breach-notification law (e.g. Tex. Bus. & Com. Code § 521.053).
+    GENERAL_BREACH_LAW = "general_breach_law"
+
+
+class ThresholdComparator(StrEnum):
+    """How a resident count is compared with a law's threshold."""
+
+    AT_LEAST = "at_least"  # "250 or more", ≥
+    MORE_THAN = "more_than"  # "more than 250", >
+    #: The threshold is not known (not read in the table): applied from one resident, counsel review.
+    UNKNOWN = "unknown"
+
+
+class ResidentsThreshold(NoticeflowModel):
+    """The resident count above which a law requires a notice, as the table gives it."""
+
+    comparator: ThresholdComparator
+    residents: int | None = Field(None, ge=1, description="The number in the law; None when not known.")
+    affected_residents: int = Field(ge=0, description="The event's affected residents of the state.")
+    text: str = Field(description="The threshold as the table gives it, e.g. '≥ 250 Texas residents'.")
 
 
 class NoticeMethod(StrEnum):
@@ -112,7 +142,10 @@ class Reason(NoticeflowModel):
 
 
 class Obligation(NoticeflowModel):
-    obligation_id: str = Field(description="Stable id: <incident>:<kind>:<jurisdiction>:<recipient_key>.")
+    obligation_id: str = Field(
+        description="Stable id: <incident>:<kind>:<jurisdiction>:<recipient_key>, followed by ':general_law' for an "
+        "obligation under a general breach-notification law."
+    )
     kind: ObligationKind
     jurisdiction: StateCode = Field(description="The state whose law imposes the obligation and whose clock runs.")
     recipient: RecipientRole
@@ -147,6 +180,21 @@ class Obligation(NoticeflowModel):
     )
     copy_to: str | None = None
     notes: list[str] = Field(default_factory=list)
+    regime: LawRegime = Field(
+        LawRegime.INSURANCE_DATA_SECURITY, description="The body of law the obligation arises under."
+    )
+    laws_satisfied: list[str] = Field(
+        default_factory=list,
+        description="The laws (citations) one delivery of this notice satisfies: its own and those of every "
+        "obligation of the same kind and recipient_key that the delivery also meets (e.g. an insurance act's and a "
+        "general breach law's consumer notice to the same residents).",
+    )
+    filing_method: str | None = Field(
+        None, description="How the office receives the notice, as the law names it (e.g. the AG's electronic form)."
+    )
+    threshold: ResidentsThreshold | None = Field(
+        None, description="The resident threshold the law sets for this notice, and the event's count."
+    )
 
     @model_validator(mode="after")
     def _review_reasons(self) -> Obligation:

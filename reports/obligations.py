@@ -22,6 +22,8 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 #: The lifecycle events that set an obligation's status (``<kind>.<event>``).
 _OPEN, _OVERDUE, _SENT, _MET, _MET_LATE, _WAIVED, _EXCUSED = "open", "overdue", "sent", "met", "met_late", "waived", "excused"
+#: Obligations noticeflow files with an office (the filing's entry says so; no "sent by" line).
+_FILINGS = ("commissioner_notice", "attorney_general_notice")
 
 
 @dataclass(frozen=True)
@@ -190,10 +192,11 @@ def _doc_hits(data: Any, path: tuple[str, ...] = (), depth: int = 0) -> list[tup
 def _doc_label(entry_type: str, data: Mapping[str, Any], path: tuple[str, ...]) -> str:
     joined = "/".join(path)
     event = entry_type.split(".", 1)[-1]
+    what = "notice" if entry_type.startswith("attorney_general_notice.") else "report"
     if event in ("submitted", "updated") and path and path[-1] == "html_sha256":
-        return f"report v{data.get('version', '?')} as filed"
+        return f"{what} v{data.get('version', '?')} as filed"
     if event in ("submitted", "updated") and path and path[-1] == "document_sha256":
-        return f"report v{data.get('version', '?')} data (JSON)"
+        return f"{what} v{data.get('version', '?')} data (JSON)"
     for channel, words in (("website", "website posting"), ("media", "media notice"), ("manifests", "mailing manifest"),
                            ("email", "e-mail notice"), ("postal", "letter")):
         if channel in joined:
@@ -306,6 +309,9 @@ class ObligationFold:
             row.notes.append(f"automated delivery failed: {data.get('error', 'no detail recorded')}")
         elif event == "acknowledgement_missing":
             row.notes.append("the regulator's acknowledgement did not come when expected")
+        elif event == "filing_refused":
+            row.notes.append(f"the portal refused the filing (attempt {data.get('attempt', '?')}): "
+                             f"{data.get('error', 'no reason recorded')}")
         elif event == "reopened":
             row.reopened += 1
             row.status, row.sent_at, row.on_time = (_OVERDUE if row.overdue_at else _OPEN), None, None
@@ -318,7 +324,7 @@ class ObligationFold:
             if isinstance(data.get("late_by_seconds"), int):
                 row.late_by = timedelta(seconds=data["late_by_seconds"])
             self._sent_evidence(row, data.get("evidence"))
-            if row.kind != "commissioner_notice" or actor != "noticeflow":
+            if row.kind not in _FILINGS or actor != "noticeflow":
                 self._by(row, f"sent by {actor}")
         elif event in ("met", "met_late"):
             row.status = _MET_LATE if event == "met_late" else _MET
@@ -497,7 +503,8 @@ def _derived_recipient(row: ObligationRow, estimate: int | None) -> str | None:
         return None
     name = STATE_NAMES.get(state, state)
     role = row.recipient_role or {"commissioner_notice": "commissioner", "consumer_notice": "consumers",
-                                  "producer_notice": "producers_of_record", "ceding_insurer_notice": "ceding_insurers"}.get(row.kind)
+                                  "producer_notice": "producers_of_record", "ceding_insurer_notice": "ceding_insurers",
+                                  "attorney_general_notice": "attorney_general"}.get(row.kind)
     if role == "commissioner":
         try:
             return jurisdiction_for(state).regulator
@@ -510,6 +517,8 @@ def _derived_recipient(row: ObligationRow, estimate: int | None) -> str | None:
     if role == "ceding_insurers":
         key = row.obligation_id.rsplit(":", 1)[-1]
         return f"ceding insurer {key}"
+    if role == "attorney_general":
+        return f"the Attorney General of {name}"
     return None
 
 

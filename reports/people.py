@@ -16,6 +16,7 @@ KIND_WORDS: dict[str, str] = {
     "consumer_notice": "consumer notice",
     "producer_notice": "producer notice",
     "ceding_insurer_notice": "ceding insurer notice",
+    "attorney_general_notice": "attorney general notice",
 }
 
 

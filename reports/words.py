@@ -76,8 +76,12 @@ def _obligation_event(kind: str, event: str, who: str, entry: Mapping[str, Any],
     if event in ("submitted", "updated"):
         changes = data.get("changes") or []
         body = f" ({len(changes)} change{'s' if len(changes) != 1 else ''}: {data['summary']})" if data.get("summary") else ""
+        if kind == "attorney_general_notice":
+            return f"{who} filed the notice to the {state} Attorney General through {data.get('portal', 'the portal')}."
         verb = "filed the commissioner report" if event == "submitted" else "filed an updated commissioner report"
         return f"{who} {verb} for {state}, version {data.get('version', '?')}, through {data.get('portal', 'the portal')}{body}."
+    if event == "filing_refused":
+        return f"The portal refused {what} (attempt {data.get('attempt', '?')}): {data.get('error', 'no reason recorded')}. Nothing was filed; it is tried again."
     if event == "acknowledged":
         sim = " (simulated by the dev outbox: no regulator acknowledged it)" if data.get("simulated") else ""
         return f"The {state} regulator's acknowledgement of report version {data.get('version', '?')} was recorded: reference {data.get('acknowledgement_reference')}{sim}."

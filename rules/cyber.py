@@ -11,9 +11,6 @@ determination time is an input — so workflow code may call it directly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from zoneinfo import ZoneInfo
 
 from models.common import Clock, RuleStatus
 from models.incident import AffectedState, EventSource, IncidentIntake
@@ -26,8 +23,8 @@ from models.obligation import (
     Reason,
     RecipientRole,
 )
-from rules.calendar import clock_origin, clock_zone, deadline
-from rules.classification import classify_event, examined_states, involves_consumer_npi
+from rules.calendar import deadline
+from rules.classification import classify_event, involves_consumer_npi
 from rules.consumer_method import (
     CITE_LAW_ENFORCEMENT,
     CITE_METHOD,
@@ -39,16 +36,21 @@ from rules.consumer_method import (
     substitute_notice_triggers,
 )
 from rules.errors import RuleInputError
+from rules.general_law import (
+    general_law_obligations,
+    governs_consumer_notice,
+    not_an_event_reasons,
+    with_laws_satisfied,
+)
+from rules.exemptions import size_exemption_effect, size_exemption_reason
 from rules.jurisdictions import (
     CYBER_JURISDICTIONS,
-    STATE_NAMES,
     STRICTEST_KNOWN_CLOCK,
+    ClockOrigin,
     CyberJurisdiction,
     Provision,
     consumer_notice_citation,
-    describe_unverified,
     jurisdiction_for,
-    needs_counsel_review,
     tennessee_rule_applied,
 )
 from rules.obligation_draft import Context as _Context
@@ -64,7 +66,22 @@ from rules.obligation_draft import flag_unverified_sections as _flag_unverified_
 from rules.obligation_draft import state_name as _name
 from rules.obligation_draft import zone_of as _zone
 from rules.report_checklist import REPORT_ITEMS, commissioner_report_items
-from rules.triggers import TriggerResult, home_state_trigger, residents_trigger
+from rules.state_reach import (
+    applicable_states,
+    commissioner_out_of_reach,
+    no_obligation_reason,
+    state_law_excluded,
+    unverified_reason,
+)
+from rules.triggers import (
+    TriggerResult,
+    covered_entity_trigger,
+    home_state_trigger,
+    licensee_scope,
+    residents_trigger,
+)
+
+_unverified_reason = unverified_reason
 
 #: The public names, with those re-exported from the modules split off this one (rules.registry,
 #: rules.report_items and callers name them here).
@@ -72,11 +89,13 @@ __all__ = [
     "ASSUMING_INSURER_NO_OTHER_NOTICE", "CITE_LAW_ENFORCEMENT", "CITE_METHOD", "CITE_SUBSTITUTE",
     "NOTICE_METHOD_REVIEW", "REPORT_ITEMS", "RULE_BUSINESS_DAYS", "RULE_DETERMINATION_ASSUMED",
     "RULE_STRICTEST_CLOCK", "TriggerResult", "applicable_states", "applied_to", "apply_law_enforcement_delay",
-    "assuming_insurer_notices", "commissioner_clock_start", "commissioner_notice", "commissioner_report_items",
-    "compute_obligations", "consumer_notice", "consumer_notice_method", "consumer_notice_required",
-    "home_state_trigger", "individual_notice_method", "join_citations", "no_obligation_reason", "producer_notice",
-    "reported_clock_due", "residents_trigger", "state_law_excluded", "substitute_notice_triggers",
-    "tpsp_clock_start", "weaker_status",
+    "assuming_insurer_notices", "commissioner_clock_start", "commissioner_notice", "commissioner_out_of_reach",
+    "commissioner_report_items", "compute_obligations", "consumer_notice", "consumer_notice_method",
+    "consumer_notice_required",
+    "covered_entity_trigger", "home_state_trigger", "individual_notice_method", "join_citations", "licensee_scope",
+    "no_obligation_reason", "producer_notice", "reported_clock_due", "residents_trigger", "size_exemption_effect",
+    "size_exemption_reason", "state_law_excluded", "substitute_notice_triggers", "tpsp_clock_start",
+    "unverified_reason", "weaker_status",
 ]  # fmt: skip
 
 _TN = CYBER_JURISDICTIONS["TN"]
@@ -95,24 +114,6 @@ NOTICE_METHOD_REVIEW = "Notice method"
 RULE_STRICTEST_CLOCK = "engine.unverified.strictest_clock"
 RULE_DETERMINATION_ASSUMED = "engine.determination.assumed_at_discovery"
 RULE_BUSINESS_DAYS = "engine.calendar.business_days"
-
-
-# ============================================================================================
-# Context
-# ============================================================================================
-
-
-def _unverified_reason(row: CyberJurisdiction, duty: str) -> str:
-    if row.state in CYBER_JURISDICTIONS:
-        reported = f" (reported: {row.reported_clock.describe()})" if row.reported_clock else ""
-        return (
-            f"{row.state} {duty} clock is reported, not verified{reported}: the strictest known clock "
-            f"({STRICTEST_KNOWN_CLOCK.describe()}) applies until counsel confirms ({row.commissioner.citation})."
-        )
-    return (
-        f"{row.state} is not in the verified jurisdiction table: the NAIC model fallback applies with the "
-        f"strictest known clock ({STRICTEST_KNOWN_CLOCK.describe()}); counsel must confirm {_name(row.state)}'s law."
-    )
 
 
 # ============================================================================================
@@ -143,10 +144,28 @@ def tpsp_clock_start(intake: IncidentIntake, determined_at: dt.datetime | None) 
     return min(candidates, key=lambda c: c[0])
 
 
-def commissioner_clock_start(ctx: _Context) -> tuple[dt.datetime, ClockStart]:
+def commissioner_clock_start(ctx: _Context, row: CyberJurisdiction | None = None) -> tuple[dt.datetime, ClockStart]:
     """Tenn. Code Ann. § 56-2-1006(a) and (d)(2): the determination, or for a TPSP event the
-    earlier of the provider's notice and the licensee's actual knowledge."""
-    if ctx.intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER:
+    earlier of the provider's notice and the licensee's actual knowledge.
+
+    By the row's ``clock_origin``: NY (23 NYCRR 500.17) "72 hours after determining", also for an incident at a
+    provider; VT (9 V.S.A. § 2435) "of knowing or reasonably believing a resident was affected" — the earliest
+    moment the licensee knew of the event (discovery, the provider's notice, actual knowledge, the determination)."""
+    origin = row.clock_origin if row is not None else ClockOrigin.DETERMINATION
+    if origin is ClockOrigin.KNOWLEDGE:
+        intake = ctx.intake
+        moments = [
+            (moment, kind)
+            for moment, kind in (
+                (intake.discovered_at, ClockStart.DISCOVERY),
+                (intake.tpsp_notified_at, ClockStart.TPSP_NOTICE),
+                (intake.actual_knowledge_at, ClockStart.ACTUAL_KNOWLEDGE),
+                (None if ctx.determination_assumed else ctx.determined_at, ClockStart.DETERMINATION),
+            )
+            if moment is not None
+        ]
+        return min(moments, key=lambda m: m[0])
+    if origin is ClockOrigin.DETERMINATION and ctx.intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER:
         recorded = None if ctx.determination_assumed else ctx.determined_at
         return tpsp_clock_start(ctx.intake, recorded)
     return ctx.determined_at, (
@@ -160,35 +179,56 @@ def commissioner_clock_start(ctx: _Context) -> tuple[dt.datetime, ClockStart]:
 # ============================================================================================
 
 
-def reported_clock_due(ctx: _Context, row: CyberJurisdiction, start: dt.datetime, tpsp: bool) -> tuple[Clock | None, dt.datetime | None]:
-    """For a reported row: the clock as reported and the deadline it would give, shown next to the
-    strictest-clock ``due`` so counsel sees both. The reported TPSP rule ("the day after") applies to
-    third-party service provider events only."""
-    if row.reported_clock is None:
+def reported_clock_due(
+    ctx: _Context, row: CyberJurisdiction, start: dt.datetime, tpsp: bool, reported: Clock | None = None
+) -> tuple[Clock | None, dt.datetime | None]:
+    """For a reported row: the clock as reported (``reported``: a duty's own, e.g. IN's assuming-insurer clock;
+    else the row's) and the deadline it would give, shown next to the strictest-clock ``due`` so counsel sees
+    both. The reported TPSP rule ("the day after") applies to third-party service provider events only."""
+    clock = reported or row.reported_clock
+    if clock is None:
         return None, None
-    clock = row.reported_clock
     if tpsp and row.tpsp_day_after:
         clock = clock.model_copy(update={"starts_day_after": True})
     return clock, deadline(start, clock, row.state, ctx.policy, _zone(ctx, row.state))
 
 
 def commissioner_notice(ctx: _Context, row: CyberJurisdiction, consumer_notice_here: bool) -> Obligation | None:
-    """Commissioner notice under the row's law when either trigger of § 56-2-1006(a) is met."""
+    """Commissioner notice under the row's law when the law reaches the licensee (``licensee_scope``: RI domestic
+    insurers only) and a trigger of § 56-2-1006(a) — or the row's variant — is met. Size exemptions that do not
+    remove notice are noted, those that could are flagged (a known size below a verified threshold has already
+    removed the state: ``state_law_excluded``); reported parts of the rule (VT § 2435(b)(3)) are flagged."""
     affected = ctx.intake.affected_in(row.state)
+    scope = licensee_scope(row, ctx.intake.licensee)
+    if not scope.in_scope:
+        return None
     fired = [t for t in (home_state_trigger(row, ctx.intake, affected), residents_trigger(row, ctx.intake, affected)) if t]
     if not fired:
         return None
     draft = _Draft(notes=list(row.notes))
+    for reason in scope.review:
+        draft.flag(reason)
     for trigger in fired:
         draft.apply(trigger.provision)
         for reason in trigger.review:
             draft.flag(reason)
-    start, start_kind = commissioner_clock_start(ctx)
+    if not row.is_verified:
+        draft.flag(_unverified_reason(row, "commissioner-notice"))
+    _apply_size_exemptions(draft, row, ctx)
+    for reported_rule in row.reported_rules:
+        draft.apply(reported_rule)
+        draft.flag(reported_rule.summary)
+    clock = row.commissioner.clock or STRICTEST_KNOWN_CLOCK
+    start, start_kind = commissioner_clock_start(ctx, row)
+    if row.clock_origin is ClockOrigin.KNOWLEDGE:
+        draft.flag(
+            f"{row.commissioner.citation}: the {clock.describe()} run from knowing or reasonably believing a "
+            f"{_name(row.state)} resident was affected; the engine starts them at the earliest moment the licensee "
+            f"knew of the event ({start.isoformat()}) — counsel confirms when it learned that residents were affected."
+        )
     tpsp = ctx.intake.source is EventSource.THIRD_PARTY_SERVICE_PROVIDER
     tpsp_rule = (row.tpsp or _TN.tpsp) if tpsp else None
     draft.apply(tpsp_rule)
-    if not row.is_verified:
-        draft.flag(_unverified_reason(row, "commissioner-notice"))
     draft.apply(row.report_items)
     draft.apply(row.material_updates)
     _flag_unverified_sections(draft, row.state, tpsp_rule, row.report_items, row.material_updates)
@@ -202,7 +242,7 @@ def commissioner_notice(ctx: _Context, row: CyberJurisdiction, consumer_notice_h
         recipient_name=row.regulator,
         primary=row.commissioner,
         draft=draft,
-        clock=row.commissioner.clock or STRICTEST_KNOWN_CLOCK,
+        clock=clock,
         start=start,
         start_kind=start_kind,
         basis=" ".join(t.basis for t in fired),
@@ -213,10 +253,26 @@ def commissioner_notice(ctx: _Context, row: CyberJurisdiction, consumer_notice_h
     )
 
 
+def _apply_size_exemptions(draft: _Draft, row: CyberJurisdiction, ctx: _Context) -> None:
+    """The row's size exemptions on an obligation that stays (``rules.exemptions``)."""
+    effect = size_exemption_effect(row, ctx.intake.licensee)
+    for provision in effect.provisions:
+        draft.apply(provision)
+    for reason in effect.review:
+        draft.flag(reason)
+    draft.notes.extend(n for n in effect.notes if n not in draft.notes)
+
+
 def consumer_notice(ctx: _Context, row: CyberJurisdiction, affected: AffectedState) -> Obligation | None:
     """Tenn. Code Ann. § 56-2-1006(c): consumer notice where material harm to a consumer is likely,
-    with the state's clock (TN 45 days, DE 60 days; strictest known clock where not verified)."""
+    with the state's clock (TN 45 days, DE 60 days; strictest known clock where not verified).
+
+    Where the state's general breach law governs consumer notice (``rules.general_law``: the act has no
+    verified consumer clock of its own), that law's notice is the one owed: the act's unverified fallback is
+    not also produced."""
     if not consumer_notice_required(ctx.intake, affected):
+        return None
+    if governs_consumer_notice(ctx, row) is not None:
         return None
     draft = _Draft(notes=list(row.notes))
     name = _name(row.state)
@@ -379,7 +435,7 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
             ObligationKind.COMMISSIONER_NOTICE,
             RecipientRole.COMMISSIONER,
             f"commissioner:{domicile}",
-            jurisdiction_for(domicile).regulator + " (state of domicile)",
+            jurisdiction_for(domicile, ctx.law_date(domicile)).regulator + " (state of domicile)",
         ),
     ):
         draft = _Draft(notes=list(row.notes))
@@ -392,8 +448,22 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
             status=tn_rule.status,
             clock=tn_rule.clock,
         )
+        own = row.assuming_insurer if row.state != "TN" else None
+        reported: Clock | None = None
         if row.state == "TN":
             primary, clock = tn_specific, tn_rule.clock or STRICTEST_KNOWN_CLOCK
+        elif own is not None and own.status is RuleStatus.VERIFIED:
+            # IL: "assuming insurer 3 business days" — the state's own verified clock.
+            primary, clock = own, own.clock or STRICTEST_KNOWN_CLOCK
+        elif own is not None:
+            # IN, HI: the assuming-insurer clock is reported (3 business days): strictest clock, shown next to it.
+            draft.apply(applied_to(tn_specific, row.state))
+            primary, clock, reported = own, STRICTEST_KNOWN_CLOCK, own.clock
+            draft.flag(
+                f"{row.state} assuming-insurer clock is reported, not verified (reported: "
+                f"{own.clock.describe() if own.clock else 'clock unread'}, {own.citation}): the strictest known clock "
+                f"({STRICTEST_KNOWN_CLOCK.describe()}) applies until counsel confirms."
+            )
         else:
             draft.apply(applied_to(tn_specific, row.state))
             primary, clock = row.commissioner, row.commissioner.clock or STRICTEST_KNOWN_CLOCK
@@ -406,10 +476,15 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
                 draft.flag(_unverified_reason(row, "assuming-insurer"))
         tpsp_rule = (row.tpsp or _TN.tpsp) if tpsp else None
         draft.apply(tpsp_rule)
-        draft.apply(applied_to(ASSUMING_INSURER_NO_OTHER_NOTICE, row.state))
+        no_other_notice = applied_to(ASSUMING_INSURER_NO_OTHER_NOTICE, row.state)
+        draft.apply(no_other_notice)
+        _apply_size_exemptions(draft, row, ctx)
         if kind is ObligationKind.COMMISSIONER_NOTICE:
             _flag_unverified_sections(draft, row.state, tpsp_rule, jurisdiction_for(domicile).report_items)
-        reported_clock, reported_due = reported_clock_due(ctx, row, start, tpsp)
+        elif own is not None and own.status is RuleStatus.VERIFIED:
+            # The state's clock is verified; "no other notice" is Tennessee's (e)(3), applied and marked.
+            _flag_unverified_sections(draft, row.state, no_other_notice)
+        reported_clock, reported_due = reported_clock_due(ctx, row, start, tpsp, reported)
         affected = intake.affected_in(row.state)
         who = f"{affected.consumers:,} consumers residing in {_name(row.state)}" if affected else "consumers"
         obligations.append(
@@ -446,53 +521,6 @@ def assuming_insurer_notices(ctx: _Context, row: CyberJurisdiction) -> list[Obli
 # ============================================================================================
 
 
-def applicable_states(intake: IncidentIntake) -> list[str]:
-    """The states whose law is examined (``rules.classification.examined_states``): every state
-    with affected residents, and the licensee's home jurisdiction for the (a)(1) trigger."""
-    return examined_states(intake)
-
-
-def state_law_excluded(intake: IncidentIntake, row: CyberJurisdiction) -> Reason | None:
-    """State-specific exclusions: S.C. bulletin 2018-09 (paper-only information is not a
-    cybersecurity event); RSMo § 375.1402(10) ('licensee' excludes an assuming insurer domiciled in
-    another state)."""
-    if intake.paper_only and row.paper_only_excluded is not None:
-        return Reason(
-            code=f"exclusion.{row.state.lower()}.paper_only",
-            message=f"No {row.state} obligation: loss of paper-only information is not a cybersecurity event there.",
-            citation=row.paper_only_excluded.citation,
-        )
-    if (
-        row.foreign_assuming_insurer_excluded is not None
-        and intake.licensee.kind is LicenseeKind.ASSUMING_INSURER
-        and intake.licensee.domicile_state != row.state
-    ):
-        return Reason(
-            code=f"exclusion.{row.state.lower()}.foreign_assuming_insurer",
-            message=f"No {row.state} obligation: a licensee acting as an assuming insurer domiciled in another state "
-            f"is not a 'licensee' under {row.state} law.",
-            citation=row.foreign_assuming_insurer_excluded.citation,
-        )
-    return None
-
-
-def no_obligation_reason(intake: IncidentIntake, row: CyberJurisdiction, affected: AffectedState | None) -> Reason:
-    """Why a state examined gives no obligation, so that the answer is never silent."""
-    consumers = affected.consumers if affected else 0
-    facts = [
-        f"{consumers:,} affected residents (commissioner notice needs the home-state trigger or at least "
-        f"{row.residents_threshold} residents with a government notice or material harm)",
-        "no reasonable likelihood of material harm to its residents (consumer notice)",
-    ]
-    if intake.licensee.home_jurisdiction == row.state:
-        facts[0] = "it is the licensee's home jurisdiction but the home-state trigger's conditions are not met"
-    return Reason(
-        code=f"no_obligation.{row.state}",
-        message=f"No {row.state} obligation: " + "; ".join(facts) + ".",
-        citation=join_citations([row.domicile_provision.citation, row.residents_provision.citation]),
-    )
-
-
 def compute_obligations(
     intake: IncidentIntake,
     *,
@@ -515,6 +543,13 @@ def compute_obligations(
     classification = classify_event(intake)
     reasons = list(classification.reasons)
     assumed = determination is None
+    ctx = _Context(
+        intake=intake,
+        determined_at=determination if determination is not None else intake.discovered_at,
+        determination_assumed=assumed,
+        policy=policy or intake.licensee.deadline_policy,
+        consumer_npi=involves_consumer_npi(intake.data_elements),
+    )
     if not classification.is_cybersecurity_event:
         return ObligationsResult(
             incident_id=intake.incident_id,
@@ -522,7 +557,7 @@ def compute_obligations(
             determined_at=determination,
             determination_assumed=False,
             nonpublic_information=classification.nonpublic_information,
-            reasons=reasons,
+            reasons=reasons + not_an_event_reasons(ctx),
             obligations=[],
         )
     if assumed:
@@ -533,16 +568,14 @@ def compute_obligations(
                 "at discovery (the earliest possible start) and are marked for counsel review.",
             )
         )
-    ctx = _Context(
-        intake=intake,
-        determined_at=determination if determination is not None else intake.discovered_at,
-        determination_assumed=assumed,
-        policy=policy or intake.licensee.deadline_policy,
-        consumer_npi=involves_consumer_npi(intake.data_elements),
-    )
     obligations: list[Obligation] = []
     for state in applicable_states(intake):
-        row = jurisdiction_for(state)
+        # The law in force on the event's trigger date in the state's zone (rules.effective).
+        row = jurisdiction_for(state, ctx.law_date(state))
+        # The state's general breach law (rules.general_law) is read whatever the insurance act says.
+        general, general_reasons = general_law_obligations(ctx, state)
+        obligations.extend(general)
+        reasons.extend(general_reasons)
         excluded = state_law_excluded(intake, row)
         if excluded is not None:
             reasons.append(excluded)
@@ -552,16 +585,22 @@ def compute_obligations(
             continue
         affected = intake.affected_in(state)
         consumer = consumer_notice(ctx, row, affected) if affected is not None else None
-        commissioner = commissioner_notice(ctx, row, consumer is not None)
+        # The consumer notice the producers of record must not trail: the earliest owed to these residents.
+        consumers_owed = [o for o in (consumer, *general) if o is not None and o.kind is ObligationKind.CONSUMER_NOTICE]
+        earliest = min(consumers_owed, key=lambda o: o.due) if consumers_owed else None
+        commissioner = commissioner_notice(ctx, row, earliest is not None)
         if commissioner is not None:
             obligations.append(commissioner)
-        if consumer is not None and affected is not None:
+        if consumer is not None:
             obligations.append(consumer)
-            producer = producer_notice(ctx, row, affected, consumer)
+        if earliest is not None and affected is not None:
+            producer = producer_notice(ctx, row, affected, earliest)
             if producer is not None:
                 obligations.append(producer)
-        if commissioner is None and consumer is None:
+        if commissioner is None and earliest is None and not general:
             reasons.append(no_obligation_reason(intake, row, affected))
+        elif commissioner is None and (out_of_reach := commissioner_out_of_reach(intake, row, affected)):
+            reasons.append(out_of_reach)
     if intake.licensee.kind is LicenseeKind.ASSUMING_INSURER:
         reasons.append(
             Reason(
@@ -573,7 +612,8 @@ def compute_obligations(
                 ),
             )
         )
-    obligations.sort(key=lambda o: (o.due, o.kind.value, o.jurisdiction, o.recipient_key))
+    obligations.sort(key=lambda o: (o.due, o.kind.value, o.jurisdiction, o.recipient_key, o.obligation_id))
+    obligations = with_laws_satisfied(obligations)
     return ObligationsResult(
         incident_id=intake.incident_id,
         is_cybersecurity_event=True,

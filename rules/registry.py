@@ -19,16 +19,21 @@ from typing import Any, TypeVar
 
 from models.common import RuleStatus
 from rules import (
+    breach_laws,
     calendar,
     classification,
     cyber,
     disclosure,
+    effective,
+    exemptions,
     jurisdictions,
+    general_law,
     lifecycle,
     privacy_notices,
     relationship,
+    triggers,
 )
-from rules.jurisdictions import CYBER_JURISDICTIONS, MODEL_FALLBACK, Provision
+from rules.jurisdictions import CYBER_JURISDICTION_VERSIONS, MODEL_FALLBACK, CyberJurisdiction, Provision
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +51,8 @@ class Rule:
     def code_refs(self) -> list[str]:
         refs = [f"`{f.__module__.replace('.', '/')}.py::{f.__qualname__}`" for f in self.functions]
         if self.table:
-            refs.append(f"`rules/jurisdictions.py::{self.table}`")
+            # A table in another module names its file ("rules/breach_laws.py::BREACH_LAWS['TX']").
+            refs.append(f"`{self.table}`" if "::" in self.table else f"`rules/jurisdictions.py::{self.table}`")
         return refs
 
 
@@ -83,49 +89,48 @@ _FUNCTIONS_BY_PROVISION: dict[str, tuple[Callable[..., Any], ...]] = {
     "tpsp.day_after": (cyber.reported_clock_due, calendar.clock_origin),
     "classification.paper_only": (cyber.state_law_excluded,),
     "licensee.foreign_assuming_insurer": (cyber.state_law_excluded,),
+    # ---- issue 12: the new rows' variants (rules/commissioner_rows.py, rules/commissioner_reported_rows.py)
+    "commissioner_notice.reported_clock_sb_2088": (cyber.commissioner_notice, cyber.reported_clock_due, jurisdictions.jurisdiction_for),
+    "commissioner_notice.one_resident": (triggers.residents_trigger, cyber.commissioner_clock_start),
+    "commissioner_notice.covered_entity": (triggers.covered_entity_trigger, cyber.applicable_states),
+    "commissioner_notice.small_licensee_exemption": (exemptions.size_exemption_effect, exemptions.size_exemption_reason, cyber.state_law_excluded),
+    "commissioner_notice.when_consumers_notified": (cyber.commissioner_notice,),
+    "ceding_insurer_notice.reported": (cyber.assuming_insurer_notices, cyber.reported_clock_due),
+    "tpsp.covered_entity_events": (cyber.commissioner_clock_start,),
+}
+#: Functions added for one rule id only (RI's scope lives in its home-state trigger).
+_EXTRA_FUNCTIONS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "ri.commissioner_notice.domicile_trigger": (triggers.licensee_scope, cyber.state_law_excluded),
 }
 
 
 def _provision_functions(provision: Provision) -> tuple[Callable[..., Any], ...]:
     key = provision.rule_id.split(".", 1)[1]
-    return _FUNCTIONS_BY_PROVISION[key]
+    return _FUNCTIONS_BY_PROVISION[key] + _EXTRA_FUNCTIONS.get(provision.rule_id, ())
 
 
 _TRIGGER_SUMMARIES = {
-    "al.commissioner_notice.domicile_trigger": "Domicile trigger also needs a reasonable likelihood of material harm.",
-    "ia.commissioner_notice.domicile_trigger": "Domicile trigger needs a required government notice OR material harm.",
-    "va.commissioner_notice.residents_trigger": "Trigger (2) reads: 250 or more residents OR notice required under another law.",
     "model.commissioner_notice.triggers": "Where a state's trigger wording is not verified, the model's wording applies: being the "
     "home state suffices (broadest reading; counsel review when only it fires); 250 residents and a government notice or harm.",
 }
 
 
 def _table_rules() -> list[Rule]:
-    """One rule per distinct provision of the jurisdiction table."""
+    """One rule per distinct provision of the jurisdiction table, every version of every row."""
     seen: dict[str, Rule] = {}
-    rows = [MODEL_FALLBACK, *CYBER_JURISDICTIONS.values()]
-    for row in rows:
-        for attr in (
-            "commissioner",
-            "domicile_provision",
-            "residents_provision",
-            "consumer",
-            "substitute",
-            "law_enforcement_delay",
-            "assuming_insurer",
-            "producer",
-            "tpsp",
-            "report_items",
-            "material_updates",
-            "paper_only_excluded",
-            "foreign_assuming_insurer_excluded",
-            "reported_consumer_rule",
-        ):
-            provision: Provision | None = getattr(row, attr)
-            if provision is None or provision.rule_id in seen:
+    rows: list[tuple[str, CyberJurisdiction]] = [("rules/commissioner_reported_rows.py::MODEL_FALLBACK", MODEL_FALLBACK)]
+    for state, versions in CYBER_JURISDICTION_VERSIONS.items():
+        for index, version in enumerate(versions):
+            at = f"[{index}]" if len(versions) > 1 else ""
+            table = "CYBER_JURISDICTION_VERSIONS" if at else "CYBER_JURISDICTIONS"
+            rows.append((f"rules/commissioner_rows.py::{table}['{state}']{at}", version))
+    for where, row in rows:
+        for attr, provision in row.provisions():
+            if provision.rule_id in seen:
                 continue
-            state = "MODEL_FALLBACK" if row is MODEL_FALLBACK else f"CYBER_JURISDICTIONS['{row.state}']"
             summary = provision.summary or _TRIGGER_SUMMARIES.get(provision.rule_id, "")
+            if row.effective_from is not None:
+                summary += f" (in force from {row.effective_from.isoformat()})"
             citation = provision.citation
             if provision.rule_id == "model.commissioner_notice.triggers":
                 citation = "NAIC #668 § 6(A)(1)–(2) (model wording; state section not verified)"
@@ -135,7 +140,7 @@ def _table_rules() -> list[Rule]:
                 summary=summary,
                 status=provision.status,
                 functions=_provision_functions(provision),
-                table=f"{state}.{attr}",
+                table=f"{where}.{attr}",
                 source=row.source,
             )
     return list(seen.values())
@@ -181,12 +186,26 @@ _EXPLICIT: tuple[Rule, ...] = (
     Rule(cyber.RULE_STRICTEST_CLOCK, "JURISDICTIONS.md (engine policy)",
          "Unverified, reported or unlisted clocks: the strictest known clock (72 hours) applies and the obligation "
          "needs counsel review, with the reason.", I, (cyber.consumer_notice, cyber.commissioner_notice),
-         table="STRICTEST_KNOWN_CLOCK", source="JURISDICTIONS.md"),
+         table="rules/jurisdiction_row.py::STRICTEST_KNOWN_CLOCK", source="JURISDICTIONS.md"),
     Rule(cyber.RULE_BUSINESS_DAYS, "JURISDICTIONS.md (business days); e.g. Tenn. Code Ann. § 1-3-102",
          "Business days are weekdays that are not the state's legal holidays; days count from the day after the clock "
          "starts; a deadline ends at the end of its last day in the state's time zone; hour clocks are exact. "
          "Configurable through DeadlinePolicy.", I,
-         (calendar.deadline, calendar.is_business_day, calendar.end_of_day), table="STATE_TIMEZONES", source="JURISDICTIONS.md"),
+         (calendar.deadline, calendar.is_business_day, calendar.end_of_day), table="rules/states.py::STATE_TIMEZONES", source="JURISDICTIONS.md"),
+    Rule("engine.effective.commissioner_rows", "JURISDICTIONS.md (AK in force 2025-01-01; IL eff. 2024-01-01; "
+         "RI eff. 2025-01-01; ND 2025 SB 2088)",
+         "Every commissioner-notice row carries the date it took effect; an event is judged by the version in force on "
+         "its trigger date (the determination's local date in the state's zone; discovery while none is recorded). "
+         "Before a state's first row took effect the NAIC model fallback applies, saying so; without a date the "
+         "newest version answers (citations).", I,
+         (jurisdictions.jurisdiction_for, effective.in_force, cyber.compute_obligations),
+         table="rules/commissioner_rows.py::CYBER_JURISDICTION_VERSIONS", source="JURISDICTIONS.md"),
+    Rule("model.commissioner_notice.no_insurance_act", "JURISDICTIONS.md (Terms: no insurance act found)",
+         "No insurance data security act was found for OR, TX, NE, AR, AZ, MT, CO, KS, WV, NC, GA, UT, CA: the general "
+         "breach law governs consumer and attorney-general notice; the fallback commissioner notice (72 hours) is kept, "
+         "never silent, with a counsel-review reason saying so (TX: TDI bulletin B-0009-23 asks insurers to e-mail TDI, "
+         "no deadline).", R, (cyber.unverified_reason, jurisdictions.jurisdiction_for),
+         table="rules/commissioner_reported_rows.py::NO_INSURANCE_ACT_STATES", source="JURISDICTIONS.md"),
     Rule(cyber.RULE_DETERMINATION_ASSUMED, "Tenn. Code Ann. § 56-2-1006(a), (c)",
          "Without a recorded determination, clocks that run from it start at discovery (the earliest possible start) "
          "and the obligation needs counsel review.", I, (cyber.compute_obligations,), source="engine"),
@@ -277,9 +296,63 @@ _EXPLICIT: tuple[Rule, ...] = (
 )  # fmt: skip
 
 
+def _breach_law_rules() -> list[Rule]:
+    """The general breach-notification laws (rules/breach_laws.py): one rule per provision of every
+    version, and the engine's readings of that table (rules/general_law.py)."""
+    seen: dict[str, Rule] = {}
+    for state, versions in breach_laws.BREACH_LAWS.items():
+        for index, law in enumerate(versions):
+            for attr, provision in law.provisions():
+                if provision.rule_id in seen:
+                    continue
+                functions = (
+                    (general_law.consumer_notice, general_law.clock_start, calendar.deadline)
+                    if attr == "consumer"
+                    else (general_law.office_notice, breach_laws.Threshold.met)
+                )
+                seen[provision.rule_id] = Rule(
+                    rule_id=provision.rule_id,
+                    citation=provision.citation,
+                    summary=provision.summary,
+                    status=provision.status,
+                    functions=functions,
+                    table=f"rules/breach_laws.py::BREACH_LAWS['{state}'][{index}].{attr}",
+                    source="JURISDICTIONS.md (general breach-notification laws)",
+                )
+    gl, md = general_law, "JURISDICTIONS.md (general breach-notification laws)"
+    engine = "JURISDICTIONS.md; rules/breach_laws.py (engine reading)"
+    explicit = (
+        Rule(gl.RULE_GOVERNS, md,
+             "Where a state's general breach law is in force and its insurance act has no verified consumer clock of its "
+             "own, the general law governs consumer notice (the act's 72-hour fallback is not also produced); where both "
+             "apply, both obligations exist, with the same recipient_key and distinct ids (':general_law').",
+             I, (gl.governs_consumer_notice, gl.general_law_obligations, cyber.consumer_notice, cyber.compute_obligations),
+             source=md),
+        Rule(gl.RULE_LAWS_SATISFIED, md,
+             "Each obligation lists the laws one delivery of its notice satisfies: its own and those of every obligation "
+             "of the same kind and recipient_key (never producers of record or an excused obligation); the earlier due "
+             "governs the delivery.", I, (gl.with_laws_satisfied,), source=md),
+        Rule(gl.RULE_PERSONAL_INFORMATION, engine, gl.ENGINE_SUMMARIES[gl.RULE_PERSONAL_INFORMATION], I,
+             (gl.law_reaches,), source=md),
+        Rule(gl.RULE_ENCRYPTION, f"{classification.CITE_ENCRYPTED} (read for the general laws)",
+             "The general laws' encryption safe harbor is read as the insurance act's exclusion (encrypted, key not "
+             "acquired, released or used): no notice, with a reason asking counsel to confirm the state's wording; "
+             "information returned or destroyed unused is no exclusion in the table: counsel decides, never silence.",
+             I, (gl.not_an_event_reasons,), source=md),
+        Rule(gl.RULE_CARVE_OUTS, engine, gl.ENGINE_SUMMARIES[gl.RULE_CARVE_OUTS], I, (gl.law_reaches,), source=md),
+        Rule(gl.RULE_SHORTEST_CONSUMER_CLOCK, md, gl.ENGINE_SUMMARIES[gl.RULE_SHORTEST_CONSUMER_CLOCK], I,
+             (gl.consumer_notice, breach_laws.shortest_consumer_clock), source=md),
+        Rule(gl.RULE_EXPEDIENT, "815 ILCS 530/10; DeadlinePolicy.expedient_notice_days",
+             gl.ENGINE_SUMMARIES[gl.RULE_EXPEDIENT], I, (gl.consumer_notice,), source=md),
+        Rule(gl.RULE_OFFICE_DEADLINE, md, gl.ENGINE_SUMMARIES[gl.RULE_OFFICE_DEADLINE], I,
+             (gl.office_notice, breach_laws.shortest_office_clock), source=md),
+    )  # fmt: skip
+    return [*seen.values(), *explicit]
+
+
 def _build() -> MappingProxyType[str, Rule]:
     rules: dict[str, Rule] = {}
-    for rule in (*_table_rules(), *_EXPLICIT):
+    for rule in (*_table_rules(), *_EXPLICIT, *_breach_law_rules()):
         if rule.rule_id in rules:
             raise ValueError(f"duplicate rule id {rule.rule_id}")
         rules[rule.rule_id] = rule

@@ -6,6 +6,8 @@ material updates while open → closure when every obligation is met or waived.
 
 Responders act through validated updates: a step the rules forbid is refused with a message
 naming the rule, and nothing is recorded. Every accepted step is written to the ledger first.
+Opening and steering the obligation workflows: ``workflows/incident_obligations.py``; the steps
+that concern people: ``workflows/incident_people.py``.
 """
 
 from __future__ import annotations
@@ -33,15 +35,13 @@ with workflow.unsafe.imports_passed_through():
         FindingKind,
         IncidentStart,
         IncidentState,
-        MaterialUpdate,
         ObligationAction,
-        ObligationInput,
         ObligationState,
         ObligationStatus,
         Stage,
     )
     from models.incident import EventSource
-    from models.obligation import Obligation, ObligationKind
+    from models.obligation import ObligationKind
     from models.steps import ConsumerReconciliation, ReportItemNotApplicable, Responders
     from rules.classification import classification_ledger_data, classify_event
     from rules.cyber import compute_obligations, join_citations
@@ -68,19 +68,13 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import search_attributes as sa
 from workflows.common import forwarded, iso, record, required_authority
+from workflows.incident_obligations import CHILD_WORKFLOWS, ObligationSteps  # noqa: F401 — CHILD_WORKFLOWS re-exported
 from workflows.incident_people import PeopleSteps
 from workflows.incident_checks import guard_free_text, intake_summary, reasons, require_active, require_obligation, responder_ids
-from workflows.incident_view import incident_details, incident_waiting_for, obligation_static_details, obligation_summary
+from workflows.incident_view import incident_details, incident_waiting_for
 from workflows.refusals import ledger_refusal, refuse_input, refuse_state
-from workflows.obligation_base import OBLIGATION_CHANGED_SIGNAL, obligation_workflow_id
+from workflows.obligation_base import OBLIGATION_CHANGED_SIGNAL
 from workflows.rules_call import call_rules
-
-CHILD_WORKFLOWS = {
-    ObligationKind.COMMISSIONER_NOTICE: "CommissionerNoticeWorkflow",
-    ObligationKind.CONSUMER_NOTICE: "ConsumerNoticeWorkflow",
-    ObligationKind.PRODUCER_NOTICE: "ProducerNoticeWorkflow",
-    ObligationKind.CEDING_INSURER_NOTICE: "CedingInsurerNoticeWorkflow",
-}
 
 #: Patch id (``workflow.patched``): the closure is recorded before the obligation workflows end.
 CLOSE_BEFORE_CHILDREN = "close-before-children"
@@ -91,7 +85,7 @@ def incident_workflow_id(incident_id: str) -> str:
 
 
 @workflow.defn(name="CybersecurityEventWorkflow")
-class CybersecurityEventWorkflow(PeopleSteps):
+class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
     @workflow.init
     def __init__(self, inp: IncidentStart) -> None:
         self._start = inp
@@ -352,76 +346,6 @@ class CybersecurityEventWorkflow(PeopleSteps):
         self._refuse_dropped_obligations(amended, "affected")
         return amended
 
-    def _refuse_dropped_obligations(self, amended: IncidentIntake, field: str) -> None:
-        if self._stage is not Stage.NOTIFYING:
-            return
-        before = {o.obligation_id for o in call_rules(compute_obligations, self._intake, determined_at=self._determined_at).obligations}
-        after = {o.obligation_id for o in call_rules(compute_obligations, amended, determined_at=self._determined_at).obligations}
-        dropped = sorted(before - after)
-        if dropped:
-            raise refuse_input(
-                "obligation_cannot_be_dropped", field,
-                "a change to the event cannot remove obligations already owed; waive them with a reason instead: "
-                + ", ".join(dropped),
-                citation=call_rules(material_updates_citation, self._domicile),
-            )
-
-    async def _reconcile_obligations(self) -> None:
-        """Open obligations the new facts add; move deadlines the new facts move."""
-        result = call_rules(compute_obligations, self._intake, determined_at=self._determined_at)
-        for obligation in result.obligations:
-            known = self._obligations.get(obligation.obligation_id)
-            if known is None:
-                await self._open_obligation(obligation)
-            elif not known.status.resolved and obligation.due != known.due:
-                await self._signal(obligation.obligation_id, "reschedule", obligation)
-            elif not known.status.resolved and obligation.recipient_name != known.obligation.recipient_name:
-                await self._signal(obligation.obligation_id, "restated", obligation)
-                restated = known.obligation.model_copy(update={"recipient_name": obligation.recipient_name})
-                self._obligations[obligation.obligation_id] = known.model_copy(update={"obligation": restated})
-
-    async def _material_update(
-        self, summary: str, changes: list[str], recorded_by: str, *, step: str, only_state: str | None = None
-    ) -> None:
-        """Re-report to every commissioner owed a report (or only ``only_state``'s). ``step`` names
-        the step that caused it: a commissioner's workflow files one updated report per step, and
-        coalesces the steps that arrive while it is filing into the next one."""
-        self._updates_made += 1
-        for obligation_id, state in self._obligations.items():
-            ob = state.obligation
-            if ob.kind is not ObligationKind.COMMISSIONER_NOTICE or (only_state and ob.jurisdiction != only_state):
-                continue
-            if obligation_id in self._delivered_with:
-                continue
-            consumer = [
-                st for st in self._obligations.values()
-                if st.obligation.kind is ObligationKind.CONSUMER_NOTICE and st.obligation.jurisdiction == ob.jurisdiction
-            ]
-            update = MaterialUpdate(
-                sequence=self._updates_made, step=step, summary=summary, changes=changes, recorded_by=recorded_by,
-                intake=self._intake, findings=list(self._findings), amendments=list(self._amendment_log),
-                not_applicable=list(self._not_applicable),
-                consumer_obligations=[st.obligation for st in consumer],
-                consumer_notice_documents=[d for st in consumer for d in st.documents],
-                roster_id=self._roster_id,
-            )
-            await self._signal(obligation_id, "material_update", update)
-
-    async def _signal(self, obligation_id: str, name: str, arg: object = None) -> None:
-        """Signal an obligation's workflow that is still running; one that has finished (met,
-        waived or excused, and not reporting updates) has nothing left to hear."""
-        state = self._obligations[obligation_id]
-        if state.status.resolved and not (state.obligation.continuing_updates and self._closed_at is None):
-            return
-        handle = self._children[obligation_id]
-        try:
-            if arg is None:
-                await handle.signal(name)
-            else:
-                await handle.signal(name, arg)
-        except Exception as exc:  # it finished between our look and the signal
-            workflow.logger.info("obligation workflow not reachable", extra={"obligation_id": obligation_id, "error": str(exc)})
-
     async def _publisher(self) -> None:
         while True:
             await workflow.wait_condition(lambda: self._dirty)
@@ -599,53 +523,6 @@ class CybersecurityEventWorkflow(PeopleSteps):
         ]
 
     # -- obligations ------------------------------------------------------------------------------
-
-    def _group_lead(self, obligation: Obligation) -> str | None:
-        """The open obligation whose delivery also meets this one, if any. Only deliveries whose
-        recipients are provably the same may be shared — one commissioner owed one filing under
-        several states' laws, the same ceding insurers. Producers of record never: each state's
-        obligation owes the producers of that state's affected consumers (§ 56-2-1006(f)), and a
-        delivery made for one state's consumers does not reach the others'."""
-        if obligation.kind is ObligationKind.PRODUCER_NOTICE:
-            return None
-        for oid, state in self._obligations.items():
-            ob = state.obligation
-            if ob.kind is obligation.kind and ob.recipient_key == obligation.recipient_key and oid not in self._delivered_with and not ob.excused:
-                return oid
-        return None
-
-    async def _open_obligation(self, obligation: Obligation) -> None:
-        child_id = obligation_workflow_id(obligation.obligation_id)
-        lead = None if obligation.excused else self._group_lead(obligation)
-        if lead is not None:
-            self._delivered_with[obligation.obligation_id] = lead
-        handle = await workflow.start_child_workflow(
-            CHILD_WORKFLOWS[obligation.kind],
-            ObligationInput(
-                incident_id=self._intake.incident_id,
-                parent_workflow_id=workflow.info().workflow_id,
-                obligation=obligation,
-                intake=self._intake,
-                notices=self._start.notices,
-                findings=list(self._findings),
-                amendments=list(self._amendment_log),
-                not_applicable=list(self._not_applicable),
-                roster_id=self._roster_id,
-                reminder_offsets=self._start.reminder_offsets,
-                delivered_with=lead,
-                responders=self._responders,
-            ),
-            id=child_id,
-            task_queue=workflow.info().task_queue,
-            static_summary=obligation_summary(obligation, self._intake.incident_id),
-            static_details=obligation_static_details(obligation),
-        )
-        self._children[obligation.obligation_id] = handle
-        self._obligations[obligation.obligation_id] = ObligationState(
-            obligation=obligation, workflow_id=child_id,
-            status=ObligationStatus.EXCUSED if obligation.excused else ObligationStatus.PENDING,
-            due=obligation.due, waiting_for="starting", method=obligation.method,
-        )
 
     @workflow.signal(name=OBLIGATION_CHANGED_SIGNAL)
     def obligation_changed(self, state: ObligationState) -> None:

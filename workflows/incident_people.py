@@ -34,6 +34,8 @@ from workflows.rules_call import call_rules
 
 #: A person's clock a few minutes ahead of the worker's is not a claim about the future.
 ACK_CLOCK_SKEW = timedelta(minutes=5)
+#: The obligations met by a regulator's acknowledgement of a filing.
+FILINGS = (ObligationKind.COMMISSIONER_NOTICE, ObligationKind.ATTORNEY_GENERAL_NOTICE)
 
 
 
@@ -66,9 +68,10 @@ class PeopleSteps:
 
     @workflow.update
     async def record_acknowledgement(self, request: AcknowledgeFiling) -> IncidentState:
-        """The commissioner acknowledged a filing outside the portal (an e-mail with a reference
-        number): it confirms the filing, and the commissioner notice is met — on time when it was
-        filed by the deadline. The obligation's workflow ledgers it in the person's name."""
+        """The commissioner (or, for a notice under a general breach law, the attorney general)
+        acknowledged a filing outside the portal (an e-mail with a reference number): it confirms the
+        filing, and the notice is met — on time when it was filed by the deadline. The obligation's
+        workflow ledgers it in the person's name."""
         async with self._lock:
             target = self._check_acknowledgement(request)
             await self._signal(target, "record_acknowledgement", forwarded(request.acknowledgement))
@@ -82,10 +85,11 @@ class PeopleSteps:
         """The obligation whose workflow files for ``request``'s (a sibling delivered with another
         is filed, and acknowledged, by that one)."""
         state = require_obligation(self._obligations, request.obligation_id, "obligation_id")
-        if state.obligation.kind is not ObligationKind.COMMISSIONER_NOTICE:
+        if state.obligation.kind not in FILINGS:
             raise refuse_input("not_a_filing", "obligation_id",
                                f"obligation_id: {request.obligation_id} is a {state.obligation.kind.value}; only a "
-                               "commissioner filing is acknowledged by the regulator", citation=state.obligation.citation)
+                               "filing with a commissioner or an attorney general is acknowledged by the regulator",
+                               citation=state.obligation.citation)
         ack = request.acknowledgement
         guard_free_text([("acknowledgement.reference", ack.reference)])
         if ack.received_at > workflow.now() + ACK_CLOCK_SKEW:

@@ -19,6 +19,7 @@ _KIND_WORDS = {
     "consumer_notice": "Consumer notice",
     "producer_notice": "Producer-of-record notice",
     "ceding_insurer_notice": "Ceding-insurer notice",
+    "attorney_general_notice": "Attorney-general notice",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.incident import CybersecurityEventWorkflow
+from workflows.attorney_general_notice import AttorneyGeneralNoticeWorkflow
 from workflows.commissioner_notice import CommissionerNoticeWorkflow
 from workflows.consumer_notice import ConsumerNoticeWorkflow
 from workflows.party_notices import CedingInsurerNoticeWorkflow, ProducerNoticeWorkflow
@@ -18,6 +19,7 @@ ALL_WORKFLOWS = [
     ConsumerNoticeWorkflow,
     ProducerNoticeWorkflow,
     CedingInsurerNoticeWorkflow,
+    AttorneyGeneralNoticeWorkflow,
     ConsumerRelationshipWorkflow,
     AnnualNoticeSweepWorkflow,
     PrivacyCertificationReminderWorkflow,

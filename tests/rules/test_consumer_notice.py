@@ -145,7 +145,7 @@ def test_law_enforcement_delay_extends_consumer_notice_only_56_2_1006_c(delay: s
     [
         ("AL", "consumer-notice clock is not verified"),  # verified row, consumer clock not listed
         ("MI", "consumer-notice clock is not verified"),
-        ("OH", "not in the verified jurisdiction table"),  # unlisted state
+        ("WA", "not in the verified jurisdiction table"),  # unlisted state (OH has a verified row since issue 12)
     ],
 )
 def test_unverified_consumer_notice_clock_gets_72_hours_and_counsel_review(state: str, reason: str) -> None:

@@ -85,7 +85,7 @@ def test_reported_day_after_start_is_shown_next_to_the_strictest_clock() -> None
             tpsp="2025-06-10T15:00:00-05:00",
             determined="2025-06-12T10:00:00-05:00",
             discovered="2025-06-09T08:00:00-05:00",
-            affected=[state_row("MO", 400, gov=True), state_row("OH", 300, gov=True)],
+            affected=[state_row("MO", 400, gov=True), state_row("NJ", 300, gov=True)],
         )
     )
     mo = only(result, COMMISSIONER, "MO")
@@ -93,9 +93,10 @@ def test_reported_day_after_start_is_shown_next_to_the_strictest_clock() -> None
     assert mo.reported_clock is not None and mo.reported_clock.starts_day_after
     assert mo.reported_due is not None and mo.reported_due.isoformat() == "2025-06-13T23:59:59.999999-05:00"
     assert mo.needs_counsel_review and mo.status.value == "reported"
-    oh = only(result, COMMISSIONER, "OH")  # model fallback: 72 hours from the day after, as reported
-    assert oh.reported_due is not None and oh.reported_due.isoformat() == "2025-06-14T00:00:00-04:00"
-    assert oh.due.isoformat() == "2025-06-13T16:00:00-04:00"
+    # NJ is not listed (OH was, until issue 12 verified its row): the model fallback, 72 hours from the day after.
+    nj = only(result, COMMISSIONER, "NJ")
+    assert nj.reported_due is not None and nj.reported_due.isoformat() == "2025-06-14T00:00:00-04:00"
+    assert nj.due.isoformat() == "2025-06-13T16:00:00-04:00"
 
 
 def test_tpsp_event_without_notice_or_knowledge_is_rejected_naming_the_fields() -> None:

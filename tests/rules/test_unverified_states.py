@@ -21,7 +21,7 @@ COMMISSIONER = ObligationKind.COMMISSIONER_NOTICE
 
 
 @verifies("model.commissioner_notice.reported_clock", "engine.unverified.strictest_clock", "model.commissioner_notice.triggers")
-@pytest.mark.parametrize("state", ["OH", "TX", "CA", "PR"])
+@pytest.mark.parametrize("state", ["WA", "TX", "CA", "PR"])  # OH has a verified row since issue 12
 def test_unlisted_state_gets_the_model_fallback_with_72_hours_and_counsel_review(state: str) -> None:
     result = compute_obligations(intake(domicile="GA", affected=[state_row(state, 300, gov=True)]))
     notice = only(result, COMMISSIONER, state)
@@ -41,12 +41,14 @@ def test_missouri_commissioner_clock_is_reported_so_72_hours_apply() -> None:
     assert "reported, not verified (reported: 3 business days)" in notice.counsel_review_reasons[0]
 
 
-@verifies("ny.commissioner_notice.reported_clock")
-def test_new_york_is_a_different_regime_listed_for_later() -> None:
-    """JURISDICTIONS.md, NY (reported): "23 NYCRR 500.17 | 72 hours (extortion payment: 24 hours, explanation in 30 days)"."""
+@verifies("ny.commissioner_notice.deadline", "ny.commissioner_notice.covered_entity")
+def test_new_york_is_a_different_regime_with_licences_unknown_asking_counsel() -> None:
+    """JURISDICTIONS.md, NY (verified (72 h) since issue 12): "23 NYCRR 500.17 | 72 hours after determining
+    (extortion payment: 24 hours, explanation in 30 days — reported)". The licensee's licences are not in its
+    profile, so whether it is a covered entity is for counsel (tests/rules/test_state_rows_triggers.py)."""
     notice = only(compute_obligations(intake(domicile="GA", affected=[state_row("NY", 300, gov=True)])), COMMISSIONER, "NY")
     assert notice.citation.startswith("23 NYCRR 500.17")
-    assert notice.needs_counsel_review
+    assert notice.needs_counsel_review and any("licensed_states" in r for r in notice.counsel_review_reasons)
     assert notice.recipient_name == "New York Superintendent of Financial Services"
     assert any("extortion" in n for n in notice.notes)
 

@@ -196,7 +196,8 @@ class Stack:
         submission_id = f"{safe_name(obligation_id)}-v{version}"
         receipt = self.resources.notices.tracker.receipt(submission_id)
         assert receipt is not None, f"{obligation_id}: version {version} was not filed"
-        return self._drop_ack(receipt.jurisdiction, submission_id, receipt.submitted_at, version, reference, received_at)
+        return self._drop_ack(receipt.jurisdiction, submission_id, receipt.submitted_at, version, reference, received_at,
+                              office=receipt.office.value)
 
     async def acknowledge_filings(self, incident_id: str, *, then_skip: timedelta = timedelta(hours=1)) -> list[str]:
         """Every filing of the event not yet acknowledged gets its acknowledgement, then the clock
@@ -206,15 +207,17 @@ class Stack:
         import json
 
         done = []
-        for submission in sorted((self.settings.outbox_dir / "regulators").glob("*/*/submission.json")):
+        for submission in sorted((self.settings.outbox_dir / "regulators").rglob("submission.json")):
             filed = json.loads(submission.read_text())
             if not filed["obligation_id"].startswith(f"{incident_id}:"):
                 continue
             receipt = self.resources.notices.tracker.receipt(filed["submission_id"])
-            path = self.resources.notices.portal.ack_path(filed["jurisdiction"], filed["submission_id"])  # type: ignore[attr-defined]
+            office = filed.get("office", "commissioner")  # the commissioner's, or an attorney general's
+            path = self.resources.notices.portal.ack_path(filed["jurisdiction"], filed["submission_id"], office)  # type: ignore[attr-defined]
             if receipt is None or path.exists():
                 continue
-            self._drop_ack(filed["jurisdiction"], filed["submission_id"], receipt.submitted_at, filed["version"], None, None)
+            self._drop_ack(filed["jurisdiction"], filed["submission_id"], receipt.submitted_at, filed["version"], None, None,
+                           office=office)
             done.append(filed["submission_id"])
         if then_skip:
             await self.skip(then_skip)
@@ -222,7 +225,7 @@ class Stack:
 
     def _drop_ack(
         self, state: str, submission_id: str, submitted_at: datetime, version: int, reference: str | None,
-        received_at: datetime | None,
+        received_at: datetime | None, *, office: str = "commissioner",
     ) -> RegulatorAcknowledgement:
         import hashlib
 
@@ -231,7 +234,7 @@ class Stack:
             received_at=received_at or submitted_at + timedelta(minutes=30),
             recorded_by="regulator",
         )
-        path = self.resources.notices.portal.ack_path(state, submission_id)  # type: ignore[attr-defined]
+        path = self.resources.notices.portal.ack_path(state, submission_id, office)  # type: ignore[attr-defined]
         path.write_text(ack.model_dump_json(exclude={"recorded_by", "version", "simulated"}, exclude_none=True))
         return ack
 

@@ -5,7 +5,8 @@ that would break running workflows (a non-deterministic edit) fails here, not in
 earlier releases, which must still replay: a workflow change ships behind ``workflow.patched``
 (docs/temporal.md, "Changing a workflow"). Re-record the current ones after an intentional change
 with ``NOTICEFLOW_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_incident_lifecycle.py
-tests/privacy/test_relationship.py tests/privacy/test_schedules.py tests/revised/test_revised_notice.py``,
+tests/workflows/test_attorney_general_notice.py tests/privacy/test_relationship.py tests/privacy/test_schedules.py
+tests/revised/test_revised_notice.py``,
 after moving the previous release's into its own ``release-<date>/`` directory.
 """
 
