@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.common import Clock, NoticeflowModel, RuleStatus, StateCode
-from models.incident import DataElement, ReportItemCode
+from models.incident import DataElement, IncidentIntake, ReportItemCode
 
 
 class ObligationKind(StrEnum):
@@ -221,6 +221,13 @@ class EventClassification(NoticeflowModel):
     nonpublic_information: list[NpiCategory]
     consumer_data_elements: list[DataElement]
     reasons: list[Reason]
+
+
+class ObligationsQuery(NoticeflowModel):
+    """What a determination's obligations are computed from (``activities/obligations.py``)."""
+
+    intake: IncidentIntake
+    determined_at: AwareDatetime | None = None
 
 
 class ObligationsResult(NoticeflowModel):

@@ -19,6 +19,7 @@ from activities.bounces import BounceActivities
 from activities.delivery import RegulatorPortal
 from activities.ledger import LedgerActivities
 from activities.notices import NoticeActivities
+from activities.obligations import compute_obligations_activity
 from activities.privacy import PrivacyActivities
 from activities.revised_notice import RevisedNoticeActivities
 from activities.sealed_documents import SealedDocumentActivities, SealedDocumentStore
@@ -59,6 +60,7 @@ class WorkerResources:
             *self.revised.activities(),
             *self.alerts.activities(),
             SealedDocumentActivities(self.sealed).seal_privileged_text,
+            compute_obligations_activity,
         ]
 
     def close(self) -> None:

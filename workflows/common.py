@@ -23,6 +23,8 @@ RENDER_COMMISSIONER_REPORT = "render_commissioner_report"
 SUBMIT_TO_REGULATOR = "submit_to_regulator"
 CHECK_REGULATOR_ACKNOWLEDGEMENTS = "check_regulator_acknowledgements"
 RENDER_ATTORNEY_GENERAL_NOTICE = "render_attorney_general_notice"
+#: Local activity: a determination's obligations, kept in the history (activities/obligations.py).
+COMPUTE_OBLIGATIONS = "compute_obligations"
 CONFIRM_DELIVERIES = "confirm_deliveries"
 CONSUMER_NOTICE_EVIDENCE = "consumer_notice_evidence"
 DELIVER_CONSUMER_NOTICE = "render_and_deliver_consumer_notice"

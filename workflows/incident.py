@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from models.obligation import ObligationKind
     from models.steps import ConsumerReconciliation, ReportItemNotApplicable, Responders
     from rules.classification import classification_ledger_data, classify_event
-    from rules.cyber import compute_obligations, join_citations
+    from rules.cyber import join_citations
     from rules.jurisdictions import (
         event_definition_citation,
         exclusion_citation,
@@ -68,7 +68,11 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import search_attributes as sa
 from workflows.common import forwarded, iso, record, required_authority
-from workflows.incident_obligations import CHILD_WORKFLOWS, ObligationSteps  # noqa: F401 — CHILD_WORKFLOWS re-exported
+from workflows.incident_obligations import (  # noqa: F401 — CHILD_WORKFLOWS re-exported
+    CHILD_WORKFLOWS,
+    ObligationSteps,
+    computed_obligations,
+)
 from workflows.incident_people import PeopleSteps
 from workflows.incident_checks import guard_free_text, intake_summary, reasons, require_active, require_obligation, responder_ids
 from workflows.incident_view import incident_details, incident_waiting_for
@@ -265,7 +269,7 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
                 self._stage = Stage.NOT_AN_EVENT
                 self._publish()
                 return self.state()
-            result = call_rules(compute_obligations, self._intake, determined_at=determined_at)
+            result = await computed_obligations(self._intake, determined_at)
             await self._write(
                 "incident.determined", "determination",
                 citation=call_rules(event_definition_citation, self._domicile), actor=actor,

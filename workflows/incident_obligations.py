@@ -10,6 +10,7 @@ order, are those the saved histories recorded.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -17,10 +18,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models.incident import IncidentIntake
     from models.lifecycle import MaterialUpdate, ObligationInput, ObligationState, ObligationStatus, Stage
-    from models.obligation import Obligation, ObligationKind
+    from models.obligation import Obligation, ObligationKind, ObligationsQuery, ObligationsResult
     from rules.cyber import compute_obligations
     from rules.jurisdictions import material_updates_citation
 
+from workflows.common import COMPUTE_OBLIGATIONS
 from workflows.incident_view import obligation_static_details, obligation_summary
 from workflows.obligation_base import obligation_workflow_id
 from workflows.refusals import refuse_input
@@ -34,6 +36,26 @@ CHILD_WORKFLOWS = {
     ObligationKind.CEDING_INSURER_NOTICE: "CedingInsurerNoticeWorkflow",
     ObligationKind.ATTORNEY_GENERAL_NOTICE: "AttorneyGeneralNoticeWorkflow",
 }
+
+#: Patch id (``workflow.patched``, docs/temporal.md "Changing a workflow"): the obligations of a
+#: determination (and of every later recomputation) come from the local activity
+#: ``compute_obligations`` and are kept in the history, so a change to the rules never changes the
+#: obligations an event already has on replay. Before it (release 2026-12-01) they were computed
+#: inline, and replaying such an event recomputes them under the rules of the running worker.
+OBLIGATIONS_RECORDED = "obligations-recorded"
+
+
+async def computed_obligations(intake: IncidentIntake, determined_at: datetime | None) -> ObligationsResult:
+    """The obligations of ``intake`` determined at ``determined_at``: recorded in the history
+    (``OBLIGATIONS_RECORDED``), or, replaying an event of the previous release, computed inline."""
+    if workflow.patched(OBLIGATIONS_RECORDED):
+        return await workflow.execute_local_activity(
+            COMPUTE_OBLIGATIONS,
+            ObligationsQuery(intake=intake, determined_at=determined_at),
+            result_type=ObligationsResult,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+    return call_rules(compute_obligations, intake, determined_at=determined_at)
 
 
 class ObligationSteps:
@@ -72,7 +94,7 @@ class ObligationSteps:
 
     async def _reconcile_obligations(self) -> None:
         """Open obligations the new facts add; move deadlines the new facts move."""
-        result = call_rules(compute_obligations, self._intake, determined_at=self._determined_at)
+        result = await computed_obligations(self._intake, self._determined_at)
         for obligation in result.obligations:
             known = self._obligations.get(obligation.obligation_id)
             if known is None:

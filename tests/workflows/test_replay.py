@@ -24,6 +24,7 @@ from temporalio.worker import Replayer
 from tests.workflows.conftest import HISTORIES
 from workflows.commissioner_notice import ACKNOWLEDGEMENTS_AFTER_CLOSE
 from workflows.incident import CLOSE_BEFORE_CHILDREN
+from workflows.incident_obligations import OBLIGATIONS_RECORDED
 from workflows.obligation_base import BOUNCE_MAILBOX_INTAKE
 from workflows.privacy_relationship_records import IMPORT_PATCH
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
@@ -49,7 +50,7 @@ def test_saved_histories_of_the_current_code_cover_every_workflow_and_the_main_p
 
 def test_the_previous_release_histories_are_kept_for_replay() -> None:
     """Workflows started under the previous release may still be running: its histories stay."""
-    assert "release-2026-12-01" in RELEASES
+    assert {"release-2026-12-01", "release-2026-12-02"} <= set(RELEASES)
     for release in RELEASES:
         kept = [p for p in SAVED if p.parent.name == release]
         assert SCENARIOS <= {p.stem.split("__")[0] for p in kept}, release
@@ -66,11 +67,19 @@ def _patches(paths: list[Path]) -> set[str]:
     return ids
 
 
-def test_the_current_histories_take_every_patched_path_and_the_previous_release_none() -> None:
+#: The patches each release's code takes (its histories take exactly these paths).
+RELEASE_PATCHES = {
+    "release-2026-12-01": set(),
+    "release-2026-12-02": {BOUNCE_MAILBOX_INTAKE, CLOSE_BEFORE_CHILDREN, ACKNOWLEDGEMENTS_AFTER_CLOSE, IMPORT_PATCH},
+}
+
+
+def test_the_current_histories_take_every_patched_path_and_each_release_its_own() -> None:
     """Both sides of each patch are replayed: the new path in the current histories, the old one in
-    the previous release's."""
-    assert _patches(CURRENT) == {BOUNCE_MAILBOX_INTAKE, CLOSE_BEFORE_CHILDREN, ACKNOWLEDGEMENTS_AFTER_CLOSE, IMPORT_PATCH}
-    assert _patches([p for p in SAVED if p.parent.name == "release-2026-12-01"]) == set()
+    the earlier releases'."""
+    assert _patches(CURRENT) == RELEASE_PATCHES["release-2026-12-02"] | {OBLIGATIONS_RECORDED}
+    for release, patches in RELEASE_PATCHES.items():
+        assert _patches([p for p in SAVED if p.parent.name == release]) == patches, release
 
 
 @pytest.mark.parametrize("path", SAVED, ids=lambda p: p.relative_to(HISTORIES).with_suffix("").as_posix())
@@ -82,3 +91,38 @@ async def test_saved_history_replays_with_the_current_code(path: Path, test_data
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def _obligations_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules of a later release: every obligation of an event comes out in reverse order and
+    one fewer — a different set and order of child workflows than any history recorded."""
+    import rules.cyber
+
+    real = rules.cyber.compute_obligations
+
+    def changed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        return result.model_copy(update={"obligations": list(reversed(result.obligations))[1:]})
+
+    # The sandbox passes rules/ through and imports the workflow modules afresh, which then bind this.
+    monkeypatch.setattr(rules.cyber, "compute_obligations", changed)
+
+
+@pytest.mark.parametrize("scenario", ["full_lifecycle", "assuming_insurer", "law_enforcement_delay"])
+async def test_a_rules_change_does_not_change_the_obligations_of_an_event_already_determined(
+    scenario: str, test_data_converter: DataConverter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded obligations (patch ``obligations-recorded``): the event replays with the obligations it
+    was determined with, whatever the rules of the running worker now say. The previous release's
+    event, whose obligations were computed inline, does not: the hazard this patch removes."""
+    _obligations_changed(monkeypatch)
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=test_data_converter,
+        interceptors=[ActorAssertionInterceptor()],
+    )
+    [current] = [p for p in CURRENT if p.stem.startswith(f"{scenario}__incident-")]
+    result = await replayer.replay_workflow(WorkflowHistory.from_json("current", current.read_text()), raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    [previous] = [p for p in SAVED if p.parent.name == "release-2026-12-02" and p.stem.startswith(f"{scenario}__incident-")]
+    result = await replayer.replay_workflow(WorkflowHistory.from_json("previous", previous.read_text()), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
