@@ -49,6 +49,9 @@ class ObligationRow:
     recorded_recipient: str | None = None
     derived_recipient: str | None = None
     citation: str | None = None
+    #: Every law the one delivery of this notice satisfies (its own and those of the obligations it
+    #: is shared with), as the obligation's ``opened`` entry records them.
+    laws_satisfied: list[str] = field(default_factory=list)
     rule_id: str | None = None
     basis: str | None = None
     method: str | None = None
@@ -290,6 +293,7 @@ class ObligationFold:
             row.recorded_recipient = data.get("recipient_name") or row.recorded_recipient
             row.rule_id, row.basis = data.get("rule_id"), data.get("basis")
             row.method = data.get("method") or row.method
+            row.laws_satisfied = [str(law) for law in data.get("laws_satisfied") or [] if isinstance(law, str)]
             row.clock_starts_at = parse_instant(data.get("clock_starts_at"))
             row.needs_counsel_review = bool(data.get("needs_counsel_review")) or row.needs_counsel_review
         elif event == "overdue":

@@ -207,6 +207,8 @@ class ObligationWorkflow:
                 "basis": ob.basis,
                 "rule_id": ob.rule_id,
                 "method": ob.method.value if ob.method else None,
+                "regime": ob.regime.value,
+                "laws_satisfied": list(ob.laws_satisfied),
                 "needs_counsel_review": ob.needs_counsel_review,
                 "counsel_review_reasons": list(ob.counsel_review_reasons),
             },

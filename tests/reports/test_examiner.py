@@ -238,3 +238,18 @@ def test_revised_notice_bookkeeping_steps_are_words_not_privacy_rows() -> None:
     (revised,) = [p for p in report.privacy if p.stream.startswith("revised_notice:")]
     assert revised.items == [] and revised.entries == 1
     assert report.steps[-1].sentence == "noticeflow recorded revised notice: diffed."
+
+
+def test_a_notice_shared_by_two_laws_says_which_laws_it_satisfies() -> None:
+    """Issue 12: where an insurance act and a general breach law both owe the same residents one
+    notice, the report says which laws that notice satisfies (the obligation's ``opened`` entry)."""
+    entries = synthetic_entries()
+    laws = ["TN: Tenn. Code Ann. § 56-2-1006(c)", "TN: a general breach law"]
+    for entry in entries:
+        if entry["type"] == "consumer_notice.opened" and entry["data"]["obligation_id"] == TN_CONS:
+            entry["data"]["laws_satisfied"] = laws
+    report = build_examiner_report(entries, **report_args())
+    assert _row(report, TN_CONS).laws_satisfied == laws
+    assert _row(report, TN_CN).laws_satisfied == []  # entries before the field: nothing claimed
+    html = render_examiner_report(report)
+    assert "this notice satisfies: TN: Tenn. Code Ann. § 56-2-1006(c); TN: a general breach law" in html
