@@ -197,6 +197,10 @@ def classify_event(intake: IncidentIntake, states: Iterable[str] | None = None) 
 
 #: The codes of the reasons stating whether the event is a cybersecurity event under a state's law.
 DEFINITION_CODES = frozenset({"event", "exclusion.encrypted", "exclusion.returned_or_destroyed"})
+#: Reasons why a state's law gives no obligation, or less than it might: a state's exclusion or
+#: exemption, a general breach law that does not reach the event, a missing trigger.
+NO_OBLIGATION_PREFIXES = ("no_obligation.", "no_commissioner_notice.", "exemption.", "exclusion.", "general_law.",
+                          "assuming_insurer")
 
 
 def classification_ledger_data(reasons: Iterable[Reason]) -> dict[str, object]:
@@ -212,4 +216,12 @@ def classification_ledger_data(reasons: Iterable[Reason]) -> dict[str, object]:
     return {
         "definitions": {state: "; ".join(dict.fromkeys(cites)) for state, cites in sorted(definitions.items())},
         "definitions_need_counsel_review": sorted(review),
+        # Why a state gives no obligation, or a law does not reach the event (an exemption, a
+        # threshold not met, a licensee the act does not cover): the answer is never silent.
+        "no_obligation_reasons": [
+            {"code": r.code, "jurisdiction": r.jurisdiction, "message": r.message, "citation": r.citation,
+             "needs_counsel_review": r.needs_counsel_review}
+            for r in reasons
+            if r.code.startswith(NO_OBLIGATION_PREFIXES) and r.code not in DEFINITION_CODES
+        ],
     }

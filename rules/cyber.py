@@ -579,6 +579,11 @@ def compute_obligations(
         excluded = state_law_excluded(intake, row)
         if excluded is not None:
             reasons.append(excluded)
+            if excluded.code.startswith("exemption.") and not general:
+                # Exempt from the insurance act, not from the state's general breach law.
+                general, general_reasons = general_law_obligations(ctx, state, insurance_act_exemption=excluded)
+                obligations.extend(general)
+                reasons.extend(general_reasons)
             continue
         if intake.licensee.kind is LicenseeKind.ASSUMING_INSURER:
             obligations.extend(assuming_insurer_notices(ctx, row))

@@ -75,6 +75,7 @@ RULE_SHORTEST_CONSUMER_CLOCK = "engine.breach_law.shortest_consumer_clock"
 RULE_EXPEDIENT = "engine.breach_law.expedient_target"
 RULE_OFFICE_DEADLINE = "engine.breach_law.office_deadline"
 RULE_LAWS_SATISFIED = "engine.breach_law.laws_satisfied"
+RULE_UNLISTED = "engine.breach_law.unlisted_after_exemption"
 
 #: What each engine reading says (the registry lists them with these words).
 ENGINE_SUMMARIES = {
@@ -481,10 +482,39 @@ def office_notice(
 # ============================================================================================
 
 
-def general_law_obligations(ctx: Context, state: str) -> tuple[list[Obligation], list[Reason]]:
+def unlisted_law(state: str, exemption: Reason) -> BreachLaw:
+    """``state``'s general breach-notification law where the table does not hold it, read because an
+    exemption (``exemption``) removed the insurance act that would otherwise have governed consumer
+    notice: a licensee exempt from the act is not exempt from the general law, whose text the table
+    does not give — its consumer notice is kept on the shortest known general-law consumer clock,
+    from discovery, with counsel review; never silence."""
+    citation = f"{state_name(state)}'s general breach-notification law (not in JURISDICTIONS.md; {state} section not verified)"
+    return BreachLaw(
+        state=state,
+        consumer=Provision(
+            rule_id=RULE_UNLISTED, citation=citation, status=RuleStatus.REPORTED,
+            summary="A licensee exempt from a state's insurance act (a size exemption) still owes consumer notice under "
+            "the state's general breach law; where the table does not hold that law, the notice is kept on the shortest "
+            "known general-law consumer clock from discovery, with counsel review.",
+        ),
+        consumer_text="no text in the table",
+        consumer_clock=ConsumerClock.NOT_IN_TABLE,
+        consumer_basis=ClockBasis.UNSTATED,
+        caveat=f"{exemption.message} That exemption is from the insurance act only: {state_name(state)}'s general "
+        "breach-notification law is not in the table, so the consumer notice stays until counsel confirms what it requires.",
+    )
+
+
+def general_law_obligations(
+    ctx: Context, state: str, *, insurance_act_exemption: Reason | None = None
+) -> tuple[list[Obligation], list[Reason]]:
     """Every obligation ``state``'s general breach law creates for the event (consumer notice, then the
-    office notices), and the reasons for those it does not — never silence."""
+    office notices), and the reasons for those it does not — never silence. Where an exemption removed
+    the state's insurance act (``insurance_act_exemption``) and the table holds no general law for the
+    state, :func:`unlisted_law` stands for it."""
     law = law_in_force(ctx, state)
+    if law is None and insurance_act_exemption is not None:
+        law = unlisted_law(state, insurance_act_exemption)
     affected = ctx.intake.affected_in(state)
     if law is None or affected is None:
         return [], []

@@ -344,6 +344,10 @@ def _breach_law_rules() -> list[Rule]:
              (gl.consumer_notice, breach_laws.shortest_consumer_clock), source=md),
         Rule(gl.RULE_EXPEDIENT, "815 ILCS 530/10; DeadlinePolicy.expedient_notice_days",
              gl.ENGINE_SUMMARIES[gl.RULE_EXPEDIENT], I, (gl.consumer_notice,), source=md),
+        Rule(gl.RULE_UNLISTED, md, "A licensee exempt from a state's insurance act by its size still owes consumer notice "
+             "under the state's general breach law; where the table does not hold that law, the notice is kept on the "
+             "shortest known general-law consumer clock from discovery, with counsel review.", R,
+             (gl.unlisted_law, gl.general_law_obligations, cyber.compute_obligations), source=md),
         Rule(gl.RULE_OFFICE_DEADLINE, md, gl.ENGINE_SUMMARIES[gl.RULE_OFFICE_DEADLINE], I,
              (gl.office_notice, breach_laws.shortest_office_clock), source=md),
     )  # fmt: skip

@@ -109,7 +109,8 @@ def test_tennessee_only_event_cites_tennessee_law_never_rsmo_56_2_1003() -> None
     (event,) = [r for r in result.reasons if r.code == "event"]
     assert event.citation == "Tenn. Code Ann. § 56-2-1003" and not event.needs_counsel_review
     assert classification_ledger_data(result.reasons) == {
-        "definitions": {"TN": "Tenn. Code Ann. § 56-2-1003"}, "definitions_need_counsel_review": []}
+        "definitions": {"TN": "Tenn. Code Ann. § 56-2-1003"}, "definitions_need_counsel_review": [],
+        "no_obligation_reasons": []}
 
 
 def test_multistate_event_gives_one_reason_per_state_each_citing_its_own_law() -> None:
