@@ -103,10 +103,22 @@ class DemoResult:
     privacy: PrivacyDemoResult | None = None
 
 
-def sample_intake(now: datetime, incident_id: str, scale: float = 1.0) -> dict[str, Any]:
+#: The demo's Texas residents: Texas has no insurance data security act (JURISDICTIONS.md), so its
+#: general breach law governs — consumer notice within 60 days of the determination and, with 250
+#: or more residents, notice to the Attorney General within 30 days (Tex. Bus. & Com. Code
+#: § 521.053), filed through the regulator outbox. No producer-of-record data for them (sold direct).
+TEXAS = {"state": "TX", "consumers": 640, "material_harm_likely": True, "other_government_notice_required": True,
+         "with_email": 410, "without_contact": 0, "notice_cost_usd": "6400", "producers_of_record_known": False}
+
+
+def sample_intake(now: datetime, incident_id: str, scale: float = 1.0, *, texas: bool = False) -> dict[str, Any]:
     """The example event, its clock set to have started a day and a half ago (its figures times
-    ``scale``; see ``noticeflow.demo_population``)."""
-    intake: dict[str, Any] = scale_intake(json.loads(EVENT.read_text()), scale)
+    ``scale``; see ``noticeflow.demo_population``); with ``texas``, also residents of Texas (the
+    demo's: a general breach law and an attorney-general notice)."""
+    example = json.loads(EVENT.read_text())
+    if texas:
+        example["affected"].append(dict(TEXAS))
+    intake: dict[str, Any] = scale_intake(example, scale)
     intake["incident_id"] = incident_id
     intake["discovered_at"] = (now - timedelta(hours=36)).isoformat()
     intake["tpsp_notified_at"] = (now - timedelta(hours=30)).isoformat()
@@ -235,13 +247,13 @@ def obligations_table(obligations: list[dict[str, Any]]) -> Table:
 
 async def drive_sample_event(
     api: ResponderClient, incident_id: str, say: Callable[[str], None], timeout: float = 300.0, tend: Tend | None = None,
-    scale: float = 1.0,
+    scale: float = 1.0, texas: bool = False,
 ) -> dict[str, Any]:
     """Take the sample event from intake to closure through the incident API; the final state.
     ``tend`` plays the responder while the notices go out (see :meth:`ResponderClient.wait_for`)."""
     base = f"/v1/incidents/{quote(incident_id)}"
     now = datetime.now(UTC)
-    intake = sample_intake(now, incident_id, scale)
+    intake = sample_intake(now, incident_id, scale, texas=texas)
     state = await api.call(
         "POST", "/v1/incidents", expect=201,
         json={"intake": intake, "notices": json.loads(NOTICES.read_text()), "responders": RESPONDERS},
@@ -340,7 +352,7 @@ async def run_demo(settings: Settings, *, console: Console | None = None, timeou
         headers = {"Authorization": f"Bearer {tokens[OWNER]}"}
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120.0, headers=headers) as http:
             api = ResponderClient(http, tokens)
-            state = await drive_sample_event(api, incident_id, say, timeout)
+            state = await drive_sample_event(api, incident_id, say, timeout, texas=True)
             console.print(obligations_table(state["obligations"]))
 
             console.print("[bold]Audit ledger[/bold]")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -236,6 +237,10 @@ class DevMailSink:
 
     async def start(self, stack: DevStack) -> None:
         from aiosmtpd.controller import Controller
+
+        # aiosmtpd logs every envelope (each recipient's address) at INFO and DEBUG: no one's
+        # address goes to the logs, even the dev stack's.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
 
         taken = stack.ports_in_use()
         port = _port_or_free("mail sink", stack.settings.smtp_port, taken)

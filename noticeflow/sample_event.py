@@ -41,6 +41,7 @@ _CITIES = {
     "MI": [("Lansing", "489"), ("Detroit", "482"), ("Grand Rapids", "495")],
     "VA": [("Richmond", "232"), ("Norfolk", "235"), ("Roanoke", "240")],
     "OH": [("Columbus", "432"), ("Cleveland", "441"), ("Cincinnati", "452")],
+    "TX": [("Austin", "787"), ("Houston", "770"), ("Dallas", "752"), ("San Antonio", "782")],
 }
 _COLUMNS = ["consumer_id", "state", "name", "email", "address_line1", "address_line2", "city", "region",
             "postal_code", "country", "electronic_consent", "producer_of_record"]

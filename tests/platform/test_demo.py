@@ -31,7 +31,7 @@ def _roster_rows() -> list[dict[str, str]]:
     import io
     from datetime import UTC, datetime
 
-    return list(csv.DictReader(io.StringIO(sample_event_roster(sample_intake(datetime.now(UTC), "X")).decode())))
+    return list(csv.DictReader(io.StringIO(sample_event_roster(sample_intake(datetime.now(UTC), "X", texas=True)).decode())))
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +46,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path, st
 
 
 def test_the_sample_event_reaches_closure_with_every_obligation_resolved(demo: tuple[DemoResult, Path, str]) -> None:
-    result, _, output = demo
+    result, home, output = demo
     assert result.stage == "closed"
     statuses = {(o["obligation"]["kind"], o["obligation"]["jurisdiction"]): o["status"] for o in result.obligations}
     assert statuses[("commissioner_notice", "TN")] == "met"
     assert {s for (kind, _), s in statuses.items() if kind == "consumer_notice"} == {"met"}
     assert statuses[("producer_notice", "MO")] == "excused"  # no producer-of-record data for Missouri
+    # Texas: no insurance act; its general breach law's consumer notice and the Attorney General's notice,
+    # filed through the regulator outbox under the office and met on the office's acknowledgement.
+    assert statuses[("attorney_general_notice", "TX")] == "met"
+    (texas_ag,) = [o["obligation"] for o in result.obligations if o["obligation"]["kind"] == "attorney_general_notice"]
+    assert texas_ag["citation"].startswith("Tex. Bus. & Com. Code § 521.053") and texas_ag["regime"] == "general_breach_law"
+    (texas_consumers,) = [o["obligation"] for o in result.obligations
+                          if o["obligation"]["kind"] == "consumer_notice" and o["obligation"]["jurisdiction"] == "TX"]
+    assert texas_consumers["laws_satisfied"] == ["TX: Tex. Bus. & Com. Code § 521.053"]
+    filed = list((home / "outbox" / "regulators" / "attorney_general" / "TX").glob("*/receipt.json"))
+    assert len(filed) == 1
     assert set(statuses.values()) <= {"met", "excused", "waived"}
     # The printed table carries each obligation's citation.
     assert "Tenn. Code Ann. § 56-2-1006(a)" in output
@@ -297,9 +307,10 @@ def test_the_privacy_entries_are_in_a_bundle_that_verifies_with_both_verifiers(d
             "opt_out.window_closed", "opt_out.elected", "disclosure.decided", "revised_notice.started",
             "revised_notice.batch_delivered", "revised_notice.delivered", "revised_notice.handed_over"} <= types
     assert sum(e["type"] == "privacy_relationship.registered" for e in entries) == BACK_FILE
-    actors = {e["actor"] for e in entries if e["actor"] != "worker"}
+    actors = {e["actor"] for e in entries if e["actor"] != "worker" and not e["stream"].startswith("incident:")}
     assert actors == {"key:p.ramos"}
-    assert not any(e["stream"].startswith("incident:") for e in entries)  # the event had no Texas residents
+    # The event had Texas residents: its stream is one of Texas's, whole (api/privacy_revised.py).
+    assert {e["stream"] for e in entries if e["stream"].startswith("incident:")} == {f"incident:{result.incident_id}"}
     manifest = json.loads((privacy.bundle / "manifest.json").read_text())
     assert manifest["completeness"]["proven"] == "streams" and manifest["entry_count"] == len(entries)
     # Every relationship's stream is bounded by its signed stream head: none can lose its last entry unseen.
