@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/workflow_bench.py
 	$(PY) bench/fanout_bench.py
 	$(PY) bench/cli_startup.py
+	$(PY) bench/determination_latency.py
 
 clean:
 	rm -rf $(VENV) .noticeflow .pytest_cache

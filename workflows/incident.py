@@ -82,6 +82,11 @@ from workflows.rules_call import call_rules
 
 #: Patch id (``workflow.patched``): the closure is recorded before the obligation workflows end.
 CLOSE_BEFORE_CHILDREN = "close-before-children"
+#: Patch id (``workflow.patched``, docs/temporal.md "Changing a workflow"): a consumer notice met by
+#: the delivery of another (``_delivered_with``: an insurance act's and a general law's notice to the
+#: same residents) sends no copy of its own to the commissioner — its lead's copy is that notice's
+#: item (N). Before it, the follower's copy was sent again as a second updated report.
+NOTICE_COPY_ONCE = "notice-copy-once"
 
 
 def incident_workflow_id(incident_id: str) -> str:
@@ -289,8 +294,7 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
             # The notices state the determination's date: the children read it from the intake.
             self._intake = self._intake.model_copy(update={"determined_at": determined_at})
             self._stage = Stage.NOTIFYING
-            for obligation in result.obligations:
-                await self._open_obligation(obligation)
+            await self._open_obligations(result.obligations)
             self._publish()
             return self.state()
 
@@ -367,6 +371,8 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
             if not self._notice_copies:
                 continue
             obligation_id = self._notice_copies.pop(0)
+            if obligation_id in self._delivered_with and workflow.patched(NOTICE_COPY_ONCE):
+                continue  # one delivery, one notice: its lead's copy went to the commissioner already
             state = self._obligations[obligation_id]
             async with self._lock:
                 await self._material_update(

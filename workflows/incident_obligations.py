@@ -10,6 +10,7 @@ order, are those the saved histories recorded.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,10 @@ CHILD_WORKFLOWS = {
 #: obligations an event already has on replay. Before it (release 2026-12-01) they were computed
 #: inline, and replaying such an event recomputes them under the rules of the running worker.
 OBLIGATIONS_RECORDED = "obligations-recorded"
+#: Patch id: a determination's obligation workflows are started together, in one workflow task
+#: (``_open_obligations``). Before it (release 2026-12-02 and earlier) one by one, each start
+#: awaited before the next — a round trip to the server per obligation before the step answered.
+CHILDREN_STARTED_TOGETHER = "children-started-together"
 
 
 async def computed_obligations(intake: IncidentIntake, determined_at: datetime | None) -> ObligationsResult:
@@ -162,12 +167,47 @@ class ObligationSteps:
                 return oid
         return None
 
-    async def _open_obligation(self, obligation: Obligation) -> None:
-        child_id = obligation_workflow_id(obligation.obligation_id)
+    async def _open_obligations(self, obligations: list[Obligation]) -> None:
+        """Open a determination's obligations. Since ``CHILDREN_STARTED_TOGETHER`` every child is
+        registered first (so each finds the lead whose delivery it shares, in order), then all are
+        started in one workflow task: the step answers after one round trip to the server, not one
+        per obligation. Before it (release 2026-12-02 and earlier) they were started one by one."""
+        if not workflow.patched(CHILDREN_STARTED_TOGETHER):
+            for obligation in obligations:
+                await self._open_obligation(obligation)
+            return
+        planned = [(obligation, self._register_obligation(obligation)) for obligation in obligations]
+        handles = await asyncio.gather(*(self._start_obligation(obligation, lead) for obligation, lead in planned))
+        for (obligation, _), handle in zip(planned, handles, strict=True):
+            self._children[obligation.obligation_id] = handle
+
+    def _register_obligation(self, obligation: Obligation) -> str | None:
+        """The obligation known to the event, with the lead whose delivery meets it (if any)."""
         lead = None if obligation.excused else self._group_lead(obligation)
         if lead is not None:
             self._delivered_with[obligation.obligation_id] = lead
-        handle = await workflow.start_child_workflow(
+        self._obligations[obligation.obligation_id] = self._starting_state(obligation)
+        return lead
+
+    def _starting_state(self, obligation: Obligation) -> ObligationState:
+        return ObligationState(
+            obligation=obligation, workflow_id=obligation_workflow_id(obligation.obligation_id),
+            status=ObligationStatus.EXCUSED if obligation.excused else ObligationStatus.PENDING,
+            due=obligation.due, waiting_for="starting", method=obligation.method,
+        )
+
+    async def _open_obligation(self, obligation: Obligation) -> None:
+        """One obligation opened alone (a later step's new obligation, or the path before
+        ``CHILDREN_STARTED_TOGETHER``): its child started, then the obligation known to the event."""
+        lead = None if obligation.excused else self._group_lead(obligation)
+        if lead is not None:
+            self._delivered_with[obligation.obligation_id] = lead
+        self._children[obligation.obligation_id] = await self._start_obligation(obligation, lead)
+        self._obligations[obligation.obligation_id] = self._starting_state(obligation)
+
+    async def _start_obligation(self, obligation: Obligation, lead: str | None) -> Any:
+        child_id = obligation_workflow_id(obligation.obligation_id)
+        return await workflow.start_child_workflow(
             CHILD_WORKFLOWS[obligation.kind],
             ObligationInput(
                 incident_id=self._intake.incident_id,
@@ -187,10 +227,4 @@ class ObligationSteps:
             task_queue=workflow.info().task_queue,
             static_summary=obligation_summary(obligation, self._intake.incident_id),
             static_details=obligation_static_details(obligation),
-        )
-        self._children[obligation.obligation_id] = handle
-        self._obligations[obligation.obligation_id] = ObligationState(
-            obligation=obligation, workflow_id=child_id,
-            status=ObligationStatus.EXCUSED if obligation.excused else ObligationStatus.PENDING,
-            due=obligation.due, waiting_for="starting", method=obligation.method,
         )

@@ -1,0 +1,119 @@
+"""How long a responder waits for the determination step, next to a bare update round trip.
+
+- baseline    an update that only answers (``sdk_update_shape.EchoUpdateWorkflow``), sent with the
+              Temporal client to a running workflow on the same dev server: the floor of any step
+- noticeflow  ``POST /v1/incidents/{id}/determination`` for the sample event of ``make demo``
+              (eight states, 18 obligations) through the incident API in process: the obligations
+              computed and kept in the history, the determination ledgered and signed, every
+              obligation workflow started; measured from the request to the answer, idle stack,
+              one event at a time (each event started and given its findings first, untimed)
+
+Median and p95 of ``--events`` runs each. Run: ``.venv/bin/python bench/determination_latency.py [--events 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("NOTICEFLOW_LOG_LEVEL", "ERROR")
+
+import httpx  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from noticeflow.demo import NOTICES, OWNER, RESPONDERS, ResponderClient, create_demo_keys, demo_settings, sample_intake  # noqa: E402
+from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, throwaway_settings  # noqa: E402
+from noticeflow.logging import configure_logging  # noqa: E402
+from noticeflow.sample_event import sample_findings  # noqa: E402
+from noticeflow.worker import WorkerResources, build_worker  # noqa: E402
+from sdk_update_shape import EchoUpdateWorkflow  # noqa: E402
+
+DETERMINATION = {"is_cybersecurity_event": True, "reason": "Claim images with SSNs and health information were taken."}
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def baseline(stack: DevStack, runs: int) -> list[float]:
+    queue = f"bench-echo-{uuid.uuid4().hex[:8]}"
+    async with Worker(stack.client, task_queue=queue, workflows=[EchoUpdateWorkflow]):
+        handle = await stack.client.start_workflow(EchoUpdateWorkflow.run, id=queue, task_queue=queue)
+        await handle.execute_update(EchoUpdateWorkflow.echo, "warm-up")
+        times = []
+        for i in range(runs):
+            started = time.perf_counter()
+            assert await handle.execute_update(EchoUpdateWorkflow.echo, f"step-{i}") == f"step-{i}"
+            times.append(time.perf_counter() - started)
+        await handle.signal(EchoUpdateWorkflow.finish)
+        return times
+
+
+async def determinations(stack: DevStack, runs: int) -> tuple[list[float], int]:
+    import json
+
+    settings = stack.settings
+    resources = WorkerResources(settings)
+    app = create_app(settings, client=stack.client, step_timeout=120)
+    times: list[float] = []
+    obligations = 0
+    try:
+        async with build_worker(stack.client, settings, resources):
+            tokens = await asyncio.to_thread(create_demo_keys, settings)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=120,
+                                         headers={"Authorization": f"Bearer {tokens[OWNER]}"}) as http:
+                api = ResponderClient(http, tokens)
+                for i in range(runs + 1):  # the first warms the worker up, untimed
+                    incident_id = f"INC-LAT-{uuid.uuid4().hex[:8].upper()}"
+                    intake = sample_intake(time_now(), incident_id, texas=True)
+                    await api.call("POST", "/v1/incidents", expect=201,
+                                   json={"intake": intake, "notices": json.loads(NOTICES.read_text()), "responders": RESPONDERS})
+                    for finding in sample_findings(intake):
+                        await api.call("POST", f"/v1/incidents/{incident_id}/findings", json=finding)
+                    started = time.perf_counter()
+                    state = await api.call("POST", f"/v1/incidents/{incident_id}/determination", json=DETERMINATION)
+                    if i:
+                        times.append(time.perf_counter() - started)
+                    obligations = len(state["obligations"])
+    finally:
+        resources.close()
+    return times, obligations
+
+
+def time_now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=10)
+    args = parser.parse_args()
+    configure_logging("ERROR", False)
+    with tempfile.TemporaryDirectory(prefix="noticeflow-bench-") as home:
+        settings = demo_settings(throwaway_settings(Path(home)))
+        async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
+            base = await baseline(stack, max(20, args.events))
+            ours, obligations = await determinations(stack, args.events)
+    b50, o50 = statistics.median(base), statistics.median(ours)
+    print(f"dev server, {os.cpu_count()} cores, idle stack, one step at a time")
+    print(f"{'bare update round trip (baseline)':<44} median {b50 * 1000:7.1f} ms   p95 {_p95(base) * 1000:7.1f} ms")
+    print(f"{f'determination ({obligations} obligations), via the API':<44} median {o50 * 1000:7.1f} ms   p95 {_p95(ours) * 1000:7.1f} ms")
+    print(f"ratio, determination ÷ bare update (median): {o50 / b50:.1f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
