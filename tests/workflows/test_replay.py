@@ -6,7 +6,7 @@ earlier releases, which must still replay: a workflow change ships behind ``work
 (docs/temporal.md, "Changing a workflow"). Re-record the current ones after an intentional change
 with ``NOTICEFLOW_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_incident_lifecycle.py
 tests/workflows/test_attorney_general_notice.py tests/privacy/test_relationship.py tests/privacy/test_schedules.py
-tests/revised/test_revised_notice.py``,
+tests/revised/test_revised_notice.py tests/workflows/test_shared_consumer_notice.py``,
 after moving the previous release's into its own ``release-<date>/`` directory.
 """
 
@@ -23,7 +23,7 @@ from temporalio.worker import Replayer
 
 from tests.workflows.conftest import HISTORIES
 from workflows.commissioner_notice import ACKNOWLEDGEMENTS_AFTER_CLOSE
-from workflows.incident import CLOSE_BEFORE_CHILDREN
+from workflows.incident import CLOSE_BEFORE_CHILDREN, NOTICE_COPY_ONCE
 from workflows.incident_obligations import CHILDREN_STARTED_TOGETHER, OBLIGATIONS_RECORDED
 from workflows.obligation_base import BOUNCE_MAILBOX_INTAKE
 from workflows.privacy_relationship_records import IMPORT_PATCH
@@ -77,7 +77,8 @@ RELEASE_PATCHES = {
 def test_the_current_histories_take_every_patched_path_and_each_release_its_own() -> None:
     """Both sides of each patch are replayed: the new path in the current histories, the old one in
     the earlier releases'."""
-    assert _patches(CURRENT) == RELEASE_PATCHES["release-2026-12-02"] | {OBLIGATIONS_RECORDED, CHILDREN_STARTED_TOGETHER}
+    assert _patches(CURRENT) == RELEASE_PATCHES["release-2026-12-02"] | {
+        OBLIGATIONS_RECORDED, CHILDREN_STARTED_TOGETHER, NOTICE_COPY_ONCE}
     for release, patches in RELEASE_PATCHES.items():
         assert _patches([p for p in SAVED if p.parent.name == release]) == patches, release
 
