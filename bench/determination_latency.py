@@ -8,7 +8,13 @@
               obligation workflow started; measured from the request to the answer, idle stack,
               one event at a time (each event started and given its findings first, untimed)
 
-Median and p95 of ``--events`` runs each. Run: ``.venv/bin/python bench/determination_latency.py [--events 10]``.
+- at once      ``--concurrent N`` (default 50) sample events at a hundredth of their size driven to
+              closure through the API at the same time, as the workflow bench does: every
+              determination's latency (p50, p95) and how many steps the API answered 504 (its step
+              timeout, ``NOTICEFLOW_API_STEP_TIMEOUT``, 30 s as deployed) — 0 with ``--concurrent 0``
+
+Median and p95 of ``--events`` runs each. Run:
+``.venv/bin/python bench/determination_latency.py [--events 10] [--concurrent 50]``.
 """
 
 from __future__ import annotations
@@ -92,6 +98,42 @@ async def determinations(stack: DevStack, runs: int) -> tuple[list[float], int]:
     return times, obligations
 
 
+async def at_once(stack: DevStack, count: int) -> tuple[list[float], int]:
+    """Every determination's latency with ``count`` sample events (a hundredth of their size) driven
+    to closure at once, and the number of 504 answers the API gave on the way."""
+    from noticeflow.demo import drive_sample_event
+
+    settings = stack.settings
+    resources = WorkerResources(settings)
+    app = create_app(settings, client=stack.client, step_timeout=30)
+    times: list[float] = []
+    timeouts = 0
+
+    async def timed(request: httpx.Request) -> None:
+        request.extensions["started"] = time.perf_counter()
+
+    async def seen(response: httpx.Response) -> None:
+        nonlocal timeouts
+        if response.status_code == 504:
+            timeouts += 1
+        if response.request.url.path.endswith("/determination") and response.status_code == 200:
+            times.append(time.perf_counter() - response.request.extensions["started"])
+
+    try:
+        async with build_worker(stack.client, settings, resources):
+            tokens = await asyncio.to_thread(create_demo_keys, settings)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=600,
+                                         headers={"Authorization": f"Bearer {tokens[OWNER]}"},
+                                         event_hooks={"request": [timed], "response": [seen]}) as http:
+                api = ResponderClient(http, tokens)
+                run = uuid.uuid4().hex[:6].upper()
+                await asyncio.gather(*(drive_sample_event(api, f"INC-AT-ONCE-{run}-{i:03d}", lambda _: None, timeout=900,
+                                                          scale=0.01) for i in range(count)))
+    finally:
+        resources.close()
+    return times, timeouts
+
+
 def time_now():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
@@ -101,6 +143,7 @@ def time_now():  # type: ignore[no-untyped-def]
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10)
+    parser.add_argument("--concurrent", type=int, default=50, help="events at once (0: skip)")
     args = parser.parse_args()
     configure_logging("ERROR", False)
     with tempfile.TemporaryDirectory(prefix="noticeflow-bench-") as home:
@@ -108,11 +151,15 @@ async def main() -> None:
         async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
             base = await baseline(stack, max(20, args.events))
             ours, obligations = await determinations(stack, args.events)
+            crowd, timeouts = await at_once(stack, args.concurrent) if args.concurrent else ([], 0)
     b50, o50 = statistics.median(base), statistics.median(ours)
     print(f"dev server, {os.cpu_count()} cores, idle stack, one step at a time")
     print(f"{'bare update round trip (baseline)':<44} median {b50 * 1000:7.1f} ms   p95 {_p95(base) * 1000:7.1f} ms")
     print(f"{f'determination ({obligations} obligations), via the API':<44} median {o50 * 1000:7.1f} ms   p95 {_p95(ours) * 1000:7.1f} ms")
     print(f"ratio, determination ÷ bare update (median): {o50 / b50:.1f}x")
+    if crowd:
+        print(f"{args.concurrent} events at once (1/100 size, to closure): determination p50 {statistics.median(crowd):.2f} s, "
+              f"p95 {_p95(crowd):.2f} s; 504 answers: {timeouts}")
 
 
 if __name__ == "__main__":

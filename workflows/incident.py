@@ -87,6 +87,11 @@ CLOSE_BEFORE_CHILDREN = "close-before-children"
 #: same residents) sends no copy of its own to the commissioner — its lead's copy is that notice's
 #: item (N). Before it, the follower's copy was sent again as a second updated report.
 NOTICE_COPY_ONCE = "notice-copy-once"
+#: Patch id: an obligation met by another's delivery is told when that delivery is *sent* (signal
+#: ``sibling_sent``), so it records its notice given then — no overdue turn, no alert while the
+#: shared delivery's confirmation is awaited. Before it (release 2026-12-02 and earlier) it heard
+#: only of the lead's ``met``, and could turn overdue in between although the notice had gone out.
+SIBLING_SENT = "sibling-sent"
 
 
 def incident_workflow_id(incident_id: str) -> str:
@@ -110,6 +115,7 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
         self._amendment_log: list[EventAmendment] = []
         self._notice_copies: list[str] = []  # consumer obligations whose notice copy awaits reporting (N)
         self._sibling_news: list[tuple[str, ObligationState]] = []
+        self._sibling_sent_news: list[tuple[str, ObligationState]] = []  # followers of a lead just sent
         self._dirty = False
         self._close: CloseEvent | None = None
         self._close_authority: StepAuthority | None = None  # the closure's actor assertion (models/authority.py)
@@ -146,7 +152,9 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
 
         close = self._close
         assert close is not None
-        await workflow.wait_condition(lambda: not self._notice_copies and not self._sibling_news)
+        await workflow.wait_condition(
+            lambda: not self._notice_copies and not self._sibling_news and not self._sibling_sent_news
+        )
         async with self._lock:
             reporter.cancel()
             publisher.cancel()
@@ -364,7 +372,15 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
         """When a state's consumer notice has gone out, its copy is item (N) of that state's
         commissioner report: send it as a material update (§ 56-2-1006(b)(1)(N), (b)(2))."""
         while True:
-            await workflow.wait_condition(lambda: bool(self._notice_copies) or bool(self._sibling_news))
+            await workflow.wait_condition(
+                lambda: bool(self._notice_copies) or bool(self._sibling_news) or bool(self._sibling_sent_news)
+            )
+            if self._sibling_sent_news:
+                told = workflow.patched(SIBLING_SENT)
+                while self._sibling_sent_news:
+                    follower, lead_state = self._sibling_sent_news.pop(0)
+                    if told:
+                        await self._signal(follower, "sibling_sent", lead_state)
             while self._sibling_news:
                 follower, lead_state = self._sibling_news.pop(0)
                 await self._signal(follower, "sibling_met", lead_state)
@@ -543,6 +559,10 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
         given_now = state.sent_at is not None and (before is None or before.sent_at is None)
         if given_now and state.obligation.kind is ObligationKind.CONSUMER_NOTICE and state.documents:
             self._notice_copies.append(state.obligation.obligation_id)
+        if given_now:
+            for oid, lead in self._delivered_with.items():
+                if lead == state.obligation.obligation_id:
+                    self._sibling_sent_news.append((oid, state))
         met_now = state.status in (ObligationStatus.MET, ObligationStatus.MET_LATE) and (
             before is None or before.status not in (ObligationStatus.MET, ObligationStatus.MET_LATE)
         )

@@ -101,6 +101,7 @@ class ObligationWorkflow:
         self._resolving = False
         self._automation_failures = 0
         self._sibling: ObligationState | None = None
+        self._sibling_sent: ObligationState | None = None  # the shared delivery, sent, not yet confirmed
         self._responders: Responders | None = inp.responders
         self._overdue_since: datetime | None = None
         self._escalated: set[str] = set()
@@ -163,6 +164,11 @@ class ObligationWorkflow:
     def responders_changed(self, responders: Responders) -> None:
         """The event's owner or backup changed (recorded by the event workflow): the next alert goes to them."""
         self._responders = responders
+
+    @workflow.signal
+    def sibling_sent(self, sibling: ObligationState) -> None:
+        """The delivery this one shares was sent: this notice is given too, its confirmation awaited."""
+        self._sibling_sent = sibling
 
     @workflow.signal
     def sibling_met(self, sibling: ObligationState) -> None:
@@ -242,11 +248,24 @@ class ObligationWorkflow:
         """Obligations sharing a recipient are met by one delivery (the earliest due governs)."""
         self._waiting_for = f"the delivery made for {self._inp.delivered_with}"
         await self._publish()
-        await workflow.wait_condition(lambda: self._status.resolved or self._sibling is not None)
+        while not (self._status.resolved or self._sibling is not None):
+            await workflow.wait_condition(
+                lambda: self._status.resolved or self._sibling is not None or self._sibling_sent is not None
+            )
+            sent, self._sibling_sent = self._sibling_sent, None
+            if self._status.resolved or self._sibling is not None or sent is None or sent.sent_at is None:
+                continue
+            # Given when the shared delivery was sent (timeliness judged then); confirmed with it.
+            self._documents.extend(d for d in sent.documents if d not in self._documents)
+            await self._sent(
+                sent.sent_at,
+                {"delivered_with": self._inp.delivered_with, "evidence": sent.evidence},
+                waiting_for=f"confirmation of the delivery made for {self._inp.delivered_with}",
+            )
         sibling = self._sibling
         if sibling is None or sibling.met_at is None:
             return
-        self._documents.extend(sibling.documents)
+        self._documents.extend(d for d in sibling.documents if d not in self._documents)
         # Given when the shared delivery was sent, confirmed when it was.
         await self._met(
             sibling.sent_at or sibling.met_at,

@@ -220,3 +220,48 @@ async def test_an_act_due_before_the_general_law_leads_the_one_delivery_that_mee
     """Stand-in: 90 days after discovery, later than DE's "consumer notice ≤ 60 days": the act leads."""
     de_general_law(90)
     await _one_delivery_for_two_laws(stack, "INC-DE-GL-LATE", lead_regime=LawRegime.INSURANCE_DATA_SECURITY)
+
+
+@verifies("engine.breach_law.laws_satisfied", "de.consumer_notice.deadline")
+async def test_the_obligation_met_by_another_delivery_is_given_when_that_delivery_is_sent_never_overdue_meanwhile(
+    de_general_law: Callable[[int], BreachLaw], stack: Stack
+) -> None:
+    """The shared delivery goes out late for the lead (the stand-in's 30 days) but before the act's
+    60 days; its confirmation (the bounce window) ends after the act's deadline. The follower is
+    given when the delivery is sent (patch "sibling-sent"): it records ``sent``, on time, at once,
+    and never an ``overdue`` turn or alert while the confirmation is awaited — before the patch it
+    heard only of the lead's ``met``, after its own deadline, and was ledgered overdue meanwhile."""
+    de_general_law(30)
+    incident_id = "INC-DE-GL-SENT"
+    handle = await stack.start(_delaware_event(await stack.now(), incident_id))
+    state = await handle.execute_update(Event.determine, DETERMINED)
+    by_id = {o.obligation.obligation_id: o.obligation for o in state.obligations}
+    lead = by_id[f"{incident_id}:consumer_notice:DE:consumers:DE:general_law"]
+    follower = by_id[f"{incident_id}:consumer_notice:DE:consumers:DE"]
+    commissioner_id = f"{incident_id}:commissioner_notice:DE:commissioner:DE"
+    await _until(handle, commissioner_id, ObligationStatus.SENT)
+    await stack.acknowledge_filings(incident_id)
+    await _until(handle, commissioner_id, ObligationStatus.MET)
+
+    # Two days before the act's deadline — the lead's long past — the notice is approved and sent.
+    await stack.skip(follower.due - await stack.now() - timedelta(days=2))
+    stack.store_roster(f"{incident_id}-r1", ROSTER)
+    await handle.execute_update(Event.attach_roster, AttachRoster(roster_id=f"{incident_id}-r1", attached_by="jdoe"))
+    await handle.execute_update(Event.approve_consumer_notice, ApproveConsumerNotice(approved_by="cco"))
+    lead_sent = await _until(handle, lead.obligation_id, ObligationStatus.SENT)
+    given = await _until(handle, follower.obligation_id, ObligationStatus.SENT)
+    assert given.sent_at == lead_sent.sent_at < follower.due
+    assert given.waiting_for == f"confirmation of the delivery made for {lead.obligation_id}"
+    (sent,) = _of(stack, incident_id, "consumer_notice.sent", follower.obligation_id)
+    assert sent.data["on_time"] is True and sent.data["evidence"]["delivered_with"] == lead.obligation_id
+
+    await stack.skip(WINDOW)  # past the act's deadline while the confirmation is awaited
+    lead_state = await _until(handle, lead.obligation_id, ObligationStatus.MET_LATE)
+    follower_state = await _until(handle, follower.obligation_id, ObligationStatus.MET)
+    assert follower_state.sent_at == lead_state.sent_at and follower_state.confirmed_at == lead_state.confirmed_at
+    assert _of(stack, incident_id, "consumer_notice.overdue", follower.obligation_id) == []
+    assert _of(stack, incident_id, "consumer_notice.overdue", lead.obligation_id)  # the lead's was real
+    assert len(_of(stack, incident_id, "consumer_notice.sent", follower.obligation_id)) == 1  # not again at met
+    (met,) = _of(stack, incident_id, "consumer_notice.met", follower.obligation_id)
+    assert met.data["on_time"] is True and met.data["delivered_with"] == lead.obligation_id
+    stack.verify()
