@@ -4,6 +4,7 @@ noticeflow worker (ledger on SQLite, real SMTP), the API over ASGI called with t
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -446,7 +447,13 @@ async def test_roster_in_another_format_or_empty_is_refused(api: httpx.AsyncClie
 async def test_ledger_pages_follow_seq_order(api: httpx.AsyncClient, sample: SampleEvent) -> None:
     await _determined(api, sample)
     base = f"/v1/incidents/{sample.incident_id}/ledger"
-    everything = (await api.get(base)).json()["entries"]
+    # The determination answers once its obligation workflows are started; their first entries
+    # follow within moments. Wait for more than one page's worth.
+    for _ in range(200):
+        everything = (await api.get(base)).json()["entries"]
+        if len(everything) > 3:
+            break
+        await asyncio.sleep(0.05)
     assert len(everything) > 3
     pages, after = [], 0
     while True:
