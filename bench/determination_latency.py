@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,15 +37,23 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("NOTICEFLOW_LOG_LEVEL", "ERROR")
 
 import httpx  # noqa: E402
+from sdk_update_shape import EchoUpdateWorkflow  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from noticeflow.demo import NOTICES, OWNER, RESPONDERS, ResponderClient, create_demo_keys, demo_settings, sample_intake  # noqa: E402
+from noticeflow.demo import (  # noqa: E402
+    NOTICES,
+    OWNER,
+    RESPONDERS,
+    ResponderClient,
+    create_demo_keys,
+    demo_settings,
+    sample_intake,
+)
 from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, throwaway_settings  # noqa: E402
 from noticeflow.logging import configure_logging  # noqa: E402
 from noticeflow.sample_event import sample_findings  # noqa: E402
 from noticeflow.worker import WorkerResources, build_worker  # noqa: E402
-from sdk_update_shape import EchoUpdateWorkflow  # noqa: E402
 
 DETERMINATION = {"is_cybersecurity_event": True, "reason": "Claim images with SSNs and health information were taken."}
 
@@ -68,8 +78,6 @@ async def baseline(stack: DevStack, runs: int) -> list[float]:
 
 
 async def determinations(stack: DevStack, runs: int) -> tuple[list[float], int]:
-    import json
-
     settings = stack.settings
     resources = WorkerResources(settings)
     app = create_app(settings, client=stack.client, step_timeout=120)
@@ -83,7 +91,7 @@ async def determinations(stack: DevStack, runs: int) -> tuple[list[float], int]:
                 api = ResponderClient(http, tokens)
                 for i in range(runs + 1):  # the first warms the worker up, untimed
                     incident_id = f"INC-LAT-{uuid.uuid4().hex[:8].upper()}"
-                    intake = sample_intake(time_now(), incident_id, texas=True)
+                    intake = sample_intake(datetime.now(UTC), incident_id, texas=True)
                     await api.call("POST", "/v1/incidents", expect=201,
                                    json={"intake": intake, "notices": json.loads(NOTICES.read_text()), "responders": RESPONDERS})
                     for finding in sample_findings(intake):
@@ -141,12 +149,6 @@ async def at_once(stack: DevStack, count: int) -> tuple[list[float], int, int]:
     finally:
         resources.close()
     return times, timeouts, stopped
-
-
-def time_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 async def main() -> None:

@@ -55,20 +55,13 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def _register_ledger(app: typer.Typer, module: Any) -> None:
-    app.add_typer(module.app, name="ledger")
-
-
 @cache
 def real_command(name: str) -> click.Command:
     """The command ``name`` as its module(s) define it, loading them now."""
     modules, _ = COMMANDS[name]
     root = typer.Typer()
     for module_name in modules:
-        module = import_module(module_name)
-        register: Callable[[typer.Typer], None] = getattr(module, "register", None) or (
-            lambda app, m=module: _register_ledger(app, m)
-        )
+        register: Callable[[typer.Typer], None] = import_module(module_name).register
         register(root)
     group = typer.main.get_group(root)
     command = group.get_command(click.Context(group), name)

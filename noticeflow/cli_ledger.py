@@ -361,3 +361,7 @@ def export(
             "tree_head": result.tree_head.model_dump(),
         }
     )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="ledger")

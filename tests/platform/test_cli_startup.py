@@ -29,11 +29,19 @@ def test_the_listing_shows_each_commands_own_help(name: str) -> None:
 def test_every_command_of_the_real_tree_is_listed_and_no_other() -> None:
     import typer
 
-    from noticeflow import cli_apikey, cli_contacts, cli_db, cli_incident, cli_ledger, cli_privacy, cli_rules, cli_temporal
+    from noticeflow import (
+        cli_apikey,
+        cli_contacts,
+        cli_db,
+        cli_incident,
+        cli_ledger,
+        cli_privacy,
+        cli_rules,
+        cli_temporal,
+    )
 
     root = typer.Typer()
-    root.add_typer(cli_ledger.app, name="ledger")
-    for module in (cli_db, cli_incident, cli_rules, cli_temporal, cli_privacy, cli_apikey, cli_contacts):
+    for module in (cli_ledger, cli_db, cli_incident, cli_rules, cli_temporal, cli_privacy, cli_apikey, cli_contacts):
         module.register(root)
     group = typer.main.get_group(root)
     import click

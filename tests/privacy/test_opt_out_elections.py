@@ -5,32 +5,21 @@ in effect — on SQLite and PostgreSQL, and for a database migrated from 0007 wi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 
-from activities import db
-from activities.contact_store import ContactStore, KekRing
 from activities.privacy_store import NotFoundError, PrivacyStore, PrivacyStoreError
 from ledger import migrate
 from ledger.store import create_ledger_engine
 from models.privacy_lifecycle import OptOutRecord
 from tests.privacy.builders import consumer, ref, relationship
+from tests.privacy.test_store import store
+
+__all__ = ["store"]  # the fixture, imported for pytest
 
 AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=-6)))
-KEY = hashlib.sha256(b"opt-out election test key").digest()
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[PrivacyStore]:
-    engine = db.open_engine(db_url)
-    s = PrivacyStore(engine, ContactStore(engine, KekRing((KEY,))))
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _election(rel: str, consumer_id: str, election: str = "OPT-1") -> OptOutRecord:
