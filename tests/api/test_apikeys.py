@@ -80,11 +80,11 @@ def test_a_key_authenticates_as_its_name_with_its_roles_and_only_a_peppered_hmac
     stored = row["token_hmac"]
     assert stored == hmac.new(PEPPER, token.encode(), hashlib.sha256).hexdigest()
     assert stored != hashlib.sha256(token.encode()).hexdigest() and token not in stored
-    assert not any(token in str(value) or token.split("_")[2] in str(value) for value in row.values())
+    assert not any(token in str(value) or token.split("_", 2)[2] in str(value) for value in row.values())
     if db_url.startswith("sqlite"):  # the token's secret is nowhere in the database's files, its WAL included
         base = Path(db_url.removeprefix("sqlite:///"))
         raw = b"".join(f.read_bytes() for f in base.parent.glob(base.name + "*"))
-        assert token.split("_")[2].encode() not in raw and stored.encode() in raw
+        assert token.split("_", 2)[2].encode() not in raw and stored.encode() in raw
     # Ledgered before it was stored: who, which key, which roles, until when — no token, no hash.
     (entry,) = list(ledger.entries(EntryFilter(stream=ACCESS_STREAM)))
     assert (entry.type, entry.actor) == ("access.api_key_created", OPERATOR)
@@ -185,7 +185,7 @@ async def test_apikey_create_prints_the_token_once_on_its_last_line_and_list_and
     (row,) = json.loads(listed.stdout)
     assert (row["name"], row["roles"], row["status"]) == ("c.hale", ["intake", "responder"], "active")
     assert row["created_by"] == f"user:{getpass.getuser()}"
-    assert token not in listed.output and token.split("_")[2] not in listed.output
+    assert token not in listed.output and token.split("_", 2)[2] not in listed.output
     expires = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["created_at"])
     assert expires == timedelta(days=90)
 

@@ -247,7 +247,7 @@ def test_each_decode_is_logged_with_the_callers_actor_and_namespace_never_the_to
     assert "key:c.hale" in decode_line and "claims-prod" in decode_line
     refusal = next(line for line in logged.splitlines() if "codec_server_role_refused" in line)
     assert "key:e.marsh" in refusal
-    assert responder not in logged and responder.split("_")[2] not in logged and examiner not in logged
+    assert responder not in logged and responder.split("_", 2)[2] not in logged and examiner not in logged
     assert SSN not in logged
 
 
