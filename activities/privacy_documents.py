@@ -44,6 +44,7 @@ from activities.delivery import (
 )
 from activities.documents import render_template
 from activities.files import safe_name, write_atomically
+from activities.print_stream import LetterTemplate, merge_field
 from activities.privacy_store import PrivacyStore, record_sha256
 from models.privacy import DeliveryChannel, LintFinding, NoticeKind
 from models.privacy_lifecycle import (
@@ -298,6 +299,22 @@ class PrivacyDocuments:
             mailed_on=mailed_on,
             body=Markup(package.body_html),
         )
+
+    @staticmethod
+    def letter_template(package: NoticePackage) -> LetterTemplate:
+        """:meth:`letter` rendered once for a notice with merge fields in place of the envelope
+        part — the print stream's ``notice.html``: merged with an envelope record it gives, byte
+        for byte, the letter :meth:`letter` renders for that envelope."""
+        html = render_template(
+            "privacy/letter.html.j2",
+            subject=package.subject,
+            licensee_name=package.licensee_name,
+            names=[Markup(merge_field("names"))],
+            address_lines=[Markup(merge_field("address"))],
+            mailed_on=Markup(merge_field("mailed_on")),
+            body=Markup(package.body_html),
+        )
+        return LetterTemplate.from_html(html)
 
     # -- delivery -------------------------------------------------------------------------------
 

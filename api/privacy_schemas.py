@@ -193,7 +193,7 @@ class StartRevisedNotice(BaseModel):
 
     old_version: str = Field(pattern=VERSION_ID_PATTERN)
     new_version: str = Field(pattern=VERSION_ID_PATTERN)
-    batch_size: int = Field(1000, ge=1, le=5000, description="Relationships per delivery / opening batch.")
+    batch_size: int = Field(2000, ge=1, le=5000, description="Relationships per delivery / opening batch.")
     batches_per_child: int = Field(10, ge=1, le=200)
     started_by: str | None = Field(None, min_length=1, max_length=200, description="The caller (filled in when omitted).")
 

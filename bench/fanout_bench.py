@@ -1,29 +1,35 @@
-"""The revised-notice fan-out on the Temporal dev server, next to a plain batched loop doing the
-same deliveries without Temporal, measured in the same run.
+"""The revised-notice fan-out on the Temporal dev server, next to a plain batched loop producing
+the same output without Temporal, measured in the same run.
 
 For each population size:
 
 - baseline    ``RevisedNoticeActivities.deliver_batch`` called in a plain loop over the keyset
-              pages (same page size, same store, same channels), no Temporal at all.
+              pages (same page size, same store, same channels), no Temporal at all: the same
+              deliveries recorded, the same print batches (one print stream per batch) and the
+              same e-mails (one SMTP connection per batch).
 - noticeflow  ``RevisedNoticeWorkflow`` v1 → v2 on the dev server with one in-process worker:
               diff, render once, batch children, every batch ledgered (signed, chained), until
               every relationship is delivered (the openings wait 30 days of real time and are
-              not part of the figure).
+              not part of the figure). Started as the API starts it, signed for its caller.
 
 Both deliver to the same population: 10 % of consumers transact electronically and agreed to
-e-mail (SMTP to the stack's local mail sink), 90 % get letters in print batches. A janitor takes
-sealed print batches and received mail away as a mail vendor would, so 10^6 fits on a disk.
-Figures: consumers/s, and peak RSS of this process (worker, activities, mail sink; the dev server
-is a separate process) while each phase ran.
+e-mail, 90 % get letters. The e-mails go to a relay in its own process (aiosmtpd, offering
+PIPELINING as Postfix does; ``--mail-sink dev``: the dev stack's sink inside this process). A
+janitor takes sealed print batches and received mail away as a mail vendor and the inboxes would,
+so 10^6 fits on a disk, and keeps each batch's file digests: the two runs must have written the
+same batches, file for file (on the same day: a letter carries its mailing date).
+Figures: consumers/s, and peak RSS of this process (worker, activities; the dev server and the
+relay are separate processes) while each phase ran.
 
-Run: ``.venv/bin/python bench/fanout_bench.py [--sizes 10000,100000] [--batch-size 1000]``
-(10^6: ``--sizes 1000000``, about half an hour on 2 cores).
+Run: ``.venv/bin/python bench/fanout_bench.py [--sizes 10000,100000] [--batch-size 2000]``
+(10^6: ``--sizes 1000000``, about five minutes per phase on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -38,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NOTICEFLOW_LOG_LEVEL", "ERROR")
 
+from temporalio.client import Client  # noqa: E402
 from temporalio.testing import ActivityEnvironment  # noqa: E402
 
 from activities import db  # noqa: E402
@@ -49,6 +56,10 @@ from activities.privacy_store import (  # noqa: E402
     RelationshipRow,
 )
 from activities.revised_notice import RevisedNoticeActivities  # noqa: E402
+from api.actor_signing import SigningInterceptor, signing_client  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from ledger.actor_assertions import load_signer  # noqa: E402
+from models.actors import ledger_actor  # noqa: E402
 from ledger.npi import npi_digest  # noqa: E402
 from models.privacy_lifecycle import PrivacyConsumer, PrivacyPolicyRecord  # noqa: E402
 from models.revised_notice import (  # noqa: E402
@@ -58,9 +69,10 @@ from models.revised_notice import (  # noqa: E402
     revised_notice_id,
     revised_workflow_id,
 )
-from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, throwaway_settings  # noqa: E402
+from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, free_port, throwaway_settings  # noqa: E402
 from noticeflow.logging import configure_logging  # noqa: E402
 from noticeflow.worker import WorkerResources, build_worker  # noqa: E402
+from workflows import search_attributes as sa
 from workflows.revised_notice import RevisedNoticeWorkflow  # noqa: E402
 
 EMAIL_EVERY = 10
@@ -157,6 +169,62 @@ def wipe_deliveries(store: PrivacyStore, outbox: Path) -> None:
     shutil.rmtree(outbox / "print", ignore_errors=True)
 
 
+def signed(client: Client, settings: Settings) -> Client:
+    """The client the API would use: it signs the start for the person it names ("bench"), so the
+    ledger records ``revised_notice.started`` in that name (``api/actor_signing.py``)."""
+    signer = load_signer(settings.resolved_actor_assertion_key_file(), settings.actor_assertion_ttl_seconds)
+    actor = ledger_actor("bench")
+    return signing_client(client, SigningInterceptor(signer, actor_of=lambda name, args: actor))
+
+
+#: The relay the bench sends to by default: its own process, as a relay is (the dev stack's sink runs
+#: inside this process and would take the GIL from the worker), offering PIPELINING as Postfix does,
+#: keeping every message as an ``.eml`` file.
+RELAY = """
+import asyncio, os, sys
+from pathlib import Path
+from aiosmtpd.controller import Controller
+
+class Relay:
+    def __init__(self, folder):
+        self.folder, self.count = Path(folder), 0
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        (self.folder / f"{os.getpid()}-{self.count:08d}.eml").write_bytes(envelope.original_content or envelope.content)
+        return f"250 2.0.0 Ok: queued as Q{self.count:08d}"
+
+Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
+controller = Controller(Relay(sys.argv[1]), hostname="127.0.0.1", port=int(sys.argv[2]))
+controller.start()
+print("ready", flush=True)
+sys.stdin.read()
+controller.stop()
+"""
+
+
+class RelayProcess:
+    """:data:`RELAY` running in a child process on ``port`` while the block runs."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder, self.port = folder, port
+
+    def __enter__(self) -> RelayProcess:
+        import subprocess
+
+        self._proc = subprocess.Popen([sys.executable, "-c", RELAY, str(self.folder), str(self.port)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None and self._proc.stdout.readline().strip() == "ready"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
 # -- measuring ------------------------------------------------------------------------------------
 
 
@@ -193,12 +261,14 @@ class Sampler:
 
 
 class Janitor:
-    """Takes sealed print batches and received mail away, as the mail vendor and the inboxes would."""
+    """Takes sealed print batches and received mail away, as the mail vendor and the inboxes would,
+    keeping the sha256 of each batch's files to compare the two runs' output."""
 
     def __init__(self, outbox: Path, mail: Path | None) -> None:
         self.outbox, self.mail = outbox, mail
         self.letters = 0
         self.emails = 0
+        self.batches: dict[str, tuple[str, ...]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -207,7 +277,11 @@ class Janitor:
             batch = ready.parent
             manifest = batch / "manifest.csv"
             if manifest.exists():
-                self.letters += max(sum(1 for _ in manifest.open()) - 1, 0)
+                data = manifest.read_bytes()
+                self.letters += max(data.count(b"\n") - 1, 0)
+                self.batches[batch.name] = tuple(
+                    hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(batch.iterdir()) if f.is_file()
+                )
             shutil.rmtree(batch, ignore_errors=True)
         if self.mail is not None and self.mail.exists():
             for eml in self.mail.glob("*.eml"):
@@ -234,6 +308,9 @@ class Figures:
     peak_rss_kib: int
     letters: int
     emails: int
+    #: Print batch → sha256 of each of its files (notice.html, manifest.csv, batch.json, READY).
+    batches: dict[str, tuple[str, ...]]
+    day: str
 
     def rate(self, n: int) -> float:
         return n / self.seconds
@@ -261,6 +338,12 @@ async def plain_loop(acts: RevisedNoticeActivities, n: int, batch: int) -> None:
     assert done == n, (done, n)
 
 
+def _today() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()
+
+
 async def run_size(stack: DevStack, n: int, batch: int, per_child: int) -> tuple[Figures, Figures]:
     settings = stack.settings.model_copy(update={"db_url": f"sqlite:///{stack.home / f'fanout-{n}.db'}",
                                                  "home": stack.home})
@@ -276,28 +359,31 @@ async def run_size(stack: DevStack, n: int, batch: int, per_child: int) -> tuple
             started = time.perf_counter()
             await plain_loop(resources.revised, n, batch)
             seconds = time.perf_counter() - started
-        base = Figures(seconds, sampler.peak, janitor.letters, janitor.emails)
+        base = Figures(seconds, sampler.peak, janitor.letters, janitor.emails, janitor.batches, _today())
         wipe_deliveries(store, settings.outbox_dir)
 
         with Janitor(settings.outbox_dir, mail) as janitor, Sampler() as sampler:
             async with build_worker(stack.client, settings, resources):
                 started = time.perf_counter()
-                handle = await stack.client.start_workflow(
+                handle = await signed(stack.client, settings).start_workflow(
                     RevisedNoticeWorkflow.run,
                     RevisedNoticeStart(old_version="v1", new_version="v2", started_by="bench", batch_size=batch,
                                        batches_per_child=per_child),
                     id=f"{revised_workflow_id('v1', 'v2')}-{n}", task_queue=settings.task_queue,
                 )
-                while True:
-                    state = await handle.query(RevisedNoticeWorkflow.progress)
-                    if state.phase in (RevisedPhase.WAITING_FOR_WINDOWS, RevisedPhase.COMPLETED, RevisedPhase.REFUSED):
-                        break
-                    await asyncio.sleep(0.2)
+                # The phase as the server has it (the NoticeflowStage search attribute, upserted at
+                # each phase change): watching it costs the worker nothing, unlike a query.
+                done = {p.value for p in (RevisedPhase.WAITING_FOR_WINDOWS, RevisedPhase.COMPLETED, RevisedPhase.REFUSED)}
+                while (await handle.describe()).typed_search_attributes.get(sa.STAGE) not in done:
+                    await asyncio.sleep(0.1)
                 seconds = time.perf_counter() - started
+                state = await handle.query(RevisedNoticeWorkflow.progress)
                 assert state.counts.processed == n, state.counts
                 await handle.terminate("bench: the openings wait 30 days")
-        flow = Figures(seconds, sampler.peak, janitor.letters, janitor.emails)
-        assert (flow.letters, flow.emails) == (base.letters, base.emails), (flow, base)
+        flow = Figures(seconds, sampler.peak, janitor.letters, janitor.emails, janitor.batches, _today())
+        assert (flow.letters, flow.emails) == (base.letters, base.emails), (flow.letters, flow.emails, base.letters, base.emails)
+        if flow.day == base.day:  # a letter carries its mailing date: the same files only on the same day
+            assert flow.batches == base.batches, "the plain loop and the workflow wrote different print batches"
         return base, flow
     finally:
         resources.close()
@@ -307,8 +393,11 @@ async def run_size(stack: DevStack, n: int, batch: int, per_child: int) -> tuple
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated population sizes (e.g. 10000,100000,1000000)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="relationships per batch activity")
+    parser.add_argument("--batch-size", type=int, default=RevisedNoticeStart.model_fields["batch_size"].default,
+                        help="relationships per batch activity (default: the workflow's)")
     parser.add_argument("--batches-per-child", type=int, default=10)
+    parser.add_argument("--mail-sink", choices=("relay", "dev"), default="relay",
+                        help="relay: a relay in its own process offering PIPELINING (default); dev: the dev stack's in-process sink")
     args = parser.parse_args()
     configure_logging("ERROR", False)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -316,9 +405,17 @@ async def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="noticeflow-fanout-") as home:
         settings = throwaway_settings(Path(home), npi_digest_key=hashlib.sha256(NPI_KEY).hexdigest())
-        async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
-            print(f"dev server, {os.cpu_count()} cores, batch {args.batch_size}, {args.batches_per_child} batches per child, "
-                  f"1 in {EMAIL_EVERY} by e-mail", flush=True)
+        services = [DevLedgerKey(), *([DevMailSink()] if args.mail_sink == "dev" else [])]
+        async with DevStack(settings, services=services, persistent=False, ui=False) as stack, contextlib.AsyncExitStack() as relay:
+            if args.mail_sink == "relay":
+                port = free_port()
+                relay.enter_context(RelayProcess(stack.home / "mail", port))
+                stack.settings = stack.settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False,
+                                                                   "smtp_username": None, "smtp_password": None})
+            print(f"dev server, {os.cpu_count()} cores (load {os.getloadavg()[0]:.1f} before), batch {args.batch_size}, "
+                  f"{args.batches_per_child} batches per child, "
+                  f"1 in {EMAIL_EVERY} by e-mail to the {'relay process (PIPELINING)' if args.mail_sink == 'relay' else 'in-process dev sink'}",
+                  flush=True)
             for n in sizes:
                 base, flow = await run_size(stack, n, args.batch_size, args.batches_per_child)
                 rows.append((n, base, flow))
@@ -327,6 +424,7 @@ async def main() -> None:
                       f"ratio {flow.rate(n) / base.rate(n):.2f}   letters {flow.letters:,}, e-mails {flow.emails:,}", flush=True)
 
     print()
+    print(f"load average after: {os.getloadavg()[0]:.1f} (this bench, its relay and the dev server count for about 2)")
     print(f"{'consumers':>10} {'plain loop/s':>13} {'workflow/s':>11} {'ratio':>6} {'peak RSS loop':>14} {'peak RSS workflow':>18}")
     for n, base, flow in rows:
         print(f"{n:>10,} {base.rate(n):>13.0f} {flow.rate(n):>11.0f} {flow.rate(n) / base.rate(n):>6.2f} "

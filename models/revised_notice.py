@@ -113,7 +113,7 @@ class RevisedNoticeStart(NoticeflowModel):
     old_version: VersionId
     new_version: VersionId
     started_by: str = Field("worker", min_length=1, max_length=100)
-    batch_size: int = Field(1000, ge=1, le=5000, description="Relationships per delivery / opening batch (one activity).")
+    batch_size: int = Field(2000, ge=1, le=5000, description="Relationships per delivery / opening batch (one activity).")
     batches_per_child: int = Field(10, ge=1, le=200, description="Batches one child workflow runs before it returns.")
     max_history_events: int = Field(
         2000, ge=200, le=20000, description="Continue as new once the parent's history is this long (between children)."
@@ -268,6 +268,7 @@ class DeliverBatchResult(NoticeflowModel):
     counts: FanoutCounts
     already_recorded: int = Field(0, description="Deliveries a previous attempt had made (not sent again).")
     print_batch: str | None = None
+    manifest_sha256: str | None = Field(None, description="sha256 of the print batch's manifest.csv (its print stream).")
     digest: str = Field(description="sha256 over the page's delivery keys and statuses.")
 
 

@@ -169,7 +169,8 @@ class RevisedNoticeBatchWorkflow:
                 data={
                     "notice_id": inp.notice_id, "batch_no": batch_no, "after": cursor, "through": res.last_id,
                     "counts": {k: v for k, v in res.counts.model_dump().items() if v and k != "targeted"},
-                    "already_recorded": res.already_recorded, "print_batch": res.print_batch, "digest": res.digest,
+                    "already_recorded": res.already_recorded, "print_batch": res.print_batch,
+                    "manifest_sha256": res.manifest_sha256, "digest": res.digest,
                     "mailed_at": iso(as_of), "opportunity_ends": iso(allowed),
                 },
             )

@@ -8,7 +8,8 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.client import WorkflowHandle
@@ -18,13 +19,57 @@ from activities.privacy_store import ConsumerRow, PrivacyStore, RelationshipMemb
 from ledger.store import EntryFilter
 from models.privacy_lifecycle import OptOutRecord, PrivacyConsumer, PrivacyPolicyRecord, RelationshipRecord
 from models.revised_notice import RevisedNoticeStart, revised_stream, revised_workflow_id
-from tests.activities.conftest import SmtpServer, smtp_server  # noqa: F401 — the fixture
+from tests.activities.conftest import SmtpRecorder, SmtpServer, running_smtp, smtp_server  # noqa: F401 — the fixture
 from tests.privacy.builders import LETTERHEAD, NOTICE_V1, NOTICE_V2, ref
 from tests.rules.privacy_builders import POLICY_V1, POLICY_V2
 from tests.workflows.conftest import HISTORIES, Stack, eventually, stack  # noqa: F401 — the fixture
 from workflows.revised_notice import RevisedNoticeWorkflow
 
-__all__ = ["Population", "SmtpServer", "eventually", "smtp_server", "stack"]
+__all__ = ["CountingRelay", "Population", "SmtpServer", "eventually", "relay_server", "smtp_server", "stack"]
+
+
+@dataclass
+class CountingRelay(SmtpRecorder):
+    """A real aiosmtpd relay (``tests/activities/conftest.py``) that counts, on the server side,
+    the connections made to it (one EHLO each), offers PIPELINING when ``pipelining`` (as Postfix
+    does), notes each transaction whose ``RCPT TO`` had already arrived when ``MAIL FROM`` was
+    answered (the client pipelined them) and each message whose end had the next ``MAIL FROM``
+    behind it (pipelined across messages), and drops the connection during the message to the
+    recipients in ``drop``."""
+
+    pipelining: bool = True
+    drop: set[str] = field(default_factory=set)
+    connections: int = 0
+    pipelined: int = 0
+    chained: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: ANN001, N802
+        self.connections += 1
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: ANN001, N802
+        waiting = bytes(getattr(getattr(server, "_reader", None), "_buffer", b""))
+        if b"RCPT TO" in waiting.upper():
+            self.pipelined += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        if b"MAIL FROM" in bytes(getattr(getattr(server, "_reader", None), "_buffer", b"")).upper():
+            self.chained += 1
+        if self.drop & set(envelope.rcpt_tos):
+            server.transport.close()  # after the message arrived, before the reply: in doubt
+            return "250 OK"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@contextmanager
+def relay_server(**options: Any) -> Iterator[tuple[SmtpServer, CountingRelay]]:
+    relay = CountingRelay(**options)
+    with running_smtp(relay) as server:
+        yield server, relay
 
 #: v1 → v2 adds a new category of information to nonaffiliated third parties (§ 22.12(b)(1))
 #: and discloses former customers' information (§ 22.12(b)(3)): a revised notice is required.

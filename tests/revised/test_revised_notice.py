@@ -10,6 +10,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
 
+from activities.print_stream import read_stream
 from models.privacy import DeliveryChannel, NoticeKind
 from models.privacy_lifecycle import DeliveryRecord, DeliveryStatus, OpeningStatus
 from models.revised_notice import DeliverBatchInput, MarkDeliveries, RevisedPhase, revised_notice_id
@@ -111,9 +112,9 @@ async def test_every_affected_relationship_gets_the_notice_and_opens_only_after_
     assert state.counts.mail == n - 1 - len(emailed) - 1
     assert state.counts.undeliverable == 1 and state.counts.sent == n - 2
     assert sorted(smtp_server.recorder.recipients()) == sorted(f"jordan.{i}@mail.example" for i in emailed)
-    letters = sorted((stack.settings.outbox_dir / "print").glob("revised-v2-*/letters/*.html"))
-    assert len(letters) == state.counts.mail
-    assert all((p.parent.parent / "READY").exists() for p in letters)
+    batches = sorted((stack.settings.outbox_dir / "print").glob("revised-v2-*"))
+    assert sum(len(read_stream(b)) for b in batches) == state.counts.mail  # one row per letter, no letter files
+    assert all((b / "READY").exists() and not (b / "letters").exists() for b in batches)
     assert state.counts.opened == 0  # nothing opens before the window ends
     assert openings(pop, n) == {}
 

@@ -74,7 +74,7 @@ async def test_a_revised_notice_reaches_100000_consumers_exactly_once_and_the_pa
             letters += sum(1 for _ in csv.DictReader(f))
         assert (manifest.parent / "READY").exists()
     assert letters == c.mail
-    shutil.rmtree(print_dir)  # ~350 MB of letters
+    shutil.rmtree(print_dir)  # ~40 MB of print streams (a letter file each: ~350 MB)
 
     types = pop.types()
     assert types.count("revised_notice.batch_delivered") == N // 2000
