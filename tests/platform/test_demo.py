@@ -16,10 +16,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from ledger.store import EntryFilter, Ledger
-from noticeflow.demo import DemoResult, run_demo, sample_event_roster, sample_intake
+from noticeflow.demo import DemoResult, sample_event_roster, sample_intake
 from noticeflow.devstack import throwaway_settings
 from tests.conftest import TEMPORAL_CLI
 
@@ -34,15 +33,7 @@ def _roster_rows() -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(sample_event_roster(sample_intake(datetime.now(UTC), "X", texas=True)).decode())))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path, str]:
-    import asyncio
-
-    home = tmp_path_factory.mktemp("demo-home")
-    settings = throwaway_settings(home)
-    console = Console(record=True, width=200, file=open(home / "demo.out", "w"))  # noqa: SIM115
-    result = asyncio.run(run_demo(settings, console=console, timeout=120))
-    return result, home, console.export_text()
+# The ``demo`` fixture (one run of the demo per test session) is in tests/platform/conftest.py.
 
 
 def test_the_sample_event_reaches_closure_with_every_obligation_resolved(demo: tuple[DemoResult, Path, str]) -> None:
