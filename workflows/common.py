@@ -7,16 +7,20 @@ worker registers activities under exactly these names (``@activity.defn`` method
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from workflows.refusals import refuse_state
 
 with workflow.unsafe.imports_passed_through():
     from models.authority import SYSTEM_ACTOR, StepAuthority, current_authority
     from models.ledger import LedgerStep, RecordedStep
+
+T = TypeVar("T")
 
 LEDGER_RECORD = "ledger_record"
 RENDER_COMMISSIONER_REPORT = "render_commissioner_report"
@@ -33,6 +37,22 @@ DELIVER_CEDING_INSURER_NOTICE = "deliver_ceding_insurer_notice"
 SEAL_PRIVILEGED_TEXT = "seal_privileged_text"
 RECORD_RETURNED_NOTICES = "record_returned_notices"
 COLLECT_BOUNCES = "collect_bounces"
+
+#: Patch (release 2026-12-02 → next) for a leaner history, one marker per run, three effects:
+#:
+#: * the quick steps — every ledger append, and the steps on noticeflow's own database and files
+#:   (``quick_step``) — run as *local* activities: one marker inside the workflow task that asked
+#:   for them, instead of a scheduled activity (three events and a workflow task of its own); what
+#:   they do is unchanged (a ledger step's key is ``<workflow id>/<step>``, recorded once);
+#: * search attributes are upserted only when a value changed (``search_attributes.upsert``);
+#: * an obligation's workflow tells the event workflow its state once per workflow task, only
+#:   when it changed, and not at all for its last words (its result carries them) —
+#:   ``ObligationWorkflow._tell_parent`` — instead of a signal, and a workflow task to await it,
+#:   for every publication.
+#:
+#: Old path: scheduled activities, every attribute on every publication, a signal per publication.
+#: Deprecate once no workflow started before it runs.
+LEAN_HISTORY = "lean-history"
 
 #: Steps that touch only our own database: quick, retried until they succeed. A worker that dies
 #: mid-step holds it for at most ``start_to_close_timeout`` before another worker retries it.
@@ -93,9 +113,23 @@ async def record_many(steps: list[LedgerStep]) -> list[RecordedStep]:
             if s.actor != SYSTEM_ACTOR and s.assertion is None else s
             for s in steps
         ]
-    return await workflow.execute_activity(
-        LEDGER_RECORD, steps, result_type=list[RecordedStep], **QUICK  # type: ignore[arg-type]
-    )
+    return await quick_step(LEDGER_RECORD, steps, result_type=list[RecordedStep])
+
+
+async def quick_step(activity: str, arg: Any, *, result_type: type[T]) -> T:
+    """Run a quick step (``QUICK``: our own database and files, nothing outside) — a local activity
+    since ``lean-history``, a scheduled one on the old path."""
+    if not workflow.patched(LEAN_HISTORY):
+        return await workflow.execute_activity(activity, arg, result_type=result_type, **QUICK)  # type: ignore[arg-type]
+    try:
+        return await workflow.execute_local_activity(activity, arg, result_type=result_type, **QUICK)  # type: ignore[arg-type]
+    except (ApplicationError, TemporalTimeoutError) as exc:
+        # A local activity's failure arrives bare; callers see it as a scheduled one's: an
+        # ``ActivityError`` whose cause is the refusal (``workflows/refusals.py`` reads it there).
+        raise ActivityError(
+            f"{activity} failed", scheduled_event_id=0, started_event_id=0, identity="", activity_type=activity,
+            activity_id="", retry_state=None,
+        ) from exc
 
 
 def forwarded(step: Any) -> Any:

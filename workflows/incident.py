@@ -693,7 +693,7 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
 
     def _publish(self) -> None:
         state = self.state()
-        workflow.upsert_search_attributes(
+        sa.upsert(
             [
                 sa.INCIDENT_ID.value_set(state.incident_id),
                 sa.STAGE.value_set(state.stage.value),

@@ -74,6 +74,7 @@ class ObligationSteps:
     _domicile: str
     _obligations: dict[str, ObligationState]
     _children: dict[str, workflow.ChildWorkflowHandle]
+    _dirty: bool
     _delivered_with: dict[str, str]
     _findings: list[Any]
     _amendment_log: list[Any]
@@ -179,7 +180,7 @@ class ObligationSteps:
         planned = [(obligation, self._register_obligation(obligation)) for obligation in obligations]
         handles = await asyncio.gather(*(self._start_obligation(obligation, lead) for obligation, lead in planned))
         for (obligation, _), handle in zip(planned, handles, strict=True):
-            self._children[obligation.obligation_id] = handle
+            self._children[obligation.obligation_id] = self._watched(obligation.obligation_id, handle)
 
     def _register_obligation(self, obligation: Obligation) -> str | None:
         """The obligation known to the event, with the lead whose delivery meets it (if any)."""
@@ -202,8 +203,25 @@ class ObligationSteps:
         lead = None if obligation.excused else self._group_lead(obligation)
         if lead is not None:
             self._delivered_with[obligation.obligation_id] = lead
-        self._children[obligation.obligation_id] = await self._start_obligation(obligation, lead)
+        self._children[obligation.obligation_id] = self._watched(
+            obligation.obligation_id, await self._start_obligation(obligation, lead))
         self._obligations[obligation.obligation_id] = self._starting_state(obligation)
+
+    def _watched(self, obligation_id: str, handle: Any) -> Any:
+        """``handle``, whose final state (the run's result) becomes the event's copy when the
+        obligation's workflow returns: the last words it does not signal (patch ``lean-history``,
+        ``ObligationWorkflow._tell_parent``). Issues no command, so either path replays."""
+
+        def returned(done: Any) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            state = done.result()
+            if isinstance(state, ObligationState):
+                self._obligations[obligation_id] = state
+                self._dirty = True
+
+        handle.add_done_callback(returned)
+        return handle
 
     async def _start_obligation(self, obligation: Obligation, lead: str | None) -> Any:
         child_id = obligation_workflow_id(obligation.obligation_id)
@@ -224,6 +242,7 @@ class ObligationSteps:
                 responders=self._responders,
             ),
             id=child_id,
+            result_type=ObligationState,
             task_queue=workflow.info().task_queue,
             static_summary=obligation_summary(obligation, self._intake.incident_id),
             static_details=obligation_static_details(obligation),

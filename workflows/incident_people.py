@@ -19,18 +19,32 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.actors import ledger_actor
     from models.lifecycle import IncidentState, ObligationState, ObligationStatus, Stage
-    from models.notice import AcknowledgeFiling, ReportReturned, ReturnedNoticesInput, ReturnedNoticesResult
+    from models.notice import (
+        AcknowledgeFiling,
+        ReportReturned,
+        ReturnedNoticesInput,
+        ReturnedNoticesResult,
+    )
     from models.obligation import ObligationKind
     from models.privileged import PrivilegeBasis, SealedRef, SealRequest
     from models.steps import AssignResponders, CounselReview, ReportItemNotApplicable
     from rules.jurisdictions import report_items_citation
     from rules.report_items import not_applicable_problem
 
-from workflows.common import QUICK, RECORD_RETURNED_NOTICES, SEAL_PRIVILEGED_TEXT, forwarded
-from workflows.incident_checks import guard_free_text, require_active, require_obligation, responder_ids
+from workflows.common import (
+    RECORD_RETURNED_NOTICES,
+    SEAL_PRIVILEGED_TEXT,
+    forwarded,
+    quick_step,
+)
+from workflows.incident_checks import (
+    guard_free_text,
+    require_active,
+    require_obligation,
+    responder_ids,
+)
 from workflows.refusals import refuse_input, refuse_state
 from workflows.rules_call import call_rules
-
 
 #: A person's clock a few minutes ahead of the worker's is not a claim about the future.
 ACK_CLOCK_SKEW = timedelta(minutes=5)
@@ -131,11 +145,10 @@ class PeopleSteps:
                       "recipients_sha256": _digest(refs), "reason": report.reason},
             )
             self._returns_reported_count = n
-            await workflow.execute_activity(
+            await quick_step(
                 RECORD_RETURNED_NOTICES,
                 ReturnedNoticesInput(obligation_id=key, channel=report.channel, recipient_refs=refs, reason=report.reason),
                 result_type=ReturnedNoticesResult,
-                **QUICK,  # type: ignore[arg-type]
             )
             await self._signal(report.obligation_id, "notices_returned")
             return self.state()
@@ -262,11 +275,10 @@ class PeopleSteps:
         """Privileged text (counsel's notes, privileged findings) goes to the sealed document store;
         the ledger keeps its digest and a privilege marker."""
         try:
-            return await workflow.execute_activity(
+            return await quick_step(
                 SEAL_PRIVILEGED_TEXT,
                 SealRequest(incident_id=self._intake.incident_id, step=step, text=text, actor=actor, basis=basis),
                 result_type=SealedRef,
-                **QUICK,  # type: ignore[arg-type]
             )
         except ActivityError as err:
             raise ApplicationError(

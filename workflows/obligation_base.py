@@ -33,11 +33,11 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.actors import ledger_actor
-    from models.authority import StepAuthority, acting, current_authority
     # The alert activity is named by type; its module (SMTP, HTTP) loads outside the sandbox.
     from activities.alerts import AlertActivities
+    from models.actors import ledger_actor
     from models.alerts import AlertWhat, ResponderAlert, alert_recipients
+    from models.authority import StepAuthority, acting, current_authority
     from models.lifecycle import (
         DeliveryCounts,
         ManualCompletion,
@@ -51,8 +51,17 @@ with workflow.unsafe.imports_passed_through():
     from models.steps import Responders
 
 from workflows import search_attributes as sa
+from workflows.common import (
+    ALERT_RETRY,
+    ALERT_TIMEOUT,
+    COLLECT_BOUNCES,
+    LEAN_HISTORY,
+    iso,
+    markdown_deadline,
+    quick_step,
+    record,
+)
 from workflows.incident_view import evidence_words
-from workflows.common import ALERT_RETRY, ALERT_TIMEOUT, COLLECT_BOUNCES, QUICK, iso, markdown_deadline, record
 from workflows.refusals import actor_refused
 
 OBLIGATION_CHANGED_SIGNAL = "obligation_changed"
@@ -105,6 +114,13 @@ class ObligationWorkflow:
         self._responders: Responders | None = inp.responders
         self._overdue_since: datetime | None = None
         self._escalated: set[str] = set()
+        #: Patch ``lean-history`` (``workflows/common.py``): the event workflow is told our state by
+        #: ``_tell_parent`` once per workflow task, only when it changed (``_untold``: a change not
+        #: yet told); ``_finishing``: the run is about to return its state, which tells the rest.
+        self._tell_once_per_task = False
+        self._untold = False
+        self._told: ObligationState | None = None
+        self._finishing = False
 
     # -- what the parent and operators see ---------------------------------------------------
 
@@ -143,6 +159,9 @@ class ObligationWorkflow:
         """The event's facts changed how the obligation is described (e.g. the number of affected
         consumers in its recipient's name after a reconciliation); its rule and clock did not."""
         self._obligation = self._obligation.model_copy(update={"recipient_name": obligation.recipient_name})
+        # The event workflow changed its copy already; a state told before this signal arrived
+        # would undo that, so tell it again (``lean-history``; the old path told it at the next step).
+        self._untold = self._untold or self._tell_once_per_task
 
     @workflow.signal
     def waive(self, waiver: Waiver) -> None:
@@ -202,6 +221,8 @@ class ObligationWorkflow:
 
     async def _lifecycle(self, work: Callable[[], Awaitable[None]]) -> ObligationState:
         ob = self._obligation
+        self._tell_once_per_task = workflow.patched(LEAN_HISTORY)
+        teller = asyncio.create_task(self._tell_parent()) if self._tell_once_per_task else None
         await self._record(
             "opened",
             "opened",
@@ -223,6 +244,7 @@ class ObligationWorkflow:
             self._waiting_for = f"nothing: excused — {ob.excused_reason}"
             await self._record("excused", "excused", data={"reason": ob.excused_reason})
             await self._publish()
+            await self._told_parent(teller)
             return self.state()
 
         await self._publish()
@@ -242,6 +264,7 @@ class ObligationWorkflow:
                 task.cancel()
         self._waiting_for = "nothing: done"
         await self._publish()
+        await self._told_parent(teller)
         return self.state()
 
     async def _with_sibling(self) -> None:
@@ -372,11 +395,10 @@ class ObligationWorkflow:
         count this delivery's e-mails recorded returned (among ``refs`` when given)."""
         self._busy += 1
         try:
-            return await workflow.execute_activity(
+            return await quick_step(
                 COLLECT_BOUNCES,
                 BounceIntakeInput(delivery_key=delivery_key, recipient_refs=refs or []),
                 result_type=BounceIntakeResult,
-                **QUICK,  # type: ignore[arg-type]
             )
         finally:
             self._busy -= 1
@@ -610,19 +632,28 @@ class ObligationWorkflow:
             self._busy -= 1
 
     async def _publish(self) -> None:
-        """Search attributes, the UI's current details, and the event workflow's copy of our state."""
+        """Search attributes, the UI's current details, and the event workflow's copy of our state
+        (since ``lean-history`` the first and last once this workflow task's steps are taken)."""
+        workflow.set_current_details(self._details())
+        if self._tell_once_per_task:
+            self._untold = True
+            return
+        sa.upsert(self._search_attributes())
+        await self._signal_parent(self.state())
+
+    def _search_attributes(self) -> list[Any]:
         # A notice sent has no deadline ahead of it, whatever its confirmation awaits.
         unresolved = not self._status.resolved and self._status is not ObligationStatus.SENT
-        workflow.upsert_search_attributes(
-            [
-                sa.INCIDENT_ID.value_set(self._inp.incident_id),
-                sa.OBLIGATION_KIND.value_set(self._kind),
-                sa.JURISDICTIONS.value_set([self._obligation.jurisdiction]),
-                sa.STAGE.value_set(self._status.value),
-                sa.OVERDUE.value_set(self._status is ObligationStatus.OVERDUE),
-                sa.NEXT_DEADLINE.value_set(self._due) if unresolved else sa.NEXT_DEADLINE.value_unset(),
-            ]
-        )
+        return [
+            sa.INCIDENT_ID.value_set(self._inp.incident_id),
+            sa.OBLIGATION_KIND.value_set(self._kind),
+            sa.JURISDICTIONS.value_set([self._obligation.jurisdiction]),
+            sa.STAGE.value_set(self._status.value),
+            sa.OVERDUE.value_set(self._status is ObligationStatus.OVERDUE),
+            sa.NEXT_DEADLINE.value_set(self._due) if unresolved else sa.NEXT_DEADLINE.value_unset(),
+        ]
+
+    def _details(self) -> str:
         ob = self._obligation
         lines = [
             f"**{self._kind.replace('_', ' ')}** — {ob.jurisdiction}, to {ob.recipient_name}",
@@ -637,12 +668,40 @@ class ObligationWorkflow:
             lines.append(f"- evidence: {evidence_words(self._evidence)}")
         if ob.needs_counsel_review:
             lines.append(f"- needs counsel review: {'; '.join(ob.counsel_review_reasons)}")
-        workflow.set_current_details("\n".join(lines))
+        return "\n".join(lines)
+
+    async def _signal_parent(self, state: ObligationState) -> None:
         parent = workflow.get_external_workflow_handle(self._inp.parent_workflow_id)
         self._busy += 1
         try:
-            await parent.signal(OBLIGATION_CHANGED_SIGNAL, self.state())
+            await parent.signal(OBLIGATION_CHANGED_SIGNAL, state)
         except Exception as exc:  # the event workflow already finished: nothing to tell it
             workflow.logger.info("event workflow not reachable", extra={"error": str(exc)})
         finally:
             self._busy -= 1
+
+    async def _tell_parent(self) -> None:
+        """Since ``lean-history``: after each workflow task's steps, our search attributes (those
+        that changed) and the event workflow's copy of our state — once however many changes the
+        steps made, not when it is what was told last, and not for the last words of a run about
+        to return (the event workflow takes the state the run returns). The event workflow misses
+        no transition it acts on: a state carries ``sent_at`` and the status, so a notice sent and
+        met in one task is seen as both."""
+        while True:
+            await workflow.wait_condition(lambda: self._untold)
+            self._untold = False
+            sa.upsert(self._search_attributes())
+            state = self.state()
+            if state == self._told or (self._finishing and self._told is not None
+                                       and state == self._told.model_copy(update={"waiting_for": state.waiting_for})):
+                continue
+            self._told = state
+            await self._signal_parent(state)
+
+    async def _told_parent(self, teller: asyncio.Task[None] | None) -> None:
+        """Before the run returns (``lean-history``): every change the event workflow acts on told."""
+        if teller is None:
+            return
+        self._finishing = True
+        await workflow.wait_condition(lambda: not self._untold and self._busy == 0)
+        teller.cancel()

@@ -38,9 +38,9 @@ from workflows.common import (
     DELIVER_CEDING_INSURER_NOTICE,
     DELIVER_PRODUCER_NOTICE,
     DELIVERY,
-    QUICK,
     iso,
     markdown_deadline,
+    quick_step,
 )
 from workflows.obligation_base import BOUNCE_POLL_INTERVAL, ObligationWorkflow
 
@@ -98,11 +98,10 @@ class _EmailedNotice(ObligationWorkflow):
                     continue
             if self._status is not ObligationStatus.SENT:
                 return False
-            check: DeliveryConfirmationResult = await workflow.execute_activity(
+            check: DeliveryConfirmationResult = await quick_step(
                 CONFIRM_DELIVERIES,
                 DeliveryConfirmationInput(delivery_key=delivery_key, recipient_refs=refs),
                 result_type=DeliveryConfirmationResult,
-                **QUICK,  # type: ignore[arg-type]
             )
             if check.returned or check.missing:
                 await self._reopen_notice({

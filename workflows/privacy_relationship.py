@@ -757,7 +757,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
         wake = self._next_wake()
         due = self._next_annual_due()
         overdue = due is not None and self._today() > due
-        workflow.upsert_search_attributes(
+        sa.upsert(
             [
                 sa.OBLIGATION_KIND.value_set("privacy_relationship"),
                 sa.STAGE.value_set(self._stage.value),
