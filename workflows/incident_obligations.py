@@ -74,7 +74,6 @@ class ObligationSteps:
     _domicile: str
     _obligations: dict[str, ObligationState]
     _children: dict[str, workflow.ChildWorkflowHandle]
-    _dirty: bool
     _delivered_with: dict[str, str]
     _findings: list[Any]
     _amendment_log: list[Any]
@@ -217,8 +216,9 @@ class ObligationSteps:
                 return
             state = done.result()
             if isinstance(state, ObligationState):
+                # No command (no re-publication): the last words differ only in what the
+                # obligation waits for, which no search attribute carries; queries read the copy.
                 self._obligations[obligation_id] = state
-                self._dirty = True
 
         handle.add_done_callback(returned)
         return handle
