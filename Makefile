@@ -31,14 +31,11 @@ demo-ledger: $(STAMP)
 dev: $(STAMP)
 	$(VENV)/bin/noticeflow dev up
 
-## Run the benchmarks in bench/ (each prints its ratio to a baseline measured in the same run).
+## Run every benchmark in bench/, one after the other (the list is in bench/run_all.py), and write
+## bench/results.md: each figure next to its same-run baseline, the ratio, the target and whether it
+## is met, and the machine. FANOUT_MILLION=1 adds the fan-out at 10^6; BENCH_ARGS passes more options.
 bench: $(STAMP)
-	$(PY) bench/ledger_bench.py
-	$(PY) bench/rules_bench.py
-	$(PY) bench/workflow_bench.py
-	$(PY) bench/fanout_bench.py
-	$(PY) bench/cli_startup.py
-	$(PY) bench/determination_latency.py
+	$(PY) bench/run_all.py $(if $(filter-out 0 no false,$(FANOUT_MILLION)),--million) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .noticeflow .pytest_cache

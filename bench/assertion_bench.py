@@ -24,6 +24,7 @@ import logging  # noqa: E402
 import structlog  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from bench.results import record  # noqa: E402
 from ledger.actor_assertions import AssertionSigner, AssertionVerifier  # noqa: E402
 from ledger.keys import generate_key  # noqa: E402
 from ledger.store import Ledger  # noqa: E402
@@ -61,6 +62,8 @@ def main() -> None:
     print(f"assertion verify/s    {n / verify_s:10.0f}   ({verify_s / n * 1e6:.0f} µs each)")
     print(f"baseline append/s     {n / append_s:10.0f}   ({append_s / n * 1e6:.0f} µs each)")
     print(f"check / append        {verify_s / append_s:10.3f}")
+    record(measure="actor-assertion check per step", ours=verify_s / n * 1e6, baseline=append_s / n * 1e6, unit="µs",
+           baseline_label="one ledger append of the step")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
+
+from bench.results import record  # noqa: E402
+
+#: Issue 14's target for ``noticeflow --help`` (wall time, fresh process).
+HELP_TARGET_S = 0.3
 EVENT = ROOT / "docs" / "examples" / "event-tpsp-multistate.json"
 
 
@@ -45,6 +51,10 @@ def main() -> None:
     print(f"baseline  temporal --version: {baseline * 1000:7.1f} ms (median of {runs})")
     for name, seconds in rows:
         print(f"{name:28s} {seconds * 1000:7.1f} ms   ratio to baseline {seconds / baseline:5.1f}x")
+        help_only = name == "noticeflow --help"
+        record(measure=f"`{name}` wall time (median of {runs})", ours=seconds, baseline=baseline, unit="s",
+               baseline_label="`temporal --version`", target=f"≤ {HELP_TARGET_S} s" if help_only else None,
+               met=seconds <= HELP_TARGET_S if help_only else None)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bench.results import record  # noqa: E402
 from ledger.canonical import canonical_json  # noqa: E402
 from ledger.keys import Keyring, PublicKeyRecord, Signer, raw_public_key  # noqa: E402
 from ledger.store import Ledger, LedgerEntryRow, create_ledger_engine  # noqa: E402
@@ -206,6 +207,7 @@ def main() -> None:
         print(f"\n{'measure':38} {'baseline':30} {'baseline/s':>12} {'ledger/s':>12} {'ratio':>7}")
         for name, what, b, o in rows:
             print(f"{name:38} {what:30} {b:12,.0f} {o:12,.0f} {o / b:7.1%}")
+            record(measure=f"ledger: {name}", ours=o, baseline=b, unit="entries/s", baseline_label=what)
 
         small, big = max(args.entries // 10, 1), args.entries
         db = tmp / "big.db"
@@ -218,6 +220,8 @@ def main() -> None:
             f"({n_small / t_small:,.0f}/s incl. start-up); {n_big:,} entries at {rss_big / 1024:,.0f} MiB "
             f"({n_big / t_big:,.0f}/s) — ratio {rss_big / rss_small:.2f}× for {big // small}× the entries"
         )
+        record(measure=f"ledger: verifier peak RSS over {n_big:,} entries", ours=rss_big / 1024, baseline=rss_small / 1024,
+               unit="MiB", baseline_label=f"over {n_small:,} entries")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
+from bench.results import record  # noqa: E402
 from ledger.store import Ledger  # noqa: E402
 from noticeflow.demo import OWNER, ResponderClient, create_demo_keys, demo_settings, drive_sample_event  # noqa: E402
 
@@ -145,6 +146,11 @@ async def main() -> None:
     print(f"{'  its ledger entries (signed, chained)':<44} {entries:>9.1f} entries/s")
     print(f"ratio, event ÷ one-activity workflow:       {events / sdk:.4f}  (1 event = {sdk / events:.0f} baseline workflows' time)")
     print(f"ratio, workflow executions ÷ baseline:      {executions / sdk:.3f}")
+    label = "SDK one-activity workflow"
+    record(measure=f"sample event end to end (1/100 size, {args.events} events, {args.concurrency} at once)", ours=events,
+           baseline=sdk, unit="events/s", baseline_unit="workflows/s", baseline_label=label)
+    record(measure="sample event: its workflow executions (event + children)", ours=executions, baseline=sdk, unit="workflows/s",
+           baseline_label=label)
 
 
 if __name__ == "__main__":
