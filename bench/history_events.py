@@ -93,6 +93,8 @@ async def sample_event(stack: DevStack, dump: str | None = None) -> tuple[dict[s
                     detail = event.activity_task_scheduled_event_attributes.activity_type.name
                 elif event.HasField("signal_external_workflow_execution_initiated_event_attributes"):
                     detail = event.signal_external_workflow_execution_initiated_event_attributes.signal_name
+                elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
+                    detail = ", ".join(sorted(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields))
                 elif event.HasField("workflow_execution_signaled_event_attributes"):
                     detail = event.workflow_execution_signaled_event_attributes.signal_name
                 print(f"{event.event_id:>4} {EventType.Name(event.event_type).removeprefix('EVENT_TYPE_'):<48} {detail}")

@@ -158,9 +158,8 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
         async with self._lock:
             reporter.cancel()
             publisher.cancel()
-            for obligation_id, state in self._obligations.items():
-                if state.obligation.continuing_updates:
-                    await self._signal(obligation_id, "event_closed")
+            await self._signal_each([(obligation_id, "event_closed", None) for obligation_id, state in self._obligations.items()
+                                     if state.obligation.continuing_updates])
             # Patch "close-before-children" (docs/temporal.md): release 2026-12-01 waited for every
             # obligation workflow to end before recording the closure; deprecate once no event
             # opened before it is running.
@@ -410,9 +409,10 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
                 citation=self._consumer_citation(None), actor=ledger_actor(roster.attached_by), data={"roster_id": roster.roster_id},
             )
             self._roster_id = roster.roster_id
-            for obligation_id, state in self._obligations.items():
-                if state.obligation.kind in (ObligationKind.CONSUMER_NOTICE, ObligationKind.PRODUCER_NOTICE):
-                    await self._signal(obligation_id, "attach_roster", roster.roster_id)
+            await self._signal_each([
+                (obligation_id, "attach_roster", roster.roster_id) for obligation_id, state in self._obligations.items()
+                if state.obligation.kind in (ObligationKind.CONSUMER_NOTICE, ObligationKind.PRODUCER_NOTICE)
+            ])
             return self.state()
 
     @attach_roster.validator
@@ -436,10 +436,10 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
             self._intake = amended
             if self._stage is Stage.NOTIFYING:
                 await self._reconcile_obligations()
-                for obligation_id, state in self._obligations.items():
-                    ob = state.obligation
-                    if ob.kind is ObligationKind.CONSUMER_NOTICE and ob.jurisdiction == reconciliation.state:
-                        await self._signal(obligation_id, "estimate_revised", reconciliation.consumers)
+                await self._signal_each([
+                    (obligation_id, "estimate_revised", reconciliation.consumers) for obligation_id, state in self._obligations.items()
+                    if state.obligation.kind is ObligationKind.CONSUMER_NOTICE and state.obligation.jurisdiction == reconciliation.state
+                ])
                 await self._material_update(
                     f"affected consumers in {reconciliation.state} re-estimated",
                     [f"(I) best estimate for {reconciliation.state}: {before:,} → {reconciliation.consumers:,} — {reconciliation.reason}"],
@@ -490,8 +490,7 @@ class CybersecurityEventWorkflow(ObligationSteps, PeopleSteps):
                 citation=self._consumer_citation(targets), actor=ledger_actor(approval.approved_by),
                 data={"obligations": sorted(targets)},
             )
-            for obligation_id in targets:
-                await self._signal(obligation_id, "approve", approval.approved_by)
+            await self._signal_each([(obligation_id, "approve", approval.approved_by) for obligation_id in targets])
             return self.state()
 
     @approve_consumer_notice.validator

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.cyber import compute_obligations
     from rules.jurisdictions import material_updates_citation
 
-from workflows.common import COMPUTE_OBLIGATIONS
+from workflows.common import COMPUTE_OBLIGATIONS, LEAN_HISTORY
 from workflows.incident_view import obligation_static_details, obligation_summary
 from workflows.obligation_base import obligation_workflow_id
 from workflows.refusals import refuse_input
@@ -74,6 +74,7 @@ class ObligationSteps:
     _domicile: str
     _obligations: dict[str, ObligationState]
     _children: dict[str, workflow.ChildWorkflowHandle]
+    obligation_changed: Any  # the event workflow's signal handler (workflows/incident.py)
     _delivered_with: dict[str, str]
     _findings: list[Any]
     _amendment_log: list[Any]
@@ -153,6 +154,17 @@ class ObligationSteps:
         except Exception as exc:  # it finished between our look and the signal
             workflow.logger.info("obligation workflow not reachable", extra={"obligation_id": obligation_id, "error": str(exc)})
 
+    async def _signal_each(self, signals: list[tuple[str, str, object]]) -> None:
+        """Signal several obligations' workflows (``(obligation_id, name, arg)``): since patch
+        ``lean-history`` all in one workflow task (one round trip to the server, whatever their
+        number), before it one after another (a round trip each — what kept a roster step waiting
+        behind eight children when the worker was busy)."""
+        if workflow.patched(LEAN_HISTORY):
+            await asyncio.gather(*(self._signal(obligation_id, name, arg) for obligation_id, name, arg in signals))
+            return
+        for obligation_id, name, arg in signals:
+            await self._signal(obligation_id, name, arg)
+
     def _group_lead(self, obligation: Obligation) -> str | None:
         """The open obligation whose delivery also meets this one, if any. Only deliveries whose
         recipients are provably the same may be shared — one commissioner owed one filing under
@@ -207,18 +219,17 @@ class ObligationSteps:
         self._obligations[obligation.obligation_id] = self._starting_state(obligation)
 
     def _watched(self, obligation_id: str, handle: Any) -> Any:
-        """``handle``, whose final state (the run's result) becomes the event's copy when the
-        obligation's workflow returns: the last words it does not signal (patch ``lean-history``,
-        ``ObligationWorkflow._tell_parent``). Issues no command, so either path replays."""
+        """``handle``, whose final state (the run's result) is taken as if the obligation's
+        workflow had signalled it: since patch ``lean-history`` it does not signal what it returns
+        (``ObligationWorkflow._tell_parent``). A run on the old path signalled its final state
+        before returning, so the result changes nothing there and issues no command."""
 
         def returned(done: Any) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
             state = done.result()
-            if isinstance(state, ObligationState):
-                # No command (no re-publication): the last words differ only in what the
-                # obligation waits for, which no search attribute carries; queries read the copy.
-                self._obligations[obligation_id] = state
+            if isinstance(state, ObligationState) and state != self._obligations.get(obligation_id):
+                self.obligation_changed(state)
 
         handle.add_done_callback(returned)
         return handle

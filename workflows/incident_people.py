@@ -184,8 +184,7 @@ class PeopleSteps:
             )
             self._responder_changes = n
             self._responders = request.responders
-            for obligation_id in self._obligations:
-                await self._signal(obligation_id, "responders_changed", request.responders)
+            await self._signal_each([(obligation_id, "responders_changed", request.responders) for obligation_id in self._obligations])
             self._publish()
             return self.state()
 

@@ -121,6 +121,7 @@ class ObligationWorkflow:
         self._untold = False
         self._told: ObligationState | None = None
         self._finishing = False
+        self._recording = 0  # ledger appends in flight: a state is told once its entries are written
 
     # -- what the parent and operators see ---------------------------------------------------
 
@@ -206,6 +207,7 @@ class ObligationWorkflow:
 
     async def _record(self, event: str, step: str, *, actor: str = "worker", data: dict | None = None) -> None:
         self._busy += 1
+        self._recording += 1
         try:
             await record(
                 self._stream,
@@ -218,6 +220,7 @@ class ObligationWorkflow:
             )
         finally:
             self._busy -= 1
+            self._recording -= 1
 
     async def _lifecycle(self, work: Callable[[], Awaitable[None]]) -> ObligationState:
         ob = self._obligation
@@ -681,19 +684,19 @@ class ObligationWorkflow:
             self._busy -= 1
 
     async def _tell_parent(self) -> None:
-        """Since ``lean-history``: after each workflow task's steps, our search attributes (those
-        that changed) and the event workflow's copy of our state — once however many changes the
-        steps made, not when it is what was told last, and not for the last words of a run about
-        to return (the event workflow takes the state the run returns). The event workflow misses
-        no transition it acts on: a state carries ``sent_at`` and the status, so a notice sent and
-        met in one task is seen as both."""
+        """Since ``lean-history``: once a workflow task's steps are taken and their ledger entries
+        written, our search attributes (those that changed) and the event workflow's copy of our
+        state — once however many changes the steps made, not when it is what was told last, and
+        not for a run about to return (the event workflow takes the state the run returns as if
+        told, ``IncidentObligations._watched``). The event workflow misses no transition it acts
+        on: a state carries ``sent_at`` and the status, so a notice sent and met in one task is
+        seen as both."""
         while True:
-            await workflow.wait_condition(lambda: self._untold)
+            await workflow.wait_condition(lambda: self._untold and self._recording == 0)
             self._untold = False
             sa.upsert(self._search_attributes())
             state = self.state()
-            if state == self._told or (self._finishing and self._told is not None
-                                       and state == self._told.model_copy(update={"waiting_for": state.waiting_for})):
+            if state == self._told or self._finishing:
                 continue
             self._told = state
             await self._signal_parent(state)
