@@ -175,26 +175,36 @@ class IncidentGateway:
 
     # -- state and steps ----------------------------------------------------------------------
 
-    async def state(self, incident_id: str) -> IncidentState:
+    async def state(self, incident_id: str, *, for_step: bool = False) -> IncidentState:
+        """The event's state, asked of its workflow. ``for_step``: read before a step (a roster's
+        upload), which asks again until the step itself would time out (``step_timeout``) — a
+        worker busy with other events, or one taking over from a worker that died, answers late,
+        and a step must not be refused for that sooner than it would be itself."""
         handle = await self._handle(incident_id)
-        try:
-            return await asyncio.wait_for(
-                handle.query(CybersecurityEventWorkflow.state, rpc_timeout=timedelta(seconds=self.query_timeout)),
-                self.query_timeout + 1,
-            )
-        except (TimeoutError, RPCTimeoutOrCancelledError):
-            raise self._no_worker(incident_id) from None
-        except WorkflowQueryFailedError as exc:
-            raise ApiError(f"the workflow of incident {incident_id!r} could not report its state: {exc}") from None
-        except RPCError as exc:
-            # A query waits for a worker to answer it; the server gives up with a timeout.
-            if exc.status in _TIMED_OUT:
-                raise self._no_worker(incident_id) from None
-            raise self._translate(exc, incident_id) from None
+        patience = max(self.query_timeout, self.step_timeout) if for_step else self.query_timeout
+        deadline = time.monotonic() + patience
+        while True:
+            timeout = max(0.5, min(self.query_timeout, deadline - time.monotonic()))
+            try:
+                return await asyncio.wait_for(
+                    handle.query(CybersecurityEventWorkflow.state, rpc_timeout=timedelta(seconds=timeout)), timeout + 1,
+                )
+            except (TimeoutError, RPCTimeoutOrCancelledError):
+                pass
+            except WorkflowQueryFailedError as exc:
+                raise ApiError(f"the workflow of incident {incident_id!r} could not report its state: {exc}") from None
+            except RPCError as exc:
+                # A query waits for a worker to answer it; the server gives up with a timeout.
+                if exc.status not in _TIMED_OUT:
+                    raise self._translate(exc, incident_id) from None
+            if time.monotonic() >= deadline:
+                raise self._no_worker(incident_id, patience) from None
+            log.info("api.state_query_retried", incident_id=incident_id, retry_in=0.2)
+            await asyncio.sleep(0.2)
 
-    def _no_worker(self, incident_id: str) -> StepTimedOut:
+    def _no_worker(self, incident_id: str, timeout: float | None = None) -> StepTimedOut:
         return StepTimedOut(
-            f"the worker did not answer for incident {incident_id!r} within {self.query_timeout:.0f} s: "
+            f"the worker did not answer for incident {incident_id!r} within {timeout or self.query_timeout:.0f} s: "
             f"is a noticeflow worker running on task queue {self.settings.task_queue!r}?"
         )
 

@@ -163,7 +163,7 @@ async def upload_roster(incident_id: IncidentIdPath, request: Request, ctx: Cont
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     # Refuse before storing anything when the event cannot take a roster (unknown, closed).
-    state = await ctx.gateway.state(incident_id)
+    state = await ctx.gateway.state(incident_id, for_step=True)
     if state.stage in (Stage.CLOSED, Stage.NOT_AN_EVENT):
         raise StepRefused(f"cannot attach a consumer list: the event is {state.stage.value}")
     data = await read_limited(request, limit)
