@@ -25,6 +25,7 @@ from temporalio.client import (
     RPCError,
     RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
@@ -256,10 +257,23 @@ class IncidentGateway:
         if status != WorkflowExecutionStatus.RUNNING:
             stage = "ended"
             try:
-                stage = (await self.state(incident_id)).stage.value
+                stage = (await self._final_state(incident_id) if status == WorkflowExecutionStatus.COMPLETED
+                         else await self.state(incident_id)).stage.value
             except ApiError:
                 pass
             raise StepRefused(f"incident {incident_id!r} is {stage}: its workflow has ended and takes no further steps")
+
+    async def _final_state(self, incident_id: str) -> IncidentState:
+        """A completed event's last state: the result its workflow returned, read from its history
+        by the server alone (a query would need a worker to replay the whole event)."""
+        handle = await self._handle(incident_id)
+        try:
+            result: IncidentState = await asyncio.wait_for(
+                handle.result(rpc_timeout=timedelta(seconds=self.query_timeout)), self.query_timeout + 1
+            )
+        except (TimeoutError, RPCTimeoutOrCancelledError, RPCError, WorkflowFailureError) as exc:
+            raise ApiError(f"the result of incident {incident_id!r} could not be read: {exc}") from None
+        return result
 
     def _translate(self, exc: RPCError, incident_id: str) -> ApiError:
         from api.errors import too_large_for_temporal  # a payload past Temporal's size limit: 413, not 500

@@ -2,7 +2,9 @@
 
 - A start or an update that arrives with the ``noticeflow-actor-assertion`` header runs under
   that assertion (``models/authority.py``): its acceptance time is the workflow's start time for a
-  start, the workflow's clock when the handler begins for an update.
+  start (``workflow_start_time``: when Temporal accepted the start, not when a worker first ran it
+  — a backlog of starts must not expire their assertions), the workflow's clock when the handler
+  begins for an update.
 - A signal sent with the header runs under it too, so that its handler can keep it with what it
   hands over. (A step the event workflow forwards to an obligation carries its assertion in the
   signal's payload instead, ``forwarded_under``: headers of signals sent by workflows are not kept
@@ -45,7 +47,7 @@ def _authority(headers: Mapping[str, Payload], accepted_at: datetime) -> StepAut
 
 class _Inbound(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        authority = _authority(input.headers, workflow.info().start_time)
+        authority = _authority(input.headers, workflow.info().workflow_start_time)
         if authority is None:
             return await super().execute_workflow(input)
         with acting(authority):
