@@ -19,11 +19,13 @@ one-activity workflow measured in the same run.
               ``next_annual_due`` is set only after the initial notice was given); the clock runs
               from the first upload until every relationship of the run is onboarded, and the
               ledger is then checked to hold each step once per relationship. Relationships/s.
-              1 in 40 relationships is joint (two consumers, one notice, § 22.13(h)).
+              1 in 40 relationships is joint (two consumers, one notice, § 22.13(h)). A lifecycle
+              that fails (it would never give its notice) stops the bench at once, naming why.
 
 Both run against the same dev server (in memory, no UI) with one in-process worker each (the
 noticeflow worker as ``noticeflow.worker.build_worker`` builds it). Peak RSS: this process (API,
-worker, activities) and the dev server's, while the onboarding ran.
+worker, activities) and the dev server's, while the onboarding ran; CPU time of both per
+relationship, next to the same per baseline workflow (a steadier comparison on a shared machine).
 
 Run: ``.venv/bin/python bench/onboarding_bench.py [--relationships 100000] [--baseline 500]``
 (quick: ``--relationships 2000``; ``--profile FILE`` writes a cProfile of the onboarding phase).
@@ -204,7 +206,7 @@ async def no_failed_lifecycle(client: Client, prefix: str, done: int, count: int
         try:
             await client.get_workflow_handle(execution.id, run_id=execution.run_id).result()
         except WorkflowFailureError as exc:
-            cause: BaseException | None = exc
+            cause: BaseException = exc
             while cause.__cause__ is not None:
                 cause = cause.__cause__
             reason = f"{type(cause).__name__}: {cause}"
@@ -222,6 +224,7 @@ async def onboard(api: ResponderClient, client: Client, watch: Onboarded, count:
         summary = await api.call("POST", "/v1/privacy/relationships", expect=201, params={"lifecycles": "start"},
                                  content=upload_csv(prefix, numbers), headers={"Content-Type": "text/csv"})
         assert summary["lifecycles_started"] == len(numbers), summary
+        await no_failed_lifecycle(client, prefix, await asyncio.to_thread(watch.count, prefix), count)
     accepted = time.perf_counter() - started
     deadline = time.monotonic() + timeout
     done = 0
