@@ -23,8 +23,9 @@ What counts, and what does not (docs/ledger-format.md §2, docs/delivery.md "No 
 * date of birth — a date after a birth word ("DOB 04/12/1961", "born 1961-04-12") or right after
   a person's name ("John Smith, 04/12/1961"). A date alone is an event date, not NPI.
 
-Hex digests (32 or more hex digits, e.g. ``sha256:…``, ``hmac-sha256:…``) and UUIDs are skipped:
-their digit runs are not numbers.
+Hex digests (32 or more hex digits, e.g. ``sha256:…``, ``hmac-sha256:…``), UUIDs and generated
+ids (a lowercase hex run of 14 or more characters with a letter among them, standing alone, such
+as the data key id ``dk-3777715728143f817d5f-1``) are skipped: their digit runs are not numbers.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class NpiFound(ValueError):
 _NOT_A_NUMBER = re.compile(
     r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32,})(?![0-9A-Za-z])"
 )
+# Identifiers noticeflow generates (data key ids, key ids, digests cut short): a lowercase hex run of
+# 14 or more characters with at least one letter, standing alone. 13 card digits never fit
+# in a shorter run with a letter; a card number is written with digits, so a run that mixes
+# in hex letters is an id whose digits happened to line up.
+_HEX_ID = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{14,}(?![0-9A-Za-z])")
 _ONLY_A_DIGEST = re.compile(r"(?:[a-z0-9-]{1,32}:)?[0-9a-fA-F]{32,}")
 
 # Only letters may touch a number; a digit or a digit-and-separator next to it means the digits
@@ -200,7 +206,8 @@ def _card_grouping(lengths: list[int]) -> bool:
 
 
 def _masked(text: str) -> str:
-    return _NOT_A_NUMBER.sub(lambda m: "#" * len(m.group()), text)
+    hashes = lambda m: "#" * len(m.group())  # noqa: E731
+    return _HEX_ID.sub(hashes, _NOT_A_NUMBER.sub(hashes, text) if len(text) >= 32 else text)
 
 
 def _ssns(text: str) -> list[NpiMatch]:
@@ -306,7 +313,7 @@ def find_npi(text: str) -> list[NpiMatch]:
     """Every piece of raw NPI in ``text``, in order of position, spans not overlapping."""
     if ("@" not in text and not _FOUR_DIGITS.match(text)) or _ONLY_A_DIGEST.fullmatch(text):
         return []
-    masked = _masked(text) if len(text) >= 32 else text
+    masked = _masked(text) if len(text) >= 14 else text
     taken: list[NpiMatch] = []
     for finder in _finders(masked):
         for match in finder(masked):

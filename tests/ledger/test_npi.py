@@ -87,3 +87,16 @@ def test_an_actor_id_may_be_an_e_mail_address_but_carries_no_other_npi() -> None
         guard_data({"note": "dana.whitfield@cumberland.example"})
     with pytest.raises(NPIError, match=r"data\.producers\[0\]\.email: looks like an e-mail address"):
         guard_data({"producers": [{"producer_id": "P-1001", "email": "service@volunteerstate-agency.example"}]})
+
+
+def test_every_data_key_id_passes_the_guard_though_some_hold_luhn_valid_digit_runs() -> None:
+    """A data key id is ``dk-`` + 20 hex digits of its scope's SHA-256; about one scope in 3,000
+    gives a run of 13+ digits that passes the Luhn check (``dk-3777715728143f817d5f-1``). The
+    guard refused such an entry once in CI; 20,000 scopes cover the first known ones."""
+    from activities.contact_store import data_key_id  # the real id, not a copy of its shape
+
+    ids = [data_key_id(f"privacy:REL-{i}", 1) for i in range(20_000)]
+    for key_id in ids:
+        guard_data({"key_id": key_id, "data_key_id": key_id})
+    with pytest.raises(NPIError, match=r"data\.key_id: looks like a payment card number"):
+        guard_data({"key_id": "dk-5555555555554444-1"})  # all digits: a number, still refused

@@ -28,6 +28,8 @@ MUST_BE_FOUND = [
     ("4111111111111111", "payment_card", "4111111111111111"),
     ("Amex 3782 822463 10005", "payment_card", "3782 822463 10005"),
     ("5555555555554444x", "payment_card", "5555555555554444"),
+    ("5555555555554444ABC", "payment_card", "5555555555554444"),  # upper case: not a generated id
+    ("ref-5555555555554444-1", "payment_card", "5555555555554444"),  # digits only: a number
     # e-mail
     ("jane.doe@mail.example", "email", "jane.doe@mail.example"),
     ("write to mailto:j.smith+claims@Example.COM now", "email", "j.smith+claims@Example.COM"),
@@ -58,6 +60,11 @@ MUST_NOT_BE_FLAGGED = [
     "sha256:" + "0123456789" * 6 + "abcd",
     "hmac-sha256:" + "4111111111111111" * 4,
     "123e4567-e89b-12d3-a456-426614174000",
+    # generated ids whose hex digits happen to form a Luhn-valid run (data key ids of real scopes)
+    "dk-3777715728143f817d5f-1",
+    "dk-578191720743976547c6-1",
+    "dk-f6e6504690962225fd58-1",
+    "key 3777715728143f81 rotated",
     "NAIC code 12345",
     "12345",
     "ZIP 37219-1234",
