@@ -42,6 +42,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from bench.results import record  # noqa: E402
+from bench.worker_processes import worker_processes  # noqa: E402
 from noticeflow.demo import (  # noqa: E402
     NOTICES,
     OWNER,
@@ -111,17 +112,17 @@ async def determinations(stack: DevStack, runs: int) -> tuple[list[float], int]:
     return times, obligations
 
 
-async def at_once(stack: DevStack, count: int) -> tuple[list[float], int, int]:
+async def at_once(stack: DevStack, count: int, processes: int) -> tuple[list[float], int, int]:
     """Every determination's latency with ``count`` sample events (a hundredth of their size) driven
     to closure at once, the number of 504 answers the API gave on the way, and the events that
     stopped on one (the responder script gives up at its first 504)."""
     from noticeflow.demo import DemoError, drive_sample_event
 
     settings = stack.settings
-    resources = WorkerResources(settings)
     app = create_app(settings, client=stack.client, step_timeout=30)
     times: list[float] = []
     timeouts = 0
+    timed_out: dict[str, int] = {}
 
     async def timed(request: httpx.Request) -> None:
         request.extensions["started"] = time.perf_counter()
@@ -130,29 +131,30 @@ async def at_once(stack: DevStack, count: int) -> tuple[list[float], int, int]:
         nonlocal timeouts
         if response.status_code == 504:
             timeouts += 1
+            step = response.request.url.path.rsplit("/", 1)[-1]
+            timed_out[step] = timed_out.get(step, 0) + 1
         if response.request.url.path.endswith("/determination") and response.status_code == 200:
             times.append(time.perf_counter() - response.request.extensions["started"])
 
-    try:
-        async with build_worker(stack.client, settings, resources):
-            tokens = await asyncio.to_thread(create_demo_keys, settings)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=600,
-                                         headers={"Authorization": f"Bearer {tokens[OWNER]}"},
-                                         event_hooks={"request": [timed], "response": [seen]}) as http:
-                api = ResponderClient(http, tokens)
-                run = uuid.uuid4().hex[:6].upper()
-                stopped = 0
+    async with worker_processes(stack, processes):
+        tokens = await asyncio.to_thread(create_demo_keys, settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=600,
+                                     headers={"Authorization": f"Bearer {tokens[OWNER]}"},
+                                     event_hooks={"request": [timed], "response": [seen]}) as http:
+            api = ResponderClient(http, tokens)
+            run = uuid.uuid4().hex[:6].upper()
+            stopped = 0
 
-                async def one(i: int) -> None:
-                    nonlocal stopped
-                    try:
-                        await drive_sample_event(api, f"INC-AT-ONCE-{run}-{i:03d}", lambda _: None, timeout=900, scale=0.01)
-                    except DemoError:
-                        stopped += 1
+            async def one(i: int) -> None:
+                nonlocal stopped
+                try:
+                    await drive_sample_event(api, f"INC-AT-ONCE-{run}-{i:03d}", lambda _: None, timeout=900, scale=0.01)
+                except DemoError:
+                    stopped += 1
 
-                await asyncio.gather(*(one(i) for i in range(count)))
-    finally:
-        resources.close()
+            await asyncio.gather(*(one(i) for i in range(count)))
+    if timed_out:
+        print("504 answers by step: " + ", ".join(f"{step} {n}" for step, n in sorted(timed_out.items())))
     return times, timeouts, stopped
 
 
@@ -160,6 +162,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--concurrent", type=int, default=50, help="events at once (0: skip)")
+    parser.add_argument("--worker-processes", type=int, default=1,
+                        help="worker processes for the events at once, as deployed (0: a worker in the bench's process)")
     args = parser.parse_args()
     configure_logging("ERROR", False)
     with tempfile.TemporaryDirectory(prefix="noticeflow-bench-") as home:
@@ -167,7 +171,7 @@ async def main() -> None:
         async with DevStack(settings, services=[DevLedgerKey(), DevMailSink()], persistent=False, ui=False) as stack:
             base = await baseline(stack, max(20, args.events))
             ours, obligations = await determinations(stack, args.events)
-            crowd, timeouts, stopped = await at_once(stack, args.concurrent) if args.concurrent else ([], 0, 0)
+            crowd, timeouts, stopped = await at_once(stack, args.concurrent, args.worker_processes) if args.concurrent else ([], 0, 0)
     b50, o50 = statistics.median(base), statistics.median(ours)
     print(f"dev server, {os.cpu_count()} cores, idle stack, one step at a time")
     print(f"{'bare update round trip (baseline)':<44} median {b50 * 1000:7.1f} ms   p95 {_p95(base) * 1000:7.1f} ms")

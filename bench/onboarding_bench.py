@@ -22,10 +22,12 @@ one-activity workflow measured in the same run.
               1 in 40 relationships is joint (two consumers, one notice, § 22.13(h)). A lifecycle
               that fails (it would never give its notice) stops the bench at once, naming why.
 
-Both run against the same dev server (in memory, no UI) with one in-process worker each (the
-noticeflow worker as ``noticeflow.worker.build_worker`` builds it). Peak RSS: this process (API,
-worker, activities) and the dev server's, while the onboarding ran; CPU time of both per
-relationship, next to the same per baseline workflow (a steadier comparison on a shared machine).
+Both run against the same dev server (in memory, no UI). The baseline's worker runs in the bench's
+process, as the SDK's bench runs it; noticeflow's runs as deployed, a worker process of its own
+beside the API's (``--worker-processes``, ``bench/worker_processes.py``; 0: in this process). Peak
+RSS: the API's and the worker's processes and the dev server's, while the onboarding ran; CPU time
+of all of them per relationship, next to the same per baseline workflow (a steadier comparison on
+a shared machine).
 
 Run: ``.venv/bin/python bench/onboarding_bench.py [--relationships 100000] [--baseline 500]``
 (quick: ``--relationships 2000``; ``--profile FILE`` writes a cProfile of the onboarding phase).
@@ -64,7 +66,7 @@ from noticeflow.demo import PRIVACY_OFFICER, ResponderClient, create_demo_keys  
 from noticeflow.demo_privacy import policy_record  # noqa: E402
 from noticeflow.devstack import DevLedgerKey, DevMailSink, DevStack, throwaway_settings  # noqa: E402
 from noticeflow.logging import configure_logging  # noqa: E402
-from noticeflow.worker import WorkerResources, build_worker  # noqa: E402
+from bench.worker_processes import worker_processes  # noqa: E402
 from workflows.privacy_relationship import relationship_workflow_id  # noqa: E402
 
 EMAIL_EVERY = 10
@@ -245,15 +247,15 @@ async def onboard(api: ResponderClient, client: Client, watch: Onboarded, count:
     return seconds
 
 
-async def noticeflow_onboarding(stack: DevStack, count: int, per_upload: int, timeout: float, profile: Path | None) -> Figures:
+async def noticeflow_onboarding(stack: DevStack, count: int, per_upload: int, timeout: float, profile: Path | None,
+                                processes: int) -> Figures:
     settings = stack.settings
-    resources = WorkerResources(settings)
     app = create_app(settings, client=stack.client, step_timeout=600)
     watch = Onboarded(settings.resolved_db_url())
     figures = Figures()
     server_pid = getattr(getattr(stack, "_temporal", None), "pid", None)
     try:
-        async with build_worker(stack.client, settings, resources):
+        async with worker_processes(stack, processes) as workers:
             tokens = await asyncio.to_thread(create_demo_keys, settings)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=3600,
                                          headers={"Authorization": f"Bearer {tokens[PRIVACY_OFFICER]}"}) as http:
@@ -262,7 +264,7 @@ async def noticeflow_onboarding(stack: DevStack, count: int, per_upload: int, ti
                 await onboard(api, stack.client, watch, 20, per_upload, timeout)  # warm-up: imports, sandbox, first render, untimed
                 before = await asyncio.to_thread(watch.ledger_size)
                 profiler = cProfile.Profile() if profile is not None else None
-                with Sampler("self", *([server_pid] if server_pid else [])) as sampler:
+                with Sampler("self", *workers, *([server_pid] if server_pid else [])) as sampler:
                     if profiler is not None:
                         profiler.enable()
                     await onboard(api, stack.client, watch, count, per_upload, timeout, figures)
@@ -270,14 +272,13 @@ async def noticeflow_onboarding(stack: DevStack, count: int, per_upload: int, ti
                         profiler.disable()
                 if profiler is not None and profile is not None:
                     profiler.dump_stats(str(profile))
-                figures.peak_rss_kib = sampler.peak["self"]
+                figures.peak_rss_kib = sum(sampler.peak[pid] for pid in ("self", *workers))
                 figures.server_peak_rss_kib = sampler.peak.get(server_pid, 0) if server_pid else 0
-                figures.cpu_seconds = sampler.cpu["self"]
+                figures.cpu_seconds = sum(sampler.cpu[pid] for pid in ("self", *workers))
                 figures.server_cpu_seconds = sampler.cpu.get(server_pid, 0.0) if server_pid else 0.0
                 figures.ledger = await asyncio.to_thread(watch.ledger_types, before)
     finally:
         watch.close()
-        resources.close()
     wrong = {t: figures.ledger[t] for t in STEPS if figures.ledger[t] != count}
     assert not wrong, f"the ledger does not hold each onboarding step once per relationship: {wrong} (of {count})"
     return figures
@@ -292,6 +293,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10, help="baseline workflows in flight at once")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for the onboarding")
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of this process during the onboarding")
+    parser.add_argument("--worker-processes", type=int, default=1,
+                        help="worker processes beside the API's, as deployed (0: the worker in this process; --profile then covers it)")
     args = parser.parse_args()
     configure_logging("ERROR", False)
 
@@ -305,7 +308,8 @@ async def main() -> None:
             with Sampler("self", *([server_pid] if server_pid else [])) as sdk_sampler:
                 sdk_before = await baseline(stack.address, stack.namespace, args.baseline, args.concurrency)
             sdk_cpu = (sdk_sampler.cpu["self"], sdk_sampler.cpu.get(server_pid, 0.0) if server_pid else 0.0)
-            ours = await noticeflow_onboarding(stack, args.relationships, args.per_upload, args.timeout, args.profile)
+            ours = await noticeflow_onboarding(stack, args.relationships, args.per_upload, args.timeout, args.profile,
+                                              args.worker_processes)
             sdk_after = await baseline(stack.address, stack.namespace, args.baseline, args.concurrency)
 
     sdk = (sdk_before + sdk_after) / 2
@@ -317,9 +321,9 @@ async def main() -> None:
           f"uploads accepted, lifecycles started after {ours.accepted_seconds:.1f} s)")
     print(f"{'  ledger entries (signed, chained)':<46} {entries / ours.seconds:>9.1f} entries/s   ({entries / n:.1f} per relationship)")
     print(f"{'  history events of one lifecycle so far':<46} {ours.history_events:>9}")
-    print(f"peak RSS: this process (API, worker, activities) {ours.peak_rss_kib / 1024:.0f} MiB, "
+    print(f"peak RSS: API + worker processes {ours.peak_rss_kib / 1024:.0f} MiB, "
           f"dev server {ours.server_peak_rss_kib / 1024:.0f} MiB")
-    print(f"CPU per relationship: this process {ours.cpu_seconds / n * 1000:.1f} ms, dev server {ours.server_cpu_seconds / n * 1000:.1f} ms "
+    print(f"CPU per relationship: API + worker processes {ours.cpu_seconds / n * 1000:.1f} ms, dev server {ours.server_cpu_seconds / n * 1000:.1f} ms "
           f"({(ours.cpu_seconds + ours.server_cpu_seconds) / ours.seconds / (os.cpu_count() or 1):.0%} of {os.cpu_count()} cores); "
           f"per baseline workflow: this process {sdk_cpu[0] / args.baseline * 1000:.1f} ms, dev server {sdk_cpu[1] / args.baseline * 1000:.1f} ms")
     print(f"ratio, relationships onboarded ÷ one-activity workflows: {ours.rate / sdk:.3f}  (target ≥ 0.5)")
@@ -329,9 +333,9 @@ async def main() -> None:
     record(measure=f"consumer relationships onboarded ({n:,}: registered, lifecycle started, initial notice)",
            ours=ours.rate, baseline=sdk, unit="relationships/s", baseline_unit="workflows/s",
            baseline_label="SDK one-activity workflow", target="≥ 0.5× baseline", met=ours.rate / sdk >= 0.5,
-           note=f"CPU per relationship {(ours.cpu_seconds + ours.server_cpu_seconds) / n * 1000:.0f} ms (worker process + dev server), "
+           note=f"CPU per relationship {(ours.cpu_seconds + ours.server_cpu_seconds) / n * 1000:.0f} ms (API + worker processes + dev server), "
                 f"per baseline workflow {sum(sdk_cpu) / args.baseline * 1000:.0f} ms")
-    record(measure=f"consumer relationships onboarded ({n:,}): peak RSS of the API + worker process", ours=ours.peak_rss_kib / 1024,
+    record(measure=f"consumer relationships onboarded ({n:,}): peak RSS of the API + worker processes", ours=ours.peak_rss_kib / 1024,
            unit="MiB", note=f"dev server {ours.server_peak_rss_kib / 1024:.0f} MiB")
 
 

@@ -67,7 +67,7 @@ BENCHES: list[Bench] = [
     Bench("bench/assertion_bench.py"),
 ]
 #: Modules in bench/ that are not benches (helpers the benches import, and this runner).
-NOT_BENCHES = {"results", "run_all", "sdk_shape", "sdk_update_shape"}
+NOT_BENCHES = {"results", "run_all", "sdk_shape", "sdk_update_shape", "worker_processes"}
 
 
 def _shown(argv: list[str]) -> str:
