@@ -61,6 +61,7 @@ from ledger.actor_assertions import load_signer
 from models.lifecycle import IncidentStart, IncidentState
 from noticeflow.logging import get_logger
 from noticeflow.temporal import connect
+from workflows import priorities
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 from workflows.incident_view import incident_summary
 from workflows.refusals import INVALID, refusal_details
@@ -72,6 +73,11 @@ log = get_logger("noticeflow.api")
 STEP_TIMEOUT = 30.0
 #: How long a state query may wait for a worker.
 QUERY_TIMEOUT = 10.0
+#: How long a worker that died keeps its workflows: their tasks and queries go to its sticky
+#: queue until the worker's sticky schedule-to-start timeout (the SDK's default, 10 s) hands them to
+#: another worker. A query asked in that window waits it out, so a read asks again past it rather
+#: than answering 504 while a successor is already running.
+WORKER_TAKEOVER = 10.0
 #: After a start, how long to wait for the first answer to a state query.
 START_STATE_WAIT = 10.0
 
@@ -101,6 +107,7 @@ class IncidentGateway:
         self._connecting = asyncio.Lock()
         self.step_timeout = step_timeout
         self.query_timeout = query_timeout
+        self.takeover = WORKER_TAKEOVER
         self.start_wait = start_wait
 
     # -- connection -------------------------------------------------------------------------
@@ -147,6 +154,9 @@ class IncidentGateway:
                 start,
                 id=incident_workflow_id(incident_id),
                 task_queue=self.settings.task_queue,
+                # A responder waits on each of the event's steps: its tasks go before its
+                # obligations' when the workers are behind (workflows/priorities.py).
+                priority=priorities.EVENT,
                 # An incident id is used once: a closed event is not reopened under the same id,
                 # whose ledger stream and step keys it would share.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -177,12 +187,13 @@ class IncidentGateway:
     # -- state and steps ----------------------------------------------------------------------
 
     async def state(self, incident_id: str, *, for_step: bool = False) -> IncidentState:
-        """The event's state, asked of its workflow. ``for_step``: read before a step (a roster's
+        """The event's state, asked of its workflow, again until ``query_timeout`` and a worker's
+        takeover (``WORKER_TAKEOVER``) have passed. ``for_step``: read before a step (a roster's
         upload), which asks again until the step itself would time out (``step_timeout``) — a
         worker busy with other events, or one taking over from a worker that died, answers late,
         and a step must not be refused for that sooner than it would be itself."""
         handle = await self._handle(incident_id)
-        patience = max(self.query_timeout, self.step_timeout) if for_step else self.query_timeout
+        patience = max(self.query_timeout, self.step_timeout) if for_step else self.query_timeout + self.takeover
         deadline = time.monotonic() + patience
         while True:
             timeout = max(0.5, min(self.query_timeout, deadline - time.monotonic()))

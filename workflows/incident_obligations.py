@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import Priority
 
 with workflow.unsafe.imports_passed_through():
     from models.incident import IncidentIntake
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.cyber import compute_obligations
     from rules.jurisdictions import material_updates_citation
 
+from workflows import priorities
 from workflows.common import COMPUTE_OBLIGATIONS, LEAN_HISTORY
 from workflows.incident_view import obligation_static_details, obligation_summary
 from workflows.obligation_base import obligation_workflow_id
@@ -255,6 +257,9 @@ class ObligationSteps:
             id=child_id,
             result_type=ObligationState,
             task_queue=workflow.info().task_queue,
+            # Since ``lean-history``: behind the event's own steps when the workers are behind
+            # (workflows/priorities.py); before it the child inherited the event's priority.
+            priority=priorities.OBLIGATION if workflow.patched(LEAN_HISTORY) else Priority.default,
             static_summary=obligation_summary(obligation, self._intake.incident_id),
             static_details=obligation_static_details(obligation),
         )

@@ -135,6 +135,7 @@ async def test_without_a_worker_a_start_is_accepted_and_a_state_query_times_out(
     app = create_app(api_settings, client=client)  # no worker polls this test's task queue
     app.state.noticeflow.gateway.start_wait = 1.0
     app.state.noticeflow.gateway.query_timeout = 1.0
+    app.state.noticeflow.gateway.takeover = 1.0
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=30,
