@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         description="Workflow tasks one worker process runs at a time. Workflow code holds Python's GIL, so more at once "
         "only makes each slower: after a worker restart every running event replays its history, and too many "
         "replays at once each exceed Temporal's 10-second workflow-task timeout and start over (none finishes).",
+    )
+    workflow_sandbox: Literal["shared", "checking"] = Field(
+        "shared",
+        description="How the worker sandboxes workflow code. 'shared': noticeflow's workflow modules load once per worker "
+        "and each run gets a fresh sandbox around them (half the CPU per run; production). 'checking': the modules are "
+        "imported afresh for every run, so workflow code that reads the wall clock, does I/O or keeps state between "
+        "runs fails at once (the test suite runs it).",
     )
     temporal_tls_cert: Path | None = Field(
         None, description="Client certificate (PEM) for mutual TLS to the Temporal frontend; with temporal_tls_key. "

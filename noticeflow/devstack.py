@@ -404,6 +404,7 @@ class DevStack:
             "NOTICEFLOW_SMTP_STARTTLS": str(self.settings.smtp_starttls).lower(),
             "NOTICEFLOW_BOUNCE_WINDOW_DAYS": str(self.settings.bounce_window_days),
             "NOTICEFLOW_OUTBOX_SIMULATE_ACKS": str(self.settings.outbox_simulate_acks).lower(),
+            "NOTICEFLOW_WORKFLOW_SANDBOX": self.settings.workflow_sandbox,
         }
         if self.settings.codec_key:
             env["NOTICEFLOW_CODEC_KEY"] = self.settings.codec_key

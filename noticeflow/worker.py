@@ -31,7 +31,7 @@ from noticeflow.logging import configure_logging, get_logger
 from noticeflow.settings import Settings
 from noticeflow.temporal import connect
 from workflows.interceptors import ActorAssertionInterceptor
-from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
+from workflows.registry import ALL_WORKFLOWS, RUNNERS
 
 log = get_logger("noticeflow.worker")
 
@@ -78,7 +78,7 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources,
         task_queue=task_queue or settings.task_queue,
         workflows=ALL_WORKFLOWS,
         activities=list(resources.activities),  # type: ignore[arg-type]
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=RUNNERS[settings.workflow_sandbox],
         interceptors=[ActorAssertionInterceptor()],
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         activity_executor=ThreadPoolExecutor(max_workers=16),

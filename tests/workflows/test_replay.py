@@ -28,7 +28,7 @@ from workflows.incident import CLOSE_BEFORE_CHILDREN, NOTICE_COPY_ONCE, SIBLING_
 from workflows.incident_obligations import CHILDREN_STARTED_TOGETHER, OBLIGATIONS_RECORDED
 from workflows.obligation_base import BOUNCE_MAILBOX_INTAKE
 from workflows.privacy_relationship_records import IMPORT_PATCH
-from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
+from workflows.registry import ALL_WORKFLOWS, CHECKING_RUNNER, RUNNERS
 from workflows.interceptors import ActorAssertionInterceptor
 
 SAVED = sorted(HISTORIES.rglob("*.json"))
@@ -85,11 +85,14 @@ def test_the_current_histories_take_every_patched_path_and_each_release_its_own(
         assert _patches([p for p in SAVED if p.parent.name == release]) == patches, release
 
 
+@pytest.mark.parametrize("sandbox", sorted(RUNNERS))
 @pytest.mark.parametrize("path", SAVED, ids=lambda p: p.relative_to(HISTORIES).with_suffix("").as_posix())
-async def test_saved_history_replays_with_the_current_code(path: Path, test_data_converter: DataConverter) -> None:
+async def test_saved_history_replays_with_the_current_code(path: Path, sandbox: str, test_data_converter: DataConverter) -> None:
+    """Under the sandbox that checks the workflow code and under the one production workers run
+    (workflows/registry.py): both issue the same commands for every saved history."""
     history = WorkflowHistory.from_json(path.stem.split("__", 1)[1], path.read_text())
     replayer = Replayer(
-        workflows=ALL_WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=test_data_converter,
+        workflows=ALL_WORKFLOWS, workflow_runner=RUNNERS[sandbox], data_converter=test_data_converter,
         interceptors=[ActorAssertionInterceptor()],
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
@@ -120,7 +123,7 @@ async def test_a_rules_change_does_not_change_the_obligations_of_an_event_alread
     event, whose obligations were computed inline, does not: the hazard this patch removes."""
     _obligations_changed(monkeypatch)
     replayer = Replayer(
-        workflows=ALL_WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=test_data_converter,
+        workflows=ALL_WORKFLOWS, workflow_runner=CHECKING_RUNNER, data_converter=test_data_converter,
         interceptors=[ActorAssertionInterceptor()],
     )
     [current] = [p for p in CURRENT if p.stem.startswith(f"{scenario}__incident-")]
@@ -129,3 +132,14 @@ async def test_a_rules_change_does_not_change_the_obligations_of_an_event_alread
     [previous] = [p for p in SAVED if p.parent.name == "release-2026-12-02" and p.stem.startswith(f"{scenario}__incident-")]
     result = await replayer.replay_workflow(WorkflowHistory.from_json("previous", previous.read_text()), raise_on_replay_failure=False)
     assert result.replay_failure is not None
+
+
+def test_the_suite_runs_workflows_in_the_checking_sandbox_and_production_in_the_shared_one() -> None:
+    """A worker built from the test suite's settings checks the workflow code it runs (every
+    ``workflows`` module imported afresh per run); one built from the deployed defaults shares them."""
+    from noticeflow.settings import Settings
+
+    assert Settings(_env_file=None).workflow_sandbox == "checking"  # tests/conftest.py
+    assert Settings.model_fields["workflow_sandbox"].default == "shared"
+    assert "workflows" not in CHECKING_RUNNER.restrictions.passthrough_modules
+    assert "workflows" in RUNNERS["shared"].restrictions.passthrough_modules
