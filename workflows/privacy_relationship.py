@@ -66,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import search_attributes as sa
-from workflows.common import QUICK, iso, markdown_deadline, record
+from workflows.common import QUICK, iso, markdown_deadline, quick_step, record
 from workflows.privacy_checks import (
     CITE_DELIVERY,
     CITE_FORMER,
@@ -325,14 +325,12 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
     async def _load_policy(self, version: str) -> PrivacyPolicyRecord:
         record_ = self._policies.get(version)
         if record_ is None:
-            record_ = await workflow.execute_activity(
-                LOAD_POLICY, LoadPolicyInput(version_id=version), result_type=PrivacyPolicyRecord, **QUICK  # type: ignore[arg-type]
-            )
+            record_ = await quick_step(LOAD_POLICY, LoadPolicyInput(version_id=version), result_type=PrivacyPolicyRecord)
             self._policies[version] = record_
         return record_
 
     async def _write_stage(self) -> None:
-        await workflow.execute_activity(
+        await quick_step(
             UPDATE_RELATIONSHIP,
             RelationshipStatusChange(
                 relationship_id=self._inp.relationship_id,
@@ -347,7 +345,6 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
                 workflow_id=workflow.info().workflow_id,
             ),
             result_type=int,
-            **QUICK,  # type: ignore[arg-type]
         )
 
     # -- notices --------------------------------------------------------------------------------
@@ -454,7 +451,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
             acknowledged_at=tn.acknowledged_at,
             isolated_transaction=True,
         )
-        delivery = await workflow.execute_activity(RECORD_PRESENTED, delivery, result_type=DeliveryRecord, **QUICK)  # type: ignore[arg-type]
+        delivery = await quick_step(RECORD_PRESENTED, delivery, result_type=DeliveryRecord)
         await self._record(
             "initial_notice.presented", f"initial/{self._policy_version}", f"{CITE_DELIVERY}(b)(4); {CITE_OPPORTUNITY_ISOLATED}",
             data={"notice_id": tn.notice_id, "channel": tn.channel.value, "presented_at": iso(tn.presented_at),
@@ -519,7 +516,7 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
         outcome = OpeningStatus.HELD_BY_OPT_OUT if held else OpeningStatus.OPENED
         assert window.disclosure_allowed_from is not None
         citation = f"{CITE_CONDITIONS}; {window.citation}"
-        await workflow.execute_activity(
+        await quick_step(
             RECORD_OPENING,
             DisclosureOpening(
                 relationship_id=self._inp.relationship_id,
@@ -530,7 +527,6 @@ class ConsumerRelationshipWorkflow(RelationshipSteps):
                 citation=citation,
             ),
             result_type=int,
-            **QUICK,  # type: ignore[arg-type]
         )
         await self._record(
             "opt_out.window_closed", f"window/{window.notice_id}/closed", citation,

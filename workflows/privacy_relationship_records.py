@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         health_authorization_status,
     )
 
-from workflows.common import QUICK, iso
+from workflows.common import iso, quick_step
 from workflows.privacy_checks import CITE_INITIAL, not_future, require_active
 from workflows.refusals import guard_free_text, refuse_input, refuse_state
 from workflows.rules_call import call_rules
@@ -158,7 +158,7 @@ class RecordsSteps:
             acknowledged_at=given.acknowledged_at,
             consumer_agreed_electronic=given.consumer_agreed_electronic,
         )
-        delivery = await workflow.execute_activity(RECORD_PRESENTED, delivery, result_type=DeliveryRecord, **QUICK)  # type: ignore[arg-type]
+        delivery = await quick_step(RECORD_PRESENTED, delivery, result_type=DeliveryRecord)
         await self._record(
             "initial_notice.imported", f"initial/{version}/imported", CITE_IMPORTED, actor=_actor(self._inp.started_by),
             data={"notice_id": given.notice_id, "delivery_key": delivery.delivery_key, "policy_version": version,

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules.disclosure import decide_disclosure as decide
 
-from workflows.common import QUICK, iso
+from workflows.common import iso, quick_step
 from workflows.privacy_checks import (
     CITE_DELIVERY,
     CITE_FORMER,
@@ -183,7 +183,7 @@ class RelationshipSteps(RecordsSteps):
                       "npi_categories": req.npi_categories, "recipient_categories": req.recipient_categories,
                       "applies_to": "every consumer of the joint relationship" if len(self._inp.consumer_refs) > 1 else "the consumer"},
             )
-            await workflow.execute_activity(RECORD_OPT_OUT, election, result_type=OptOutRecord, **QUICK)  # type: ignore[arg-type]
+            await quick_step(RECORD_OPT_OUT, election, result_type=OptOutRecord)
             self._opt_outs.append(election)
             self._dirty = True
             return self.state()
@@ -207,12 +207,11 @@ class RelationshipSteps(RecordsSteps):
                 data={"election_id": req.election_id, "received_at": iso(received), "form": req.form,
                       "needs_counsel_review": True, "counsel_review_reasons": [OPT_OUT_DURATION_REVIEW]},
             )
-            stored = await workflow.execute_activity(
+            stored = await quick_step(
                 RECORD_REVOCATION,
                 OptOutRevocation(election_id=req.election_id, relationship_id=self._inp.relationship_id,
                                  received_at=received, form=req.form),
                 result_type=OptOutRecord,
-                **QUICK,  # type: ignore[arg-type]
             )
             self._opt_outs = [stored if o.election_id == req.election_id else o for o in self._opt_outs]
             self._dirty = True
@@ -258,12 +257,11 @@ class RelationshipSteps(RecordsSteps):
                 data={"notice_id": returned.notice_id, "returned_on": returned.returned_on.isoformat(),
                       "address_search_failed_on": returned.address_search_failed_on.isoformat() if returned.address_search_failed_on else None},
             )
-            stored = await workflow.execute_activity(
+            stored = await quick_step(
                 MARK_DELIVERY,
                 MarkDelivery(relationship_id=self._inp.relationship_id, notice_id=returned.notice_id, status=DeliveryStatus.RETURNED,
                              at=self._start_of(returned.returned_on)),
                 result_type=DeliveryRecord,
-                **QUICK,  # type: ignore[arg-type]
             )
             self._deliveries = [stored if d.notice_id == returned.notice_id else d for d in self._deliveries]
             self._returned += 1
