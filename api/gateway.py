@@ -61,7 +61,6 @@ from ledger.actor_assertions import load_signer
 from models.lifecycle import IncidentStart, IncidentState
 from noticeflow.logging import get_logger
 from noticeflow.temporal import connect
-from workflows import priorities
 from workflows.incident import CybersecurityEventWorkflow, incident_workflow_id
 from workflows.incident_view import incident_summary
 from workflows.refusals import INVALID, refusal_details
@@ -154,9 +153,8 @@ class IncidentGateway:
                 start,
                 id=incident_workflow_id(incident_id),
                 task_queue=self.settings.task_queue,
-                # A responder waits on each of the event's steps: its tasks go before its
-                # obligations' when the workers are behind (workflows/priorities.py).
-                priority=priorities.EVENT,
+                # Temporal's default priority: a responder waits on each of the event's steps, which
+                # go before the notices' work when the workers are behind (workflows/priorities.py).
                 # An incident id is used once: a closed event is not reopened under the same id,
                 # whose ledger stream and step keys it would share.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -83,6 +83,7 @@ from rules.calendar import state_zone
 from rules.disclosure import delivery_gives_actual_notice
 from rules.npi import npi_problem
 from rules.privacy_notices import diff_policies, simplified_notice_permitted
+from workflows import priorities
 from workflows.privacy_relationship import (
     ConsumerRelationshipWorkflow,
     relationship_workflow_id,
@@ -467,6 +468,7 @@ async def _start_lifecycles(ctx: ApiContext, starts: list[RelationshipStart]) ->
                     ConsumerRelationshipWorkflow.run, inp, id=relationship_workflow_id(inp.relationship_id),
                     task_queue=ctx.settings.task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=f"Privacy relationship {inp.relationship_id} ({inp.jurisdiction})",
+                    priority=priorities.NOTICES,  # behind a responder's steps (workflows/priorities.py)
                 )
                 started += 1
             except WorkflowAlreadyStartedError:

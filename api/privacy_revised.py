@@ -57,6 +57,7 @@ from models.revised_notice import (
     revised_workflow_id,
 )
 from noticeflow.logging import get_logger
+from workflows import priorities
 from workflows.revised_notice import RevisedNoticeWorkflow
 
 log = get_logger("noticeflow.api")
@@ -143,6 +144,7 @@ async def start_revised_notice(body: StartRevisedNotice, ctx: Context, actor: Ac
             # One run per policy change: its stream and delivery keys name the two versions.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=f"Revised privacy notice {body.old_version} → {body.new_version}",
+            priority=priorities.NOTICES,  # its batches inherit it: behind a responder's steps (workflows/priorities.py)
         )
     except WorkflowAlreadyStartedError:
         raise StepRefused(

@@ -259,7 +259,7 @@ class ObligationSteps:
             task_queue=workflow.info().task_queue,
             # Since ``lean-history``: behind the event's own steps when the workers are behind
             # (workflows/priorities.py); before it the child inherited the event's priority.
-            priority=priorities.OBLIGATION if workflow.patched(LEAN_HISTORY) else Priority.default,
+            priority=priorities.NOTICES if workflow.patched(LEAN_HISTORY) else Priority.default,
             static_summary=obligation_summary(obligation, self._intake.incident_id),
             static_details=obligation_static_details(obligation),
         )

@@ -155,6 +155,9 @@ async def test_bulk_registration_takes_over_the_notice_history_and_the_gate_answ
     await privacy.wait_for("REL-10", "opt_out.window_opened")
     await privacy.wait_for("REL-J", "opt_out.window_opened")
     await privacy.wait_for("REL-NEW", "opt_out.window_opened")
+    # Started behind a responder's steps (workflows/priorities.py).
+    first = (await privacy.stack.client.get_workflow_handle("privacy-relationship-REL-NEW").fetch_history()).events[0]
+    assert first.workflow_execution_started_event_attributes.priority.priority_key == 4
 
     registered, *_ = entries(privacy, "privacy:REL-J")
     assert (registered.type, registered.actor) == ("privacy_relationship.registered", ACTOR)

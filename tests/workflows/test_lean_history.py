@@ -13,6 +13,7 @@ from models.lifecycle import CloseEvent, Determination, ObligationAction, Obliga
 from tests.workflows.conftest import Stack, eventually, make_intake
 from workflows.incident import CybersecurityEventWorkflow as Event
 from workflows.obligation_base import OBLIGATION_CHANGED_SIGNAL
+from workflows.priorities import NOTICES
 
 DETERMINED = Determination(is_cybersecurity_event=True, decided_by="jdoe", reason="Unencrypted SSNs were exfiltrated.")
 
@@ -45,6 +46,14 @@ async def test_waived_obligations_are_ledgered_locally_tell_each_change_once_and
     await handle.execute_update(Event.close, CloseEvent(closed_by="cco", summary="All obligations waived with reasons."))
     result = await asyncio.wait_for(handle.result(), 60)
     assert result.stage is Stage.CLOSED
+
+    # Its obligation workflows were started behind a responder's steps (workflows/priorities.py):
+    # priority key 4 each, where they used to inherit the event's.
+    started = [e.start_child_workflow_execution_initiated_event_attributes
+               for e in (await handle.fetch_history()).events
+               if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED]
+    assert len(started) == len(result.obligations)
+    assert {a.priority.priority_key for a in started} == {NOTICES.priority_key} == {4}
 
     # The event's copy of each obligation is the state its workflow returned — never signalled.
     assert {o.waiting_for for o in result.obligations} == {"nothing: done"}
