@@ -83,6 +83,11 @@ ACK_TRACKING_BUSINESS_DAYS = 10
 #: Patch id (``workflow.patched``, docs/temporal.md "Changing a workflow"): acknowledgements are
 #: tracked past closure. Before it (release 2026-12-01) the tracking stopped when the event closed.
 ACKNOWLEDGEMENTS_AFTER_CLOSE = "acknowledgements-after-close"
+#: Patch id: an updated report still being filed (or queued) when the event closes is tracked
+#: like any other. Before it the tracking could end at closure with nothing owed while that
+#: report was on its way, and the run ended with the report filed and its acknowledgement never
+#: asked for — seen when a closure and a last change (item (N)) reached the workflow together.
+UPDATES_TRACKED_AT_CLOSE = "updates-tracked-at-close"
 
 
 @dataclass
@@ -117,6 +122,8 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._ack_authority: dict[int, StepAuthority | None] = {}
         self._acks_unreadable: dict[str, str] = {}
         self._tracking = False  # acknowledgements still tracked (holds the end of the workflow)
+        self._filing = False  # an updated report is being filed (``_report_updates``)
+        self._filing_at_close_tracked = False  # patch ``updates-tracked-at-close``, decided when tracking starts
         self._after_close = False  # ... and past the event's closure (patch "acknowledgements-after-close")
         self._tracking_days = ACK_TRACKING_BUSINESS_DAYS
         self._tracking_ended: datetime | None = None
@@ -165,6 +172,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         # stops asking for acknowledgements when the event closes, and its end is not held for them.
         # Deprecate the patch once no commissioner notice that started tracking before it is running.
         self._after_close = workflow.patched(ACKNOWLEDGEMENTS_AFTER_CLOSE)
+        self._filing_at_close_tracked = workflow.patched(UPDATES_TRACKED_AT_CLOSE)
         self._tracking = True
         try:
             await asyncio.gather(self._report_updates(), self._track_acknowledgements())
@@ -180,6 +188,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             # updated report: it carries the latest facts and every step's changes.
             batch = list(self._queue)
             latest = batch[-1]
+            self._filing = True
             changes = [c for u in batch for c in u.changes]
             summary = "; ".join(dict.fromkeys(u.summary for u in batch))
             self._busy += 1
@@ -193,6 +202,7 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             finally:
                 del self._queue[: len(batch)]
                 self._busy -= 1
+                self._filing = False
             await self._publish()
 
     async def _file(
@@ -294,6 +304,10 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             now = workflow.now()
             if self._event_closed:
                 if not self._awaited():
+                    if self._filing_at_close_tracked and (self._queue or self._filing):
+                        # A last updated report is on its way: its acknowledgement is owed too.
+                        await workflow.wait_condition(lambda: not self._queue and not self._filing)
+                        continue
                     return
                 horizon = self._tracking_horizon()
                 if now >= horizon:

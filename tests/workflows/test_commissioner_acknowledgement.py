@@ -235,3 +235,34 @@ async def test_after_closure_a_missing_acknowledgement_is_reminded_then_stated_p
     (final_entry,) = [e for e in stack.entries("INC-ACK-NEVER") if e.step.endswith("acknowledgement_missing/v2/final")]
     assert final_entry.citation == ob.citation and final_entry.jurisdiction == "TN"
     stack.verify()
+
+
+async def test_a_last_update_arriving_with_the_closure_is_filed_and_tracked_until_acknowledged_56_2_1006_b_2(stack: Stack) -> None:
+    """The closure and a last change (here, item (N) once the consumer notice went out) reach the
+    commissioner's workflow together, with nothing else owed: the updated report is filed, and its
+    acknowledgement is asked for after closure like any other — the run does not end with it owed."""
+    handle, ob = await _file(stack, "INC-ACK-LAST", due_in=timedelta(days=3), responders=Responders(owner=OWNER))
+    stack.acknowledge(ob.obligation_id, reference="TN-ACK-1")
+    await stack.skip(timedelta(minutes=2))
+    await until(handle, lambda st: st.status is ObligationStatus.MET)
+    now = await stack.now()
+    await handle.signal(
+        CommissionerNoticeWorkflow.material_update,
+        MaterialUpdate(sequence=1, step="consumer_notice/sent", summary="the consumer notice was sent",
+                       changes=["(N) copy of the notice sent to affected consumers"], recorded_by="jdoe",
+                       intake=event(now, "INC-ACK-LAST", [affected("TN", 3)])),
+    )
+    await handle.signal(CommissionerNoticeWorkflow.event_closed)
+    await until(handle, lambda st: st.updates_sent == 1)
+    await stack.skip(timedelta(hours=3))
+    raw = await stack.describe_raw(handle.id)
+    assert raw.workflow_execution_info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert "v2" in (await state_of(handle)).waiting_for
+
+    stack.acknowledge(ob.obligation_id, version=2, reference="TN-UPD-LAST-2")
+    await stack.skip(timedelta(hours=1))
+    result = await handle.result()
+    assert result.status is ObligationStatus.MET
+    (ack2,) = entries(stack, "INC-ACK-LAST", "commissioner_notice.acknowledged", ob.obligation_id)
+    assert ack2["version"] == 2 and ack2["acknowledgement_reference"] == "TN-UPD-LAST-2"
+    stack.verify()

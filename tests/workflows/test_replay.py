@@ -22,7 +22,7 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from tests.workflows.conftest import HISTORIES
-from workflows.commissioner_notice import ACKNOWLEDGEMENTS_AFTER_CLOSE
+from workflows.commissioner_notice import ACKNOWLEDGEMENTS_AFTER_CLOSE, UPDATES_TRACKED_AT_CLOSE
 from workflows.common import LEAN_HISTORY
 from workflows.incident import CLOSE_BEFORE_CHILDREN, NOTICE_COPY_ONCE, SIBLING_SENT
 from workflows.incident_obligations import CHILDREN_STARTED_TOGETHER, OBLIGATIONS_RECORDED
@@ -80,7 +80,7 @@ def test_the_current_histories_take_every_patched_path_and_each_release_its_own(
     the earlier releases'."""
     assert _patches(CURRENT) == RELEASE_PATCHES["release-2026-12-02"] | {
         OBLIGATIONS_RECORDED, CHILDREN_STARTED_TOGETHER, NOTICE_COPY_ONCE, SIBLING_SENT,
-        LEAN_HISTORY}
+        LEAN_HISTORY, UPDATES_TRACKED_AT_CLOSE}
     for release, patches in RELEASE_PATCHES.items():
         assert _patches([p for p in SAVED if p.parent.name == release]) == patches, release
 
