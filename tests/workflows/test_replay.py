@@ -6,7 +6,7 @@ earlier releases, which must still replay: a workflow change ships behind ``work
 (docs/temporal.md, "Changing a workflow"). Re-record the current ones after an intentional change
 with ``NOTICEFLOW_RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_incident_lifecycle.py
 tests/workflows/test_attorney_general_notice.py tests/privacy/test_relationship.py tests/privacy/test_schedules.py
-tests/revised/test_revised_notice.py tests/workflows/test_shared_consumer_notice.py``,
+tests/revised/test_revised_notice.py tests/workflows/test_shared_consumer_notice.py tests/privacy/test_api_routes.py``,
 after moving the previous release's into its own ``release-<date>/`` directory.
 """
 
