@@ -175,13 +175,19 @@ async def test_the_dev_outbox_simulates_acknowledgements_only_when_asked_and_say
 # -- after the event is closed: an updated report filed just before still needs its acknowledgement ----
 
 
-async def _met_then_updated_then_closed(stack: Stack, incident_id: str) -> tuple[WorkflowHandle, Obligation]:
-    """The initial report acknowledged (met); an updated report (v2) filed; the event closed before
-    the regulator acknowledged v2."""
+async def _met(stack: Stack, incident_id: str) -> tuple[WorkflowHandle, Obligation]:
+    """The initial report filed and acknowledged: the obligation met, nothing owed."""
     handle, ob = await _file(stack, incident_id, due_in=timedelta(days=3), responders=Responders(owner=OWNER))
     stack.acknowledge(ob.obligation_id, reference="TN-ACK-1")
     await stack.skip(timedelta(minutes=2))
     await until(handle, lambda st: st.status is ObligationStatus.MET)
+    return handle, ob
+
+
+async def _met_then_updated_then_closed(stack: Stack, incident_id: str) -> tuple[WorkflowHandle, Obligation]:
+    """The initial report acknowledged (met); an updated report (v2) filed; the event closed before
+    the regulator acknowledged v2."""
+    handle, ob = await _met(stack, incident_id)
     now = await stack.now()
     await handle.signal(
         CommissionerNoticeWorkflow.material_update,
@@ -241,10 +247,7 @@ async def test_a_last_update_arriving_with_the_closure_is_filed_and_tracked_unti
     """The closure and a last change (here, item (N) once the consumer notice went out) reach the
     commissioner's workflow together, with nothing else owed: the updated report is filed, and its
     acknowledgement is asked for after closure like any other — the run does not end with it owed."""
-    handle, ob = await _file(stack, "INC-ACK-LAST", due_in=timedelta(days=3), responders=Responders(owner=OWNER))
-    stack.acknowledge(ob.obligation_id, reference="TN-ACK-1")
-    await stack.skip(timedelta(minutes=2))
-    await until(handle, lambda st: st.status is ObligationStatus.MET)
+    handle, ob = await _met(stack, "INC-ACK-LAST")
     now = await stack.now()
     await handle.signal(
         CommissionerNoticeWorkflow.material_update,
