@@ -205,9 +205,14 @@ def _card_grouping(lengths: list[int]) -> bool:
     return len(lengths) == 3 and lengths[0] == 4 and lengths[1] == 6 and lengths[2] in (4, 5)  # Amex, Diners
 
 
+def _hashes(match: re.Match[str]) -> str:
+    return "#" * len(match.group())
+
+
 def _masked(text: str) -> str:
-    hashes = lambda m: "#" * len(m.group())  # noqa: E731
-    return _HEX_ID.sub(hashes, _NOT_A_NUMBER.sub(hashes, text) if len(text) >= 32 else text)
+    if len(text) >= 32:  # a digest or a UUID needs 32 characters
+        text = _NOT_A_NUMBER.sub(_hashes, text)
+    return _HEX_ID.sub(_hashes, text)
 
 
 def _ssns(text: str) -> list[NpiMatch]:

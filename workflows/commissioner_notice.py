@@ -122,7 +122,6 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
         self._ack_authority: dict[int, StepAuthority | None] = {}
         self._acks_unreadable: dict[str, str] = {}
         self._tracking = False  # acknowledgements still tracked (holds the end of the workflow)
-        self._filing = False  # an updated report is being filed (``_report_updates``)
         self._filing_at_close_tracked = False  # patch ``updates-tracked-at-close``, decided when tracking starts
         self._after_close = False  # ... and past the event's closure (patch "acknowledgements-after-close")
         self._tracking_days = ACK_TRACKING_BUSINESS_DAYS
@@ -188,7 +187,6 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             # updated report: it carries the latest facts and every step's changes.
             batch = list(self._queue)
             latest = batch[-1]
-            self._filing = True
             changes = [c for u in batch for c in u.changes]
             summary = "; ".join(dict.fromkeys(u.summary for u in batch))
             self._busy += 1
@@ -202,7 +200,6 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             finally:
                 del self._queue[: len(batch)]
                 self._busy -= 1
-                self._filing = False
             await self._publish()
 
     async def _file(
@@ -304,9 +301,10 @@ class CommissionerNoticeWorkflow(ObligationWorkflow):
             now = workflow.now()
             if self._event_closed:
                 if not self._awaited():
-                    if self._filing_at_close_tracked and (self._queue or self._filing):
-                        # A last updated report is on its way: its acknowledgement is owed too.
-                        await workflow.wait_condition(lambda: not self._queue and not self._filing)
+                    if self._filing_at_close_tracked and self._queue:
+                        # A last updated report is queued or being filed (``_report_updates`` takes
+                        # a batch off the queue once it is filed): its acknowledgement is owed too.
+                        await workflow.wait_condition(lambda: not self._queue)
                         continue
                     return
                 horizon = self._tracking_horizon()
